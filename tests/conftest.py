@@ -1,0 +1,19 @@
+"""Shared fixtures. The loopback HTTP server lives in tests/loopserver.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MEDIAWATCH_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The third-party evaluation material (../shared); tests that need it skip when it is absent."""
+    if not (SHARED / "eval").is_dir():
+        pytest.skip(f"shared evaluation material not found at {SHARED} (set MEDIAWATCH_SHARED)")
+    return SHARED
