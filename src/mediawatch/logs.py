@@ -1,0 +1,54 @@
+"""Logging set-up for the command line: quiet by default, structured (key=value or JSON lines).
+
+Library code only calls ``logging.getLogger(__name__)`` and passes fields in ``extra={"fields": {...}}``;
+only the CLI configures handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={_q(record.getMessage())}"]
+        for key, value in getattr(record, "fields", {}).items():
+            parts.append(f"{key}={_q(value)}")
+        if record.exc_info:
+            parts.append(f"exc={_q(self.formatException(record.exc_info))}")
+        return " ".join(parts)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def _q(value: object) -> str:
+    text = str(value)
+    if text and not any(c in text for c in ' "=\n'):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def configure_logging(level: str = "WARNING", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "sentence_transformers", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,62 @@
+"""Terminal reports: tables on a terminal (rich), plain JSON Lines for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from mediawatch.models import SourceHealth
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def health_record(h: SourceHealth) -> dict[str, object]:
+    return {
+        "id": h.source_id,
+        "kind": h.kind.value,
+        "name": h.name,
+        "locator": h.url,
+        "enabled": h.enabled,
+        "last_attempt": _iso(h.last_attempt),
+        "last_success": _iso(h.last_success),
+        "consecutive_failures": h.consecutive_failures,
+        "last_error": h.last_error,
+        "items_7d": h.items_7d,
+        "next_check": _iso(h.next_check),
+        "notes": dict(h.notes),
+    }
+
+
+def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
+    if as_json:
+        for h in rows:
+            sys.stdout.write(json.dumps(health_record(h), ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} sources", title_justify="left")
+    for col in ("id", "kind", "on", "last attempt", "last success", "fails", "last error / notes", "7d", "next check"):
+        table.add_column(col, overflow="fold")
+    for h in rows:
+        problem = h.last_error or "; ".join(f"{k}: {v}" for k, v in h.notes.items())
+        table.add_row(
+            h.source_id,
+            h.kind.value,
+            "yes" if h.enabled else "no",
+            _short(h.last_attempt),
+            _short(h.last_success),
+            str(h.consecutive_failures),
+            problem or "",
+            str(h.items_7d),
+            _short(h.next_check) if h.enabled else "-",
+        )
+    Console(soft_wrap=False).print(table)
+
+
+def _short(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"

@@ -1,0 +1,433 @@
+"""sources.yaml: the operators' file. Loaded, validated and reported with file:line:col precision.
+
+Every command that reads the file goes through :func:`load_sourcefile`; a file with any problem raises
+:class:`~mediawatch.errors.ConfigError` carrying one ``FILE:LINE:COL: path: message`` line per problem, and
+nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mediawatch.codes import is_country, is_language
+from mediawatch.errors import ConfigError
+from mediawatch.models import SourceId, SourceKind
+
+SCHEMA_VERSION = 1
+MIN_EVERY = timedelta(minutes=5)
+MAX_EVERY = timedelta(days=30)
+DEFAULT_EVERY = timedelta(hours=1)
+
+_EVERY_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+_CHANNEL_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+_HANDLE_RE = re.compile(r"^@[A-Za-z0-9._-]{3,30}$")
+_PLAYLIST_RE = re.compile(r"^(PL|UU|LL|FL|OL)[A-Za-z0-9_-]{10,}$")
+
+
+def parse_every(value: object) -> timedelta:
+    """``30m``, ``6h``, ``1d``, ``1w`` (or ``90s``) -> timedelta, within [5 minutes, 30 days]."""
+    if isinstance(value, timedelta):
+        delta = value
+    elif isinstance(value, str) and (m := _EVERY_RE.match(value)):
+        delta = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    else:
+        raise ValueError(f"{value!r} is not an interval; write a number and a unit: 30m, 6h, 1d (units s, m, h, d, w)")
+    if delta < MIN_EVERY:
+        raise ValueError(f"{value!r} is too often; the minimum interval is 5m")
+    if delta > MAX_EVERY:
+        raise ValueError(f"{value!r} is too rare; the maximum interval is 30d")
+    return delta
+
+
+def format_every(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _check_country(value: object) -> object:
+    if isinstance(value, str) and not is_country(value):
+        hint = " (use upper case)" if is_country(value.upper()) else ""
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code such as KZ, CN, MN, TR{hint}")
+    return value
+
+
+def _check_language(value: object) -> object:
+    if isinstance(value, str) and not is_language(value):
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code such as kk, ru, zh, tr, en (or kk-Arab)")
+    return value
+
+
+def _check_url(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value.strip():
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value.strip()
+
+
+Every = Annotated[timedelta, BeforeValidator(parse_every)]
+Country = Annotated[str, BeforeValidator(_check_country)]
+Language = Annotated[str, BeforeValidator(_check_language)]
+Url = Annotated[str, BeforeValidator(_check_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Defaults(_Strict):
+    """Values a source takes when it does not set them itself."""
+
+    every: Every = DEFAULT_EVERY
+    language: Language | None = None
+    country: Country | None = None
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+
+class _SourceBase(_Strict):
+    id: str
+    name: str | None = None
+    country: Country | None = None
+    language: Language | None = None
+    every: Every | None = None
+    enabled: bool | None = None
+    tags: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid id; use 2-64 lower-case letters, digits and '-', starting with a letter or digit"
+            )
+        return value
+
+
+class RssSource(_SourceBase):
+    kind: Literal["rss"]
+    url: Url
+
+
+class PageSource(_SourceBase):
+    kind: Literal["page"]
+    url: Url
+    selector: str | None = Field(None, description="CSS selector for article links on the listing page")
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import soupsieve
+
+        try:
+            soupsieve.compile(value)
+        except Exception as exc:  # soupsieve raises SelectorSyntaxError (a ValueError subclass) and others
+            raise ValueError(f"{value!r} is not a valid CSS selector: {str(exc).splitlines()[0]}") from None
+        return value
+
+
+class YouTubeSource(_SourceBase):
+    kind: Literal["youtube"]
+    channel_id: str | None = None
+    handle: str | None = None
+    playlist_id: str | None = None
+    feed_url: Url | None = None
+
+    @field_validator("channel_id")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_RE.match(value):
+            raise ValueError(f"{value!r} is not a YouTube channel id ('UC' followed by 22 letters, digits, - or _)")
+        return value
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, value: str | None) -> str | None:
+        if value is not None and not _HANDLE_RE.match(value):
+            raise ValueError(f"{value!r} is not a YouTube handle ('@' followed by 3-30 letters, digits, '.', '_', '-')")
+        return value
+
+    @field_validator("playlist_id")
+    @classmethod
+    def _playlist(cls, value: str | None) -> str | None:
+        if value is not None and not _PLAYLIST_RE.match(value):
+            raise ValueError(f"{value!r} is not a YouTube playlist id (PL…, UU…)")
+        return value
+
+    @model_validator(mode="after")
+    def _locator(self) -> YouTubeSource:
+        if not (self.channel_id or self.handle or self.playlist_id or self.feed_url):
+            raise ValueError("a youtube source needs one of channel_id, handle or playlist_id (or feed_url)")
+        return self
+
+
+SourceModel = Annotated[RssSource | YouTubeSource | PageSource, Field(discriminator="kind")]
+
+
+class _FileModel(_Strict):
+    version: Literal[1]
+    defaults: Defaults = Defaults()
+    sources: tuple[SourceModel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """One source with the defaults applied: what the rest of mediawatch sees."""
+
+    id: SourceId
+    kind: SourceKind
+    name: str | None
+    url: str | None
+    channel_id: str | None
+    handle: str | None
+    playlist_id: str | None
+    feed_url: str | None
+    selector: str | None
+    country: str | None
+    language: str | None
+    every: timedelta
+    enabled: bool
+    tags: tuple[str, ...]
+    line: int  # where the stanza starts in the file (1-based), for messages
+
+    @property
+    def locator(self) -> str:
+        """The address an operator recognises: URL, channel id, handle or playlist id."""
+        return self.url or self.feed_url or self.channel_id or self.handle or self.playlist_id or ""
+
+    @property
+    def spec_hash(self) -> str:
+        fields = {k: getattr(self, k) for k in self.__slots__ if k not in ("line",)}  # type: ignore[attr-defined]
+        fields["every"] = int(self.every.total_seconds())
+        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path
+    version: int
+    sources: tuple[SourceSpec, ...]
+
+    def get(self, source_id: str) -> SourceSpec | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def load_sourcefile(path: Path) -> SourceFile:
+    """Read and validate ``path``; raise ConfigError listing every problem as FILE:LINE:COL lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    return parse_sourcefile(text, path)
+
+
+def parse_sourcefile(text: str, path: Path) -> SourceFile:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(filter(None, [exc.context, exc.problem]))
+        raise ConfigError("invalid YAML", [f"{path}:{line}:{col}: YAML syntax error: {what}"]) from None
+    except YAMLError as exc:
+        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {exc}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("invalid file", [f"{path}:1:1: the file must be a mapping with 'version' and 'sources'"])
+
+    problems: list[tuple[int, int, str]] = []
+    try:
+        model = _FileModel.model_validate(_plain(data))
+    except ValidationError as exc:
+        model = None
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            line, col, dotted = _locate(data, loc, err["type"])
+            problems.append((line, col, f"{dotted}: {_message(err, loc)}"))
+    problems.extend(_duplicate_ids(data))
+    if problems:
+        problems.sort()
+        lines = [f"{path}:{line}:{col}: {msg}" for line, col, msg in problems]
+        raise ConfigError(f"{path}: {len(lines)} problem(s)", lines)
+    assert model is not None
+    return SourceFile(path=path, version=model.version, sources=tuple(_resolve(model, data)))
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists (pydantic wants plain data)."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _resolve(model: _FileModel, data: Any) -> Iterator[SourceSpec]:
+    d = model.defaults
+    raw_sources = data.get("sources") or []
+    for index, src in enumerate(model.sources):
+        line = raw_sources.lc.item(index)[0] + 1 if hasattr(raw_sources, "lc") else 0
+        yield SourceSpec(
+            id=SourceId(src.id),
+            kind=SourceKind(src.kind),
+            name=src.name,
+            url=getattr(src, "url", None),
+            channel_id=getattr(src, "channel_id", None),
+            handle=getattr(src, "handle", None),
+            playlist_id=getattr(src, "playlist_id", None),
+            feed_url=getattr(src, "feed_url", None),
+            selector=getattr(src, "selector", None),
+            country=src.country or d.country,
+            language=src.language or d.language,
+            every=src.every or d.every,
+            enabled=d.enabled if src.enabled is None else src.enabled,
+            tags=tuple(dict.fromkeys((*d.tags, *src.tags))),
+            line=line,
+        )
+
+
+def _duplicate_ids(data: Any) -> Iterable[tuple[int, int, str]]:
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return
+    first: dict[str, int] = {}
+    for index, src in enumerate(sources):
+        if not isinstance(src, dict) or not isinstance(src.get("id"), str):
+            continue
+        sid = src["id"]
+        if sid in first:
+            line, col = _pos_value(src, "id")
+            yield (line, col, f"sources[{index}].id: duplicate id {sid!r} (first used by sources[{first[sid]}]); ids must be unique")
+        else:
+            first[sid] = index
+
+
+def _pos_value(node: Any, key: Any) -> tuple[int, int]:
+    try:
+        line, col = node.lc.value(key)
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError):
+        return _pos_node(node)
+
+
+def _pos_key(node: Any, key: Any) -> tuple[int, int]:
+    try:
+        line, col = node.lc.key(key)
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError):
+        return _pos_node(node)
+
+
+def _pos_node(node: Any) -> tuple[int, int]:
+    lc = getattr(node, "lc", None)
+    if lc is not None and lc.line is not None:
+        return lc.line + 1, lc.col + 1
+    return 1, 1
+
+
+_KIND_TAGS = {"rss", "youtube", "page"}
+
+
+def _locate(data: Any, loc: tuple[Any, ...], err_type: str) -> tuple[int, int, str]:
+    """Follow a pydantic error location through the YAML tree to a line and column."""
+    node = data
+    pos = _pos_node(data)
+    dotted = ""
+    parent: Any = None
+    for part in loc:
+        if isinstance(part, str) and part in _KIND_TAGS and isinstance(node, dict) and node.get("kind") == part:
+            continue  # the discriminator tag pydantic inserts into the path
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            dotted += f"[{part}]"
+            try:
+                line, col = node.lc.item(part)
+                pos = (line + 1, col + 1)
+            except (AttributeError, KeyError, TypeError):
+                pass
+            parent, node = node, node[part]
+        elif isinstance(node, dict) and part in node:
+            dotted += f".{part}" if dotted else str(part)
+            pos = _pos_key(node, part) if err_type == "extra_forbidden" else _pos_value(node, part)
+            parent, node = node, node[part]
+        else:
+            dotted += f".{part}" if dotted else str(part)
+            break
+    del parent
+    if err_type.startswith("union_tag") and isinstance(node, dict) and "kind" in node:
+        pos = _pos_value(node, "kind")
+        dotted += ".kind"
+    return pos[0], pos[1], dotted or "(file)"
+
+
+_FIELDS = {
+    "rss": RssSource,
+    "page": PageSource,
+    "youtube": YouTubeSource,
+    "defaults": Defaults,
+    "file": _FileModel,
+}
+
+
+def _message(err: Any, loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    msg: str = err["msg"]
+    if kind == "extra_forbidden":
+        model = _model_for(loc)
+        allowed = ", ".join(model.model_fields) if model else ""
+        return f"unknown key {loc[-1]!r}" + (f"; allowed keys: {allowed}" if allowed else "")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return "'kind' must be one of rss, youtube, page"
+    if kind == "literal_error" and loc == ("version",):
+        return f"unsupported schema version; this mediawatch reads version {SCHEMA_VERSION}"
+    return f"{msg} (got {err.get('input')!r})" if "input" in err and not isinstance(err["input"], dict) else msg
+
+
+def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    if len(loc) == 1:
+        return _FileModel
+    if loc[0] == "defaults":
+        return Defaults
+    if loc[0] == "sources" and len(loc) >= 3 and loc[2] in _FIELDS:
+        return _FIELDS[loc[2]]
+    return None

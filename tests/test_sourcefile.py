@@ -1,0 +1,143 @@
+"""sources.yaml validation: every error class with its line and column."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mediawatch.errors import ConfigError
+from mediawatch.sourcefile import format_every, load_sourcefile, parse_every
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_sourcefile(path)
+    for line in info.value.problems:
+        assert re.match(rf"^{re.escape(str(path))}:\d+:\d+: ", line), line
+    return [line.removeprefix(f"{path}:") for line in info.value.problems]
+
+
+def test_shipped_file_is_valid_and_large_enough() -> None:
+    sf = load_sourcefile(ROOT / "sources.yaml")
+    assert len(sf.sources) >= 15
+    assert {s.kind.value for s in sf.sources} == {"rss", "youtube", "page"}
+    assert len({s.id for s in sf.sources}) == len(sf.sources)
+    text = (ROOT / "sources.yaml").read_text(encoding="utf-8")
+    assert "not verified" in text.lower()
+
+
+def test_defaults_apply_and_sources_override(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "version: 1\ndefaults: {every: 2h, language: kk, tags: [diaspora]}\n"
+        "sources:\n"
+        "  - {id: a1, kind: rss, url: 'https://a.example/rss', tags: [x]}\n"
+        "  - {id: b1, kind: page, url: 'https://b.example/', every: 30m, language: ru, enabled: false,"
+        " selector: 'h2 > a'}\n"
+        "  - {id: c1, kind: youtube, handle: '@kazakhdiaspora', country: MN}\n",
+        encoding="utf-8",
+    )
+    sf = load_sourcefile(path)
+    a, b, c = sf.sources
+    assert (a.every, a.language, a.enabled, a.tags) == (timedelta(hours=2), "kk", True, ("diaspora", "x"))
+    assert (b.every, b.language, b.enabled, b.selector) == (timedelta(minutes=30), "ru", False, "h2 > a")
+    assert (c.locator, c.country, c.line) == ("@kazakhdiaspora", "MN", 6)
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsources:\n  - id: a\n    kind: rss\n   url: x\n")
+    assert len(out) == 1
+    assert out[0].startswith("5:") and "YAML syntax error" in out[0]
+
+
+def test_unknown_key_is_reported_at_the_key(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsources:\n  - id: aa\n    kind: rss\n    url: https://a.example/\n    evry: 30m\n")
+    assert out == [
+        "6:5: sources[0].evry: unknown key 'evry'; allowed keys: id, name, country, language, every, enabled, tags, kind, url"
+    ]
+
+
+def test_top_level_typo(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsource:\n  - id: aa\n")
+    assert out[0].startswith("2:1: source: unknown key 'source'")
+
+
+def test_wrong_types_bad_urls_codes_and_interval(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\n"
+        "sources:\n"
+        "  - id: aa\n"
+        "    kind: rss\n"
+        "    url: ftp://a.example/feed\n"
+        "    every: 1m\n"
+        "    country: Kazakhstan\n"
+        "    language: kaz\n"
+        "    enabled: sometimes\n"
+        "    tags: 5\n",
+    )
+    joined = "\n".join(out)
+    assert "5:10: sources[0].url: 'ftp://a.example/feed' is not an absolute http(s) URL" in joined
+    assert "6:12: sources[0].every: '1m' is too often; the minimum interval is 5m" in joined
+    assert "7:14: sources[0].country: 'Kazakhstan' is not an ISO 3166-1 alpha-2 country code" in joined
+    assert "8:15: sources[0].language: 'kaz' is not an ISO 639-1 language code" in joined
+    assert "9:14: sources[0].enabled: Input should be a valid boolean" in joined
+    assert "10:11: sources[0].tags: " in joined
+    assert len(out) == 6
+
+
+def test_interval_syntax(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', every: 'often'}\n")
+    assert "sources[0].every: 'often' is not an interval; write a number and a unit: 30m, 6h, 1d" in out[0]
+    assert parse_every("90m") == timedelta(minutes=90)
+    assert format_every(timedelta(hours=6)) == "6h"
+    with pytest.raises(ValueError, match="maximum"):
+        parse_every("60d")
+
+
+def test_duplicate_ids_and_missing_youtube_locator(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\n"
+        "sources:\n"
+        "  - id: same\n    kind: rss\n    url: https://a.example/\n"
+        "  - id: same\n    kind: page\n    url: https://b.example/\n"
+        "  - id: tube\n    kind: youtube\n    name: No locator\n",
+    )
+    assert out == [
+        "6:9: sources[1].id: duplicate id 'same' (first used by sources[0]); ids must be unique",
+        "9:5: sources[2]: a youtube source needs one of channel_id, handle or playlist_id (or feed_url)",
+    ]
+
+
+def test_bad_kind_channel_and_selector(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\n"
+        "sources:\n"
+        "  - {id: aa, kind: atom, url: 'https://a.example/'}\n"
+        "  - {id: bb, kind: youtube, channel_id: 'UC123'}\n"
+        "  - {id: cc, kind: page, url: 'https://c.example/', selector: 'a[[['}\n"
+        "  - {id: Bad_Id, kind: rss, url: 'https://d.example/'}\n",
+    )
+    assert out[0].startswith("3:20: sources[0].kind: 'kind' must be one of rss, youtube, page")
+    assert out[1].startswith("4:41: sources[1].channel_id: 'UC123' is not a YouTube channel id")
+    assert out[2].startswith("5:63: sources[2].selector: 'a[[[' is not a valid CSS selector")
+    assert out[3].startswith("6:10: sources[3].id: 'Bad_Id' is not a valid id")
+
+
+def test_version_is_required_and_checked(tmp_path: Path) -> None:
+    assert problems(tmp_path, "sources: []\n") == ["1:1: version: required key is missing"]
+    assert "this mediawatch reads version 1" in problems(tmp_path, "version: 7\nsources: []\n")[0]
+
+
+def test_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
+        load_sourcefile(tmp_path / "nope.yaml")

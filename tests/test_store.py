@@ -1,0 +1,155 @@
+"""The store on a real SQLite file: migrations, round trips, source sync, dedupe, export format."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from mediawatch.models import Item, ItemId, ItemKind, SourceId
+from mediawatch.sourcefile import parse_sourcefile
+from mediawatch.store import SourceState, open_store
+from mediawatch.store.migrate import current_revision, head_revision
+
+NOW = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
+
+
+def specs(text: str) -> tuple:
+    return parse_sourcefile("version: 1\nsources:\n" + text, Path("mem.yaml")).sources
+
+
+TWO = specs(
+    "  - {id: feed-a, kind: rss, url: 'https://a.example/rss', every: 30m}\n"
+    "  - {id: tube-b, kind: youtube, channel_id: UCabcdefghijklmnopqrstuv, every: 6h}\n"
+)
+
+
+def make_item(n: int, source: str = "feed-a", *, guid: str | None = None, url: str | None = None) -> Item:
+    return Item(
+        id=ItemId(f"id{n:04d}" if url is None else f"u-{url}"),
+        source_id=SourceId(source),
+        kind=ItemKind.ARTICLE,
+        url=url or f"https://a.example/news/{n}",
+        title=f"Қазақ диаспорасы {n}",
+        summary="Summary",
+        text="Body text",
+        published=NOW - timedelta(hours=n),
+        fetched=NOW,
+        language="kk",
+        author="A. Author",
+        guid=guid,
+        media={"views": 10, "shorts": False},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_store(f"sqlite:///{tmp_path / 'mw.db'}")
+    s.sync_sources(TWO, NOW)
+    yield s
+    s.close()
+
+
+def test_migrations_create_schema_matching_tables_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    store = open_store(f"sqlite:///{path}")
+    with store.engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        from mediawatch.store.schema import metadata
+
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == [], f"schema.py and the migrations disagree: {diff}"
+    store.close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"source", "source_state", "item", "item_source", "classification", "story", "digest"} <= tables
+    raw.close()
+    # opening again is a no-op upgrade
+    assert open_store(f"sqlite:///{path}").migrate() == head_revision()
+
+
+def test_upgrade_from_an_empty_database_made_elsewhere(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO unrelated VALUES (42)")
+    engine.dispose()
+    open_store(f"sqlite:///{path}").close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT x FROM unrelated").fetchone() == (42,)  # nothing of the operator's was touched
+    raw.close()
+
+
+def test_sync_adds_changes_and_disables_but_never_deletes(store) -> None:
+    store.commit_source(SourceId("tube-b"), [make_item(1, "tube-b")], SourceState(SourceId("tube-b")), NOW)
+    changed = specs(
+        "  - {id: feed-a, kind: rss, url: 'https://a.example/rss2', every: 30m}\n"
+        "  - {id: new-c, kind: page, url: 'https://c.example/'}\n"
+    )
+    report = store.sync_sources(changed, NOW + timedelta(minutes=1))
+    assert report.added == ("new-c",)
+    assert report.changed == ("feed-a",)
+    assert report.disabled == ("tube-b",)
+    health = {h.source_id: h for h in store.health(NOW)}
+    assert set(health) == {"feed-a", "tube-b", "new-c"}
+    assert health["tube-b"].enabled is False and "removed" in health["tube-b"].notes
+    assert health["feed-a"].url == "https://a.example/rss2"
+    assert store.get_item("id0001") is not None  # the removed source's item stays
+    assert store.due_sources(NOW) == ["feed-a", "new-c"]
+    # unchanged file: nothing to do; the source coming back re-enables it
+    again = store.sync_sources(TWO, NOW)
+    assert again.changed == ("feed-a", "tube-b") and again.disabled == ("new-c",)
+    assert {h.source_id: h.enabled for h in store.health(NOW)} == {"feed-a": True, "tube-b": True, "new-c": False}
+
+
+def test_item_round_trip_and_dedupe(store) -> None:
+    state = SourceState(SourceId("feed-a"), etag='"v1"', next_check=NOW + timedelta(minutes=30))
+    first = store.commit_source(SourceId("feed-a"), [make_item(1, guid="g1"), make_item(2, guid="g2")], state, NOW)
+    assert first.new == ("id0001", "id0002") and first.seen == 0
+    got = store.get_item("id0001")
+    assert got == make_item(1, guid="g1")
+    assert got.published.tzinfo is not None
+    # same guid, different url (a tracking parameter the feed added): already seen within the source
+    again = store.commit_source(SourceId("feed-a"), [replace(make_item(9, guid="g1"))], state, NOW)
+    assert again.new == () and again.seen == 1
+    # another source carrying the same canonical URL: one item, counted for both sources
+    other = store.commit_source(SourceId("tube-b"), [make_item(2, "tube-b")], SourceState(SourceId("tube-b")), NOW)
+    assert other.new == () and other.seen == 1
+    assert store.count_items() == 2
+    assert {h.source_id: h.items_7d for h in store.health(NOW)} == {"feed-a": 2, "tube-b": 1}
+    saved = store.source_state("feed-a")
+    assert saved.etag == '"v1"' and saved.next_check == NOW + timedelta(minutes=30)
+    assert saved.last_new_item == NOW
+    assert store.due_sources(NOW) == ["tube-b"]
+
+
+def test_export_format(store) -> None:
+    store.commit_source(SourceId("feed-a"), [make_item(1), make_item(30)], SourceState(SourceId("feed-a")), NOW)
+    rows = list(store.export_rows())
+    assert [r["id"] for r in rows] == ["id0030", "id0001"]  # oldest first
+    rec = rows[1]
+    required = {"id", "source_id", "kind", "url", "title", "summary", "text", "published", "fetched", "lang",
+                "author", "media", "relevant", "relevance", "countries", "topics", "story_id"}
+    assert required <= rec.keys()
+    assert rec["published"] == "2025-11-03T11:00:00Z" and rec["fetched"] == "2025-11-03T12:00:00Z"
+    assert rec["kind"] == "article" and rec["media"] == {"shorts": False, "views": 10}
+    assert rec["relevant"] is None and rec["story_id"] is None and rec["countries"] == []
+    assert [r["id"] for r in store.export_rows(since=NOW - timedelta(hours=2))] == ["id0001"]
+    assert [r["id"] for r in store.export_rows(until=NOW - timedelta(hours=2))] == ["id0030"]
+    assert list(store.export_rows(relevant_only=True)) == []
+
+
+def test_naive_datetimes_are_refused(store) -> None:
+    bad = replace(make_item(1), published=datetime(2025, 1, 1))  # noqa: DTZ001 - on purpose
+    with pytest.raises(Exception, match="naive datetime"):
+        store.commit_source(SourceId("feed-a"), [bad], SourceState(SourceId("feed-a")), NOW)
+    assert store.count_items() == 0  # the failed transaction left nothing behind
