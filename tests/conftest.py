@@ -17,3 +17,5 @@ def shared_dir() -> Path:
     if not (SHARED / "eval").is_dir():
         pytest.skip(f"shared evaluation material not found at {SHARED} (set MEDIAWATCH_SHARED)")
     return SHARED
+
+from loopserver import loopserver  # noqa: E402,F401  (the loopback HTTP server fixture, tests/loopserver.py)

@@ -1,0 +1,450 @@
+"""The HTTP edge: one configured ``httpx.AsyncClient`` and a :class:`Fetcher` that turns a URL into a
+:class:`FetchResult` or a :class:`~mediawatch.errors.FetchError` with a human reason.
+
+What a fetch guarantees:
+
+* conditional GET (``If-None-Match`` / ``If-Modified-Since``); a 304 is a success with ``not_modified=True``;
+* at most ``per_host`` requests at once to one host (politeness);
+* a wall-clock deadline of ``settings.timeout`` for each attempt, connect to last byte, so a server that drips
+  one byte per second cannot hold a worker forever;
+* at most ``settings.max_bytes`` of *decompressed* body: we decompress ourselves, bounded, so a gzip bomb is
+  stopped after ``max_bytes`` of output instead of being inflated in memory;
+* transient failures (timeouts, connection errors, 502/503/504) retried by ``stamina`` with backoff; no other
+  4xx/5xx is retried, and 429/503 *with* ``Retry-After`` are returned at once as ``FetchError.retry_after``
+  so the scheduler moves ``next_check_at`` instead of anybody sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import os
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import stamina
+
+import mediawatch
+from mediawatch.errors import FetchError
+from mediawatch.schedule import parse_retry_after
+from mediawatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+ACCEPT_ENCODING = "gzip, deflate"  # we decode these ourselves (bounded); nothing else is advertised
+
+
+def build_client(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The process's one HTTP client. Close it (``async with``) when the run ends.
+
+    Redirects are followed up to ``settings.max_redirects`` (more raises ``httpx.TooManyRedirects``, which
+    :class:`Fetcher` reports as "too many redirects"). Proxy environment variables (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) are honoured for the default transport; an injected
+    ``transport`` (tests) is used as given, so a proxy variable in the environment cannot reroute it.
+    """
+    return httpx.AsyncClient(
+        headers={
+            "User-Agent": settings.user_agent_string(mediawatch.__version__),
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(
+            max_connections=max(20, settings.concurrency * 2),
+            max_keepalive_connections=max(10, settings.concurrency),
+        ),
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        trust_env=transport is None,
+        transport=transport,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful response (2xx, or 304 when ``not_modified``; a 304 carries an empty body)."""
+
+    url: str  # final URL after redirects
+    status: int
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    body: bytes  # decompressed
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
+    content_hash: str  # sha256 hex of body
+    elapsed_ms: int  # whole fetch, retries included
+    redirects: int
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What one attempt produced, before it becomes a FetchResult."""
+
+    response: httpx.Response
+    body: bytes
+    not_modified: bool
+    redirects: int
+
+
+@dataclass(slots=True)
+class _Progress:
+    headers_received: bool = False
+
+
+class Fetcher:
+    """Fetches URLs through ``client`` with the politeness, limits and retry policy from ``settings``.
+
+    ``per_host`` overrides ``settings.per_host`` (a benchmark against one loopback host raises it).
+    ``wait_initial``/``wait_max`` shape stamina's exponential backoff (seconds); ``stamina.set_testing(True)``
+    turns backoff off in tests.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        *,
+        per_host: int | None = None,
+        wait_initial: float = 0.5,
+        wait_max: float = 10.0,
+    ) -> None:
+        if per_host is not None and per_host < 1:
+            raise ValueError(f"per_host must be >= 1, got {per_host}")
+        self.client = client
+        self.settings = settings
+        self.per_host = per_host or settings.per_host
+        self.wait_initial = wait_initial
+        self.wait_max = wait_max
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        source_id: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """GET ``url``; raise :class:`FetchError` (reason, URL, status, ``retry_after``) when it fails."""
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
+        started = time.monotonic()
+        attempt_result: _Attempt | None = None
+        retrying = stamina.retry_context(
+            on=_is_transient,
+            attempts=self.settings.retries,
+            timeout=None,  # each attempt has its own deadline; attempts are bounded by settings.retries
+            wait_initial=self.wait_initial,
+            wait_max=self.wait_max,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.num > 1:
+                        logger.debug(
+                            "retrying", extra={"source_id": source_id, "url": url, "attempt": attempt.num}
+                        )
+                    attempt_result = await self._attempt(url, headers, source_id)
+        except FetchError as exc:
+            logger.debug(
+                "fetch failed",
+                extra={"source_id": source_id, "url": url, "reason": exc.reason, "status": exc.status},
+            )
+            raise
+        assert attempt_result is not None  # the loop either produced a result or raised
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        result = _to_result(attempt_result, etag=etag, last_modified=last_modified, elapsed_ms=elapsed_ms)
+        logger.debug(
+            "fetched",
+            extra={
+                "source_id": source_id,
+                "url": url,
+                "status": result.status,
+                "bytes": len(result.body),
+                "duration_ms": elapsed_ms,
+            },
+        )
+        return result
+
+    def _semaphore(self, url: httpx.URL) -> asyncio.Semaphore:
+        key = f"{url.scheme}://{url.host}:{url.port or ''}"
+        semaphore = self._hosts.get(key)
+        if semaphore is None:
+            semaphore = self._hosts[key] = asyncio.Semaphore(self.per_host)
+        return semaphore
+
+    async def _attempt(self, url: str, headers: dict[str, str], source_id: str) -> _Attempt:
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(source_id, f"invalid URL ({exc})", url=url) from exc
+        progress = _Progress()
+        async with self._semaphore(parsed):
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._exchange(url, headers, source_id, progress)
+            except TimeoutError as exc:
+                # Before the status line this is a slow server (worth another attempt); once the body is
+                # flowing, it is a server that drips — retrying would only double the wait.
+                raise FetchError(
+                    source_id,
+                    f"timed out after {_seconds(self.settings.timeout)} s",
+                    url=url,
+                    transient=not progress.headers_received,
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise _translate(exc, source_id, url, self.settings) from exc
+
+    async def _exchange(
+        self, url: str, headers: dict[str, str], source_id: str, progress: _Progress
+    ) -> _Attempt:
+        response, redirects = await self._follow(url, headers, source_id)
+        progress.headers_received = True
+        try:
+            status = response.status_code
+            if status == 304:
+                return _Attempt(response, b"", not_modified=True, redirects=redirects)
+            if not 200 <= status < 300:
+                raise _status_error(response, source_id)
+            body = await self._read_body(response, source_id)
+            return _Attempt(response, body, not_modified=False, redirects=redirects)
+        finally:
+            await response.aclose()
+
+    async def _follow(self, url: str, headers: dict[str, str], source_id: str) -> tuple[httpx.Response, int]:
+        """Send the GET and follow redirects ourselves: httpx would read (and inflate) every redirect's body
+        without a size limit; here a redirect body is never read."""
+        request = self.client.build_request("GET", url, headers=headers)
+        for redirects in range(self.settings.max_redirects + 1):
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+            if response.next_request is None:
+                return response, redirects
+            await response.aclose()
+            request = response.next_request
+        raise FetchError(source_id, "too many redirects", url=url)
+
+    async def _read_body(self, response: httpx.Response, source_id: str) -> bytes:
+        url = str(response.url)
+        limit = self.settings.max_bytes
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        declared = response.headers.get("content-length", "")
+        if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
+            raise _too_large(source_id, url, limit)
+        try:
+            decoder = _Decoder(encoding)
+        except ValueError as exc:
+            raise FetchError(source_id, str(exc), url=url, status=response.status_code) from exc
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async for raw in response.aiter_raw():
+                piece = decoder.feed(raw, limit - total + 1)
+                total += len(piece)
+                if total > limit:
+                    raise _too_large(source_id, url, limit)
+                chunks.append(piece)
+            tail = decoder.finish()
+        except zlib.error as exc:
+            raise FetchError(
+                source_id,
+                f"could not decode {encoding} response ({exc})",
+                url=url,
+                status=response.status_code,
+            ) from exc
+        except _TruncatedStreamError as exc:
+            raise FetchError(source_id, "truncated response", url=url, transient=True) from exc
+        total += len(tail)
+        if total > limit:
+            raise _too_large(source_id, url, limit)
+        chunks.append(tail)
+        return b"".join(chunks)
+
+
+class _TruncatedStreamError(Exception):
+    """A compressed stream ended before its end marker."""
+
+
+class _Decoder:
+    """Incremental, *bounded* Content-Encoding decoder (identity, gzip incl. multi-member, deflate)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._fed = False
+        self._raw_deflate_checked = False
+        if encoding in ("", "identity"):
+            self._inflate: zlib._Decompress | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise ValueError(f"unsupported content encoding {encoding!r}")
+
+    def feed(self, data: bytes, budget: int) -> bytes:
+        """Decode ``data``; output beyond ``budget`` bytes is not produced (the caller is over its limit)."""
+        if self._inflate is None:
+            return data
+        self._fed = self._fed or bool(data)
+        if self.encoding == "deflate" and not self._raw_deflate_checked:
+            self._raw_deflate_checked = True
+            try:
+                return self._decode(data, budget)
+            except zlib.error:  # some servers send raw deflate without the zlib wrapper
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._decode(data, budget)
+
+    def _decode(self, data: bytes, budget: int) -> bytes:
+        assert self._inflate is not None
+        out = bytearray()
+        while data and len(out) < budget:
+            out += self._inflate.decompress(data, budget - len(out))
+            data = self._inflate.unconsumed_tail
+            if self._inflate.eof:
+                rest = self._inflate.unused_data + data
+                if self.encoding in ("gzip", "x-gzip") and rest.startswith(b"\x1f\x8b"):
+                    self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+                    data = rest
+                else:
+                    data = b""  # trailing garbage after the stream: ignored, as browsers do
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._inflate is None or not self._fed:  # an empty body (204) may still name an encoding
+            return b""
+        tail = self._inflate.flush()
+        if not self._inflate.eof:
+            raise _TruncatedStreamError(self.encoding)
+        return tail
+
+
+def _is_transient(exc: Exception) -> bool:
+    return isinstance(exc, FetchError) and exc.transient
+
+
+def _status_error(response: httpx.Response, source_id: str) -> FetchError:
+    status = response.status_code
+    url = str(response.url)
+    retry_after = None
+    if status in RETRY_AFTER_STATUSES:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+    if retry_after is not None:
+        return FetchError(
+            source_id,
+            f"HTTP {status} (retry after {math.ceil(retry_after)} s)",
+            url=url,
+            status=status,
+            retry_after=retry_after,
+        )
+    return FetchError(
+        source_id, f"HTTP {status}", url=url, status=status, transient=status in TRANSIENT_STATUSES
+    )
+
+
+def _translate(exc: httpx.HTTPError, source_id: str, url: str, settings: Settings) -> FetchError:
+    """An httpx exception as a FetchError with a reason a person can act on."""
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchError(source_id, "too many redirects", url=url)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return FetchError(source_id, f"invalid URL ({exc})", url=url)
+    if isinstance(exc, httpx.ConnectTimeout):
+        reason = f"could not connect (timed out after {_seconds(settings.connect_timeout)} s)"
+        return FetchError(source_id, reason, url=url, transient=True)
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(
+            source_id, f"timed out after {_seconds(settings.timeout)} s", url=url, transient=True
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return FetchError(source_id, f"could not connect ({_os_detail(exc)})", url=url, transient=True)
+    if _caused_by(exc, ConnectionResetError) or "reset by peer" in str(exc).lower():
+        return FetchError(source_id, "connection reset", url=url, transient=True)
+    if isinstance(exc, httpx.RemoteProtocolError) and _looks_truncated(exc):
+        return FetchError(source_id, "truncated response", url=url, transient=True)
+    if isinstance(exc, httpx.TransportError):
+        return FetchError(source_id, f"network error ({_os_detail(exc)})", url=url, transient=True)
+    return FetchError(source_id, f"HTTP error ({exc})", url=url)
+
+
+def _looks_truncated(exc: httpx.RemoteProtocolError) -> bool:
+    text = str(exc).lower()
+    return "incomplete" in text or "without sending complete message body" in text
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _os_detail(exc: BaseException) -> str:
+    """The innermost OS error text ("connection refused"), else the exception's own text."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno is not None and current.errno > 0:
+            return os.strerror(current.errno).lower()  # asyncio's own strerror texts are less readable
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    text = str(exc).strip()
+    if text.startswith("[Errno") and "]" in text:
+        text = text.split("]", 1)[1].strip()
+    return (text or type(exc).__name__).lower()
+
+
+def _too_large(source_id: str, url: str, limit: int) -> FetchError:
+    return FetchError(source_id, f"response larger than {_size(limit)}", url=url)
+
+
+def _size(n: int) -> str:
+    mb = 1024 * 1024
+    if n >= mb:
+        return f"{n // mb} MB" if n % mb == 0 else f"{n / mb:.1f} MB"
+    if n >= 1024:
+        return f"{n // 1024} KB" if n % 1024 == 0 else f"{n / 1024:.1f} KB"
+    return f"{n} bytes"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _to_result(
+    attempt: _Attempt, *, etag: str | None, last_modified: str | None, elapsed_ms: int
+) -> FetchResult:
+    response = attempt.response
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    # A 304 need not repeat the validators; keep the ones we sent so the caller's state stays intact.
+    new_etag = headers.get("etag") or (etag if attempt.not_modified else None)
+    new_last_modified = headers.get("last-modified") or (last_modified if attempt.not_modified else None)
+    return FetchResult(
+        url=str(response.url),
+        status=response.status_code,
+        headers=headers,
+        body=attempt.body,
+        not_modified=attempt.not_modified,
+        etag=new_etag,
+        last_modified=new_last_modified,
+        content_hash=hashlib.sha256(attempt.body).hexdigest(),
+        elapsed_ms=elapsed_ms,
+        redirects=attempt.redirects,
+    )
