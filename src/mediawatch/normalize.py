@@ -1,0 +1,269 @@
+"""Turn what a collector saw (``RawEntry``) into a stored ``Item``: pure functions, no I/O.
+
+* ``canonical_url`` is the identity of an item: the same story reached through two feeds (or with
+  different tracking tags) must give the same string, so ``item_id`` gives the same id.
+* ``html_to_text`` makes plain text out of untrusted HTML; nothing that leaves this module is markup.
+* ``normalize`` returns ``Item`` or a typed ``Skipped`` result, never ``None``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from mediawatch.models import Item, ItemId, RawEntry, SourceId
+
+TITLE_MAX = 300
+SUMMARY_MAX = 2_000
+TEXT_MAX = 100_000
+AUTHOR_MAX = 200
+DERIVED_TITLE_MAX = 120  # a title made from the start of the summary
+FUTURE_TOLERANCE = timedelta(days=1)
+
+WEB_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Query parameters that only say where a click came from. Everything else in a query is kept, because
+# for many sites (``?id=123``, ``?p=42``) the query *is* the article.
+TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_")
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "ysclid", "twclid",
+        "ttclid", "li_fat_id", "igshid", "igsh", "mc_cid", "mc_eid", "mc_tc", "_openstat", "_hsenc",
+        "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking", "mkt_tok", "_ga", "_gl", "oly_anon_id",
+        "oly_enc_id", "vero_id", "vero_conv", "wickedid", "rb_clickid", "s_cid", "ncid", "sr_share",
+        "cmpid", "xtor", "fb_action_ids", "fb_action_types", "fb_ref", "fb_source", "action_object_map",
+        "action_type_map", "action_ref_map", "spm", "scm", "guccounter", "guce_referrer",
+        "guce_referrer_sig", "rss", "ref_src", "ref_url", "smid", "cmp", "trk", "trkcampaign",
+    }
+)  # fmt: skip
+
+_URI_SAFE = "/?%:@!$&'()*+,;=~-._"
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_DROP_TAGS = ["script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head"]
+_BLOCK_TAGS = [
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "table", "td", "th", "tr", "ul",
+]  # fmt: skip
+
+
+class SkipReason(StrEnum):
+    NO_URL = "no_url"  # neither a link nor a guid
+    INVALID_URL = "invalid_url"  # a link that is not http(s) (javascript:, mailto:, garbage) and no guid
+    NO_TITLE_OR_TEXT = "no_title_or_text"  # nothing to show a reader
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry ``normalize`` declined, with the reason and something a log line can name it by."""
+
+    reason: SkipReason
+    source_id: SourceId
+    detail: str = ""
+
+
+# --------------------------------------------------------------------------------------------- URLs
+
+
+def _is_tracking(raw_key: str) -> bool:
+    key = unquote(raw_key.replace("+", " ")).strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
+def _clean_query(query: str) -> str:
+    """Drop tracking pairs; keep the others in order, only percent-encoding what a URI may not contain."""
+    if not query:
+        return ""
+    pairs = [pair for pair in query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
+    return "&".join(quote(pair, safe=_URI_SAFE, errors="surrogatepass") for pair in pairs)
+
+
+def _ascii_host(host: str) -> str:
+    """IDN host names in their ASCII (punycode) form, so both spellings of one host compare equal."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """The canonical form of ``url``: resolved against ``base``, scheme and host lower-cased, default port,
+    fragment and tracking parameters dropped, an empty path made ``/``.
+
+    Anything that is not an http(s) URL (``urn:``, ``mailto:``, relative without a base, unparsable) comes
+    back stripped of surrounding whitespace and of its fragment, otherwise untouched. Idempotent.
+    A hash-bang fragment (``#!/story/1``) is kept: single-page sites route articles with it.
+    """
+    text = url.strip()
+    if base:
+        try:
+            text = urljoin(base.strip(), text)
+        except ValueError:
+            return text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    if parts.scheme not in WEB_SCHEMES or not parts.hostname:
+        return text.partition("#")[0].strip()
+    host = _ascii_host(parts.hostname.rstrip("."))
+    if not host:
+        return text
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + host
+    if port is not None and port != DEFAULT_PORTS[parts.scheme]:
+        netloc += f":{port}"
+    path = quote(parts.path, safe=_URI_SAFE, errors="surrogatepass") or "/"
+    fragment = parts.fragment if parts.fragment.startswith("!") else ""  # "#!/story/1" routes an app
+    return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in WEB_SCHEMES and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def item_id(canonical_url: str) -> ItemId:
+    """The item's identity: the first 32 hex digits of SHA-256 of its canonical URL (or ``tag:`` URI)."""
+    return ItemId(hashlib.sha256(canonical_url.encode("utf-8", "surrogatepass")).hexdigest()[:32])
+
+
+def guid_tag(source_id: str, guid: str) -> str:
+    """A stable ``tag:`` URI standing in for the URL of an entry that has only a guid.
+
+    Guids are only unique within one source, so the source id is part of the identity.
+    """
+    return f"tag:mediawatch,{quote(source_id, safe='')}:{quote(guid.strip(), safe='/:@-._~')}"
+
+
+# --------------------------------------------------------------------------------------------- text
+
+
+def collapse_whitespace(text: str) -> str:
+    """Control characters removed, every run of whitespace made one space, ends stripped."""
+    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def clean_text(text: str) -> str:
+    """Plain text with its paragraph breaks kept: each line whitespace-collapsed, blank lines dropped."""
+    lines = (collapse_whitespace(line) for line in _CONTROL.sub("", text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def html_to_text(html_text: str) -> str:
+    """Plain text from an untrusted HTML fragment: scripts/styles dropped, tags removed, entities
+    decoded, whitespace collapsed. Block elements become word breaks. Never longer than the input."""
+    if "<" not in html_text:
+        return collapse_whitespace(html.unescape(html_text))
+    soup = BeautifulSoup(html_text, "html.parser")
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        if isinstance(tag, Tag):
+            tag.insert_before(" ")
+            tag.append(" ")
+    return collapse_whitespace(soup.get_text())
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+# -------------------------------------------------------------------------------------------- items
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _published(raw: datetime | None, fetched: datetime) -> tuple[datetime, bool]:
+    """The entry's time in UTC and whether it is an estimate (missing, or implausibly in the future)."""
+    if raw is None:
+        return fetched, True
+    moment = _utc(raw)
+    if moment > fetched + FUTURE_TOLERANCE:
+        return fetched, True
+    return moment, False
+
+
+def _language(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    tag = raw.strip().replace("_", "-").lower()
+    return tag if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", tag) else None
+
+
+def _identity(raw: RawEntry) -> tuple[str, str | None] | SkipReason:
+    """(url, guid) for the item, or why there is none."""
+    guid = collapse_whitespace(raw.guid) if raw.guid else None
+    url = canonical_url(raw.url) if raw.url.strip() else ""
+    if is_web_url(url):
+        return url, guid or None
+    if guid:
+        return guid_tag(raw.source_id, guid), guid
+    return SkipReason.INVALID_URL if url else SkipReason.NO_URL
+
+
+def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
+    """One ``Item`` from one ``RawEntry``, or ``Skipped`` with the reason.
+
+    ``raw.title`` is plain text; ``raw.summary_html`` is HTML (plain text is valid HTML once escaped);
+    ``raw.text`` is plain. An entry without a title borrows the start of its summary or text.
+    """
+    fetched = _utc(fetched)
+    identity = _identity(raw)
+    if isinstance(identity, SkipReason):
+        return Skipped(identity, raw.source_id, detail=raw.url.strip()[:200] or raw.title[:200])
+    url, guid = identity
+
+    summary = truncate(html_to_text(raw.summary_html), SUMMARY_MAX) if raw.summary_html else ""
+    text = truncate(clean_text(raw.text), TEXT_MAX) if raw.text else ""
+    title = collapse_whitespace(raw.title)
+    if not title:
+        title = truncate(summary or text, DERIVED_TITLE_MAX)
+    if not title:
+        return Skipped(SkipReason.NO_TITLE_OR_TEXT, raw.source_id, detail=url)
+
+    published, estimated = _published(raw.published, fetched)
+    author = truncate(collapse_whitespace(raw.author), AUTHOR_MAX) if raw.author else ""
+    return Item(
+        id=item_id(url),
+        source_id=raw.source_id,
+        kind=raw.kind,
+        url=url,
+        title=truncate(title, TITLE_MAX),
+        summary=summary,
+        text=text,
+        published=published,
+        fetched=fetched,
+        published_estimated=estimated,
+        language=_language(raw.language),
+        author=author or None,
+        guid=guid,
+        media=dict(raw.media),
+    )

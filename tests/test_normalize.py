@@ -1,0 +1,350 @@
+"""normalize.py: canonical URLs, item identity, HTML to text, RawEntry -> Item | Skipped."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from mediawatch.models import ItemKind, RawEntry, SourceId
+from mediawatch.normalize import (
+    DERIVED_TITLE_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    Item,
+    Skipped,
+    SkipReason,
+    canonical_url,
+    clean_text,
+    guid_tag,
+    html_to_text,
+    is_web_url,
+    item_id,
+    normalize,
+    truncate,
+)
+
+FETCHED = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
+SOURCE = SourceId("qazinform")
+
+
+def raw(**overrides: object) -> RawEntry:
+    fields: dict[str, object] = {"source_id": SOURCE, "url": "https://example.kz/a", "title": "A title"}
+    fields.update(overrides)
+    return RawEntry(**fields)  # type: ignore[arg-type]
+
+
+def item(entry: RawEntry) -> Item:
+    result = normalize(entry, fetched=FETCHED)
+    assert isinstance(result, Item), result
+    return result
+
+
+# ----------------------------------------------------------------------------------- canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # tracking parameters go, meaningful ones stay in their order
+        ("https://ex.kz/a?utm_source=rss&id=42&utm_medium=feed", "https://ex.kz/a?id=42"),
+        ("https://ex.kz/a?fbclid=IwAR0&p=2&gclid=x&yclid=1&mc_cid=9&mc_eid=8", "https://ex.kz/a?p=2"),
+        ("https://ex.kz/a?UTM_Campaign=x&q=kazakh+diaspora", "https://ex.kz/a?q=kazakh+diaspora"),
+        ("https://ex.kz/a?utm_source=x", "https://ex.kz/a"),
+        ("https://ex.kz/a?b=2&a=1", "https://ex.kz/a?b=2&a=1"),
+        # fragments go, except hash-bang routes
+        ("https://ex.kz/a#comments", "https://ex.kz/a"),
+        ("https://ex.kz/#!/story/12", "https://ex.kz/#!/story/12"),
+        # host lower-cased, default ports dropped, other ports kept, empty path is /
+        ("HTTPS://News.Example.KZ:443", "https://news.example.kz/"),
+        ("http://example.kz:80/x", "http://example.kz/x"),
+        ("http://example.kz:8080/x", "http://example.kz:8080/x"),
+        ("https://example.kz./x", "https://example.kz/x"),
+        ("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x"),
+        # path case and percent-escapes untouched; non-ASCII percent-encoded, IDN hosts in punycode
+        (
+            "https://www.liberal.gr/news/portraita%2Dkarantinas",
+            "https://www.liberal.gr/news/portraita%2Dkarantinas",
+        ),
+        (
+            "https://ex.kz/Жаңалықтар?q=қазақ",
+            "https://ex.kz/%D0%96%D0%B0%D2%A3%D0%B0%D0%BB%D1%8B%D2%9B%D1%82%D0%B0%D1%80?q=%D2%9B%D0%B0%D0%B7%D0%B0%D2%9B",
+        ),
+        ("http://Пример.РФ/x", "http://xn--e1afmkfd.xn--p1ai/x"),
+        ("  https://ex.kz/a  \n", "https://ex.kz/a"),
+        # not web URLs: returned as they are (minus fragment)
+        ("urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a", "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"),
+        ("mailto:desk@example.kz#x", "mailto:desk@example.kz"),
+        ("/relative/only", "/relative/only"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "expected"),
+    [
+        ("/news/1?utm_source=x", "https://ex.kz/rss/all.xml", "https://ex.kz/news/1"),
+        ("news/1", "https://ex.kz/rss/all.xml", "https://ex.kz/rss/news/1"),
+        ("../a", "https://ex.kz/rss/feeds/x.xml", "https://ex.kz/rss/a"),
+        ("//cdn.ex.kz/a", "https://ex.kz/", "https://cdn.ex.kz/a"),
+        ("https://other.kz/a", "https://ex.kz/", "https://other.kz/a"),
+    ],
+)
+def test_canonical_url_resolves_relative_links(url: str, base: str, expected: str) -> None:
+    assert canonical_url(url, base) == expected
+
+
+def test_same_story_through_two_feeds_is_one_item() -> None:
+    a = canonical_url("/world/kurultai?page=2&utm_source=rss#top", "https://Example.KZ/rss")
+    b = canonical_url("HTTPS://example.kz:443/world/kurultai?fbclid=abc&page=2")
+    assert a == b
+    assert item_id(a) == item_id(b)
+    assert item_id(a) != item_id(canonical_url("https://example.kz/world/kurultai?page=3"))
+
+
+_url_parts = st.fixed_dictionaries(
+    {
+        "scheme": st.sampled_from(["http", "https", "HTTP", "ftp", "urn", ""]),
+        "host": st.text(alphabet=string.ascii_letters + string.digits + ".-_[]:@%Жä", max_size=20),
+        "port": st.one_of(st.none(), st.integers(min_value=0, max_value=70000)),
+        "path": st.text(max_size=25),
+        "query": st.lists(
+            st.tuples(
+                st.sampled_from(["utm_source", "id", "fbclid", "p", "Q", "", "a b", "ж"]), st.text(max_size=6)
+            ),
+            max_size=4,
+        ),
+        "fragment": st.text(max_size=6),
+    }
+)
+
+
+def _assemble(parts: dict[str, Any]) -> str:
+    port = f":{parts['port']}" if parts["port"] is not None else ""
+    query = "&".join(f"{k}={v}" for k, v in parts["query"])
+    return f"{parts['scheme']}://{parts['host']}{port}/{parts['path']}?{query}#{parts['fragment']}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), _url_parts.map(_assemble)))
+@example("http://ex.kz/a b?c d=e f#g")
+@example("http://\u0130.kz/")
+@example("http://ex.kz/\ud800")
+def test_canonical_url_is_idempotent(url: str) -> None:
+    once = canonical_url(url)
+    assert canonical_url(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_canonical_url_against_a_base_is_absolute_and_idempotent(path: str) -> None:
+    once = canonical_url(path, "https://news.example.kz/rss/")
+    assert canonical_url(once) == once
+    if is_web_url(once):
+        assert "#" not in once.replace("#!", "") and "utm_" not in once.split("?", 1)[-1].split("=")[0]
+
+
+@given(st.text(), st.text())
+def test_item_id_is_stable_and_identifies(a: str, b: str) -> None:
+    assert item_id(a) == item_id(a)
+    assert re.fullmatch(r"[0-9a-f]{32}", item_id(a))
+    assert (item_id(a) == item_id(b)) == (a == b)
+
+
+def test_item_id_is_sha256_prefix() -> None:
+    # sha256("https://example.kz/") computed independently with `printf %s https://example.kz/ | sha256sum`
+    assert item_id("https://example.kz/") == "06c4c3f312d45d863c37bfcde7ce6dbd"
+
+
+# ---------------------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>Hello&nbsp;<b>Ka</b>zakh</p><p>world</p>", "Hello Kazakh world"),
+        ('<script>alert("x")</script><style>p{}</style>Safe <iframe src=x>frame</iframe>text', "Safe text"),
+        ("<p onclick='steal()'>Dombra &amp; kuy</p>", "Dombra & kuy"),
+        ("line<br>break<br/>here", "line break here"),
+        ("&lt;script&gt; is shown as text", "<script> is shown as text"),
+        ("AT&T &#x49A;&#1179; &laquo;кавычки&raquo;", "AT&T Ққ «кавычки»"),
+        ("  lots \n\t of   space ", "lots of space"),
+        ("<!-- comment -->kept<!---->", "kept"),
+        ("zero\u200bwidth\x00control", "zerowidthcontrol"),
+        ("<html><head><title>T</title></head><body>Body</body></html>", "Body"),
+        ("", ""),
+    ],
+)
+def test_html_to_text(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+_html_pieces = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<br>",
+                "<b>",
+                "</b>",
+                "<script>",
+                "</script>",
+                "<a href='x'>",
+                "<div/>",
+                "&amp;",
+                "&nbsp;",
+                "&lt;",
+                "&#1179;",
+                "&bogus;",
+                "<!--",
+                "-->",
+                "<",
+                ">",
+                "&",
+            ]
+        ),
+        st.text(max_size=8),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), _html_pieces))
+def test_html_to_text_never_grows(html: str) -> None:
+    assert len(html_to_text(html)) <= len(html)
+
+
+@given(
+    st.lists(st.sampled_from(["<p>", "</p>", "<b>", "<i>x</i>", "<br/>", "<span class='a'>", "word", " "]))
+)
+def test_html_to_text_leaves_no_tags(pieces: list[str]) -> None:
+    assert "<" not in html_to_text("".join(pieces))
+
+
+def test_truncate_cuts_at_a_word_with_an_ellipsis() -> None:
+    text = "Kazakh diaspora " * 40
+    cut = truncate(text.strip(), 100)
+    assert len(cut) <= 100 and cut.endswith("…") and not cut.endswith(" …")
+    assert cut[:-1] == text[: len(cut) - 1].rstrip()
+    assert truncate("short", 100) == "short"
+
+
+def test_clean_text_keeps_paragraphs() -> None:
+    assert clean_text(" First   line \n\n\n second\tline \r\n") == "First line\nsecond line"
+
+
+# ---------------------------------------------------------------------------------------- normalize
+
+
+def test_normalize_builds_a_clean_item() -> None:
+    entry = raw(
+        url="https://Example.KZ/news/1?utm_source=rss&id=7#c",
+        title="  Nauryz   in Omsk ",
+        summary_html="<p>The <b>Kazakh</b> community&nbsp;celebrated.</p><script>x()</script>",
+        text="Full   text.\n\nSecond paragraph.",
+        published=datetime(2024, 3, 19, 18, 30, tzinfo=timezone(timedelta(hours=6))),
+        author=" Aigerim\n Nurlanova ",
+        language="kk_KZ",
+        guid=" dn-1001 ",
+        media={"thumbnail": "https://example.kz/t.jpg"},
+    )
+    result = item(entry)
+    assert result.url == "https://example.kz/news/1?id=7"
+    assert result.id == item_id(result.url)
+    assert result.title == "Nauryz in Omsk"
+    assert result.summary == "The Kazakh community celebrated."
+    assert result.text == "Full text.\nSecond paragraph."
+    assert result.published == datetime(2024, 3, 19, 12, 30, tzinfo=UTC)
+    assert result.published.tzinfo is UTC
+    assert not result.published_estimated
+    assert (result.author, result.language, result.guid) == ("Aigerim Nurlanova", "kk-kz", "dn-1001")
+    assert result.media == {"thumbnail": "https://example.kz/t.jpg"}
+    assert result.kind is ItemKind.ARTICLE and result.fetched == FETCHED
+
+
+def test_missing_date_is_estimated_from_fetch_time() -> None:
+    result = item(raw(published=None))
+    assert result.published == FETCHED and result.published_estimated
+
+
+@pytest.mark.parametrize(
+    ("published", "expected", "estimated"),
+    [
+        (FETCHED + timedelta(days=400), FETCHED, True),
+        (FETCHED + timedelta(days=1, seconds=1), FETCHED, True),
+        (FETCHED + timedelta(hours=23), FETCHED + timedelta(hours=23), False),  # clock skew is tolerated
+        (datetime(2001, 1, 1), datetime(2001, 1, 1, tzinfo=UTC), False),  # naive means UTC
+    ],
+)
+def test_future_dates_clamp_to_fetch_time(published: datetime, expected: datetime, estimated: bool) -> None:
+    result = item(raw(published=published))
+    assert (result.published, result.published_estimated) == (expected, estimated)
+
+
+def test_fetch_time_in_another_zone_is_stored_in_utc() -> None:
+    result = normalize(raw(), fetched=datetime(2024, 3, 20, 18, 0, tzinfo=timezone(timedelta(hours=6))))
+    assert isinstance(result, Item) and result.fetched == FETCHED and result.fetched.tzinfo is UTC
+
+
+def test_guid_only_entry_gets_a_source_scoped_tag_id() -> None:
+    a = item(raw(url="", guid="urn:uuid:42"))
+    assert a.url == guid_tag(SOURCE, "urn:uuid:42") and a.url.startswith("tag:")
+    assert a.id == item_id(a.url)
+    other_source = item(raw(source_id=SourceId("other"), url="", guid="urn:uuid:42"))
+    assert other_source.id != a.id
+    assert item(raw(url="urn:uuid:42", guid="urn:uuid:42")).id == a.id  # a link that is not a web URL
+
+
+@pytest.mark.parametrize(
+    ("url", "guid", "reason"),
+    [
+        ("", None, SkipReason.NO_URL),
+        ("   ", "  ", SkipReason.NO_URL),
+        ("javascript:alert(1)", None, SkipReason.INVALID_URL),
+        ("/relative/without/base", None, SkipReason.INVALID_URL),
+        ("http://[broken", None, SkipReason.INVALID_URL),
+    ],
+)
+def test_entries_without_identity_are_skipped(url: str, guid: str | None, reason: SkipReason) -> None:
+    result = normalize(raw(url=url, guid=guid), fetched=FETCHED)
+    assert result == Skipped(reason, SOURCE, detail=url.strip() or "A title")
+
+
+def test_title_is_borrowed_from_summary_or_skipped() -> None:
+    summary = "A diaspora choir from Ulgii toured three cities in Mongolia. " * 5
+    borrowed = item(raw(title=" ", summary_html=f"<p>{summary}</p>"))
+    assert (
+        borrowed.title.startswith("A diaspora choir from Ulgii") and len(borrowed.title) <= DERIVED_TITLE_MAX
+    )
+    assert item(raw(title="", text="Only main text")).title == "Only main text"
+    nothing = normalize(raw(title="", summary_html="<script>x</script>"), fetched=FETCHED)
+    assert isinstance(nothing, Skipped) and nothing.reason is SkipReason.NO_TITLE_OR_TEXT
+
+
+def test_lengths_are_capped() -> None:
+    result = item(raw(title="word " * 200, summary_html="<p>" + "слово " * 2000 + "</p>"))
+    assert len(result.title) <= TITLE_MAX and result.title.endswith("…")
+    assert len(result.summary) <= SUMMARY_MAX and result.summary.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"), [("en-US", "en-us"), ("kk", "kk"), ("", None), ("x", None), (None, None)]
+)
+def test_language_tags(tag: str | None, expected: str | None) -> None:
+    assert item(raw(language=tag)).language == expected
+
+
+def test_video_kind_and_media_pass_through() -> None:
+    media = {"video_id": "zg40FHOAqC0", "views": 10, "shorts": True}
+    result = item(raw(kind=ItemKind.VIDEO, url="https://www.youtube.com/watch?v=zg40FHOAqC0", media=media))
+    assert result.kind is ItemKind.VIDEO and result.media == media
+    assert result.url == "https://www.youtube.com/watch?v=zg40FHOAqC0"
