@@ -115,6 +115,32 @@ def sources(ctx: click.Context, as_json: bool, db: str | None, sources: Path | N
         _fail(exc)
 
 
+# ---------------------------------------------------------------------------------------------- collect
+
+
+@main.command()
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Collect this source (repeatable), due or not.")
+@click.option("--all", "all_sources", is_flag=True, help="Collect every enabled source, due or not.")
+@_common
+def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sources: Path | None, verbose: int) -> None:
+    """Fetch the sources that are due (or the named ones, or --all), store new items, update health.
+
+    Failed sources are reported, not fatal: the exit code is 0 unless the configuration is wrong (2).
+    """
+    from mediawatch.pipeline import run_collect, select_sources
+    from mediawatch.report import collect_progress, print_collect_report
+
+    settings = _settings(db, sources, verbose)
+    try:
+        app = _open_app(settings)
+        specs = select_sources(app, source_ids, all_sources=all_sources)
+        with collect_progress(len(specs)) as progress:
+            report = run_collect(app, specs, progress=progress)
+        print_collect_report(report)
+    except Exception as exc:
+        _fail(exc)
+
+
 # ---------------------------------------------------------------------------------------------- export
 
 

@@ -60,3 +60,38 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
 
 def _short(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def collect_progress(total: int):  # type: ignore[no-untyped-def]
+    """A rich progress bar on a terminal (stderr), nothing otherwise; yields a (source_id, ok) callback."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty() or total == 0:
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True,
+        ) as prog:
+            task = prog.add_task("collect", total=total, last="")
+
+            def advance(source_id: str, ok: bool) -> None:
+                prog.update(task, advance=1, last=source_id if ok else f"{source_id} (failed)")
+
+            yield advance
+
+    return bar()
+
+
+def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
+    """One summary line, then one line per failed source with its reason."""
+    print(report.summary())
+    for source_id, reason in sorted(report.failures.items()):
+        print(f"  failed  {source_id}: {reason}")
+    for source_id, warning in sorted(report.warnings.items()):
+        print(f"  warning {source_id}: {warning}")

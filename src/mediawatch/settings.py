@@ -43,9 +43,16 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(5.0, gt=0, description="Seconds allowed to connect.")
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Largest response body accepted (bytes).")
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
+    youtube_base: str = Field(
+        "https://www.youtube.com", description="Where YouTube channel feeds and handle pages are fetched (a mirror)."
+    )
     concurrency: int = Field(16, ge=1, description="Sources fetched at once.")
     per_host: int = Field(2, ge=1, description="Requests at once to one host.")
     retries: int = Field(3, ge=1, description="Attempts for a transient failure (timeouts, 502/503/504).")
+    tick_minutes: int = Field(5, ge=1, description="Minutes between collection ticks of `mediawatch run`.")
+    digest_day: str = Field("mon", pattern="^(mon|tue|wed|thu|fri|sat|sun)$", description="Weekday of the digest.")
+    digest_time: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time (HH:MM) of the digest.")
+    digest_timezone: str = Field("UTC", description="Time zone of digest_day/digest_time (IANA name).")
     log_level: str = Field("WARNING", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_format: str = Field("text", description="'text' (key=value) or 'json'.")
     editor_token: str | None = Field(None, description="Token that editors give to correct labels on the web.")

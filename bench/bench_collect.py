@@ -1,0 +1,134 @@
+"""Benchmark: `mediawatch collect` on 1,000 feed URLs against a plain sequential httpx.get + feedparser.parse loop.
+
+The real-world feed corpus (../shared/eval/feeds/real-world) is served by the loopback test server under 1,000
+distinct paths, each response delayed by 100 ms. Printed: both cold times and their ratio (goal >= 20x), the warm
+re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), and peak memory of each
+phase (each phase runs in its own process so the figures do not mix).
+
+    .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 100]
+
+In production the 1,000 feeds sit on many hosts; here they share 127.0.0.1, so the per-host limit is raised to the
+concurrency for the run (the limit itself is exercised by the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from loopserver import LoopServer  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "eval" / "feeds" / "real-world"
+
+
+def corpus() -> list[tuple[bytes, str]]:
+    files = sorted(
+        p for p in SHARED.rglob("*")
+        if p.suffix in (".xml", ".json") and not p.name.endswith(".serde.json") and "observed" not in p.name
+    )
+    return [(p.read_bytes(), "application/feed+json" if p.suffix == ".json" else "application/xml") for p in files]
+
+
+def serve(server: LoopServer, n: int, latency: float) -> list[str]:
+    docs = corpus()
+    urls = []
+    for i in range(n):
+        body, ctype = docs[i % len(docs)]
+        urls.append(server.serve(f"/f/{i}.xml", body, content_type=ctype, delay=latency, etag=f'"v{i}"',
+                                 last_modified="Mon, 03 Nov 2025 10:00:00 GMT"))
+    return urls
+
+
+def phase_baseline(urls: list[str]) -> dict[str, float]:
+    import feedparser
+    import httpx
+
+    started = time.perf_counter()
+    entries = 0
+    with httpx.Client(timeout=10) as client:
+        for url in urls:
+            response = client.get(url)
+            entries += len(feedparser.parse(response.content).entries)
+    return {"seconds": time.perf_counter() - started, "entries": entries}
+
+
+def phase_mediawatch(urls: list[str], concurrency: int) -> dict[str, float]:
+    from mediawatch.app import open_app
+    from mediawatch.pipeline import run_collect, select_sources
+    from mediawatch.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="mw-bench-"))
+    sources = work / "sources.yaml"
+    sources.write_text(
+        "version: 1\nsources:\n" + "".join(f"  - {{id: feed-{i:04d}, kind: rss, url: '{u}'}}\n" for i, u in enumerate(urls)),
+        encoding="utf-8",
+    )
+    settings = Settings(db=f"sqlite:///{work / 'bench.db'}", sources=sources, concurrency=concurrency,
+                        per_host=concurrency, timeout=30)
+    app = open_app(settings)
+    specs = select_sources(app, all_sources=True)
+    cold = run_collect(app, specs)
+    warm = run_collect(app, specs)
+    return {
+        "cold_seconds": cold.seconds, "warm_seconds": warm.seconds, "cold_new": cold.items_new,
+        "cold_seen": cold.items_seen, "failed": cold.sources_failed, "warm_new": warm.items_new,
+        "warm_unchanged": warm.sources_unchanged,
+    }
+
+
+def child(phase: str, urls_file: str, concurrency: int) -> None:
+    urls = json.loads(Path(urls_file).read_text())
+    out = phase_baseline(urls) if phase == "baseline" else phase_mediawatch(urls, concurrency)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--phase", help=argparse.SUPPRESS)
+    ap.add_argument("--urls", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.phase:
+        child(args.phase, args.urls, args.concurrency)
+        return
+    if not SHARED.is_dir():
+        sys.exit(f"bench: the feed corpus is missing at {SHARED}")
+    with LoopServer() as server, tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        urls = serve(server, args.feeds, args.latency)
+        json.dump(urls, f)
+        f.flush()
+        results = {}
+        for phase in ("baseline", "mediawatch"):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--phase", phase, "--urls", f.name, "--concurrency", str(args.concurrency)],
+                capture_output=True, text=True, check=False,
+            )
+            if proc.returncode:
+                sys.exit(f"bench: phase {phase} failed:\n{proc.stderr[-3000:]}")
+            results[phase] = json.loads(proc.stdout.strip().splitlines()[-1])
+    base, mw = results["baseline"], results["mediawatch"]
+    print(f"feeds: {args.feeds} (corpus of {len(corpus())} files), latency {args.latency * 1000:.0f} ms per response")
+    print(f"baseline  sequential httpx.get + feedparser.parse: {base['seconds']:.1f} s, "
+          f"{base['entries']:.0f} entries, peak RSS {base['peak_rss_mb']:.0f} MB")
+    print(f"mediawatch collect (cold, concurrency {args.concurrency}): {mw['cold_seconds']:.1f} s, "
+          f"{mw['cold_new']:.0f} new + {mw['cold_seen']:.0f} already-seen items, {mw['failed']:.0f} sources failed, "
+          f"peak RSS {mw['peak_rss_mb']:.0f} MB")
+    print(f"speed-up cold vs baseline: {base['seconds'] / mw['cold_seconds']:.1f}x (goal >= 20x)")
+    print(f"warm re-poll: {mw['warm_seconds']:.2f} s = {100 * mw['warm_seconds'] / mw['cold_seconds']:.1f} % of cold "
+          f"(goal <= 10 %), {mw['warm_new']:.0f} new, {mw['warm_unchanged']:.0f} unchanged")
+
+
+if __name__ == "__main__":
+    main()

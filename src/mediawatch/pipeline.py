@@ -1,0 +1,136 @@
+"""Orchestration: the only module that mixes collectors, the store and (later) the tagger.
+
+Every entry point (the CLI's ``collect``, the service's tick, the demo) calls these same functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from mediawatch.app import App
+from mediawatch.errors import ConfigError
+from mediawatch.models import ItemId, SourceId
+from mediawatch.sourcefile import SourceSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectReport:
+    sources_ok: int = 0
+    sources_failed: int = 0
+    sources_unchanged: int = 0
+    items_new: int = 0
+    items_seen: int = 0
+    new_ids: list[ItemId] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # source id -> reason
+    warnings: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"sources: {self.sources_ok} ok ({self.sources_unchanged} unchanged), {self.sources_failed} failed; "
+            f"items: {self.items_new} new, {self.items_seen} already seen; {self.seconds:.1f} s"
+        )
+
+
+Progress = Callable[[str, bool], None]  # (source id, ok) after each source
+
+
+def select_sources(app: App, ids: Sequence[str] = (), *, all_sources: bool = False) -> list[SourceSpec]:
+    """The named sources, every enabled one (``all_sources``), or those due now."""
+    if ids:
+        unknown = [i for i in ids if app.sourcefile.get(i) is None]
+        if unknown:
+            known = ", ".join(s.id for s in app.sourcefile.sources)
+            raise ConfigError(f"unknown source id(s): {', '.join(unknown)}", [
+                f"{app.sourcefile.path}: no source with id {i!r} (known: {known})" for i in unknown
+            ])
+        return [s for i in dict.fromkeys(ids) if (s := app.sourcefile.get(i)) is not None]
+    enabled = [s for s in app.sourcefile.sources if s.enabled]
+    if all_sources:
+        return enabled
+    due = set(app.store.due_sources(app.now()))
+    return [s for s in enabled if s.id in due]
+
+
+def run_collect(
+    app: App,
+    specs: Sequence[SourceSpec],
+    *,
+    progress: Progress | None = None,
+    per_host: int | None = None,
+    transport: object | None = None,
+) -> CollectReport:
+    """Collect ``specs`` concurrently; commit each source's items and state as soon as it finishes."""
+    return asyncio.run(_collect(app, specs, progress=progress, per_host=per_host, transport=transport))
+
+
+async def _collect(
+    app: App,
+    specs: Sequence[SourceSpec],
+    *,
+    progress: Progress | None,
+    per_host: int | None,
+    transport: object | None,
+) -> CollectReport:
+    from mediawatch import __version__
+    from mediawatch.collect.runner import SourceCollector
+    from mediawatch.http import Fetcher, build_client
+    from mediawatch.robots import RobotsCache
+
+    started = time.monotonic()
+    report = CollectReport()
+    settings = app.settings
+    async with build_client(settings, transport=transport) as client:  # type: ignore[arg-type]
+        fetcher = Fetcher(client, settings, per_host=per_host)
+        robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
+        collector = SourceCollector(
+            fetcher,
+            robots,
+            known_urls=app.store.known_urls,
+            clock=app.clock,
+            detect_language=_language_detector(),
+            youtube_base=settings.youtube_base,
+        )
+        limit = asyncio.Semaphore(settings.concurrency)
+
+        async def one(spec: SourceSpec) -> None:
+            async with limit:
+                outcome = await collector.collect(spec, app.store.source_state(spec.id))
+            added = app.store.commit_source(SourceId(spec.id), outcome.items, outcome.state, app.now())
+            if outcome.ok:
+                report.sources_ok += 1
+                report.sources_unchanged += int(outcome.unchanged)
+            else:
+                report.sources_failed += 1
+                report.failures[spec.id] = outcome.reason or "failed"
+            if outcome.warning:
+                report.warnings[spec.id] = outcome.warning
+            report.items_new += len(added.new)
+            report.items_seen += added.seen
+            report.new_ids.extend(added.new)
+            logger.info(
+                "source collected" if outcome.ok else "source failed",
+                extra={"fields": {"source_id": spec.id, "new": len(added.new), "seen": added.seen,
+                                  "reason": outcome.reason or ""}},
+            )
+            if progress:
+                progress(spec.id, outcome.ok)
+
+        await asyncio.gather(*(one(s) for s in specs))
+    report.seconds = time.monotonic() - started
+    logger.info("collect finished", extra={"fields": {"summary": report.summary()}})
+    return report
+
+
+def _language_detector() -> Callable[[str], str | None] | None:
+    try:
+        from mediawatch.classify.lang import detect_language
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return detect_language

@@ -1,0 +1,255 @@
+"""Article pages: extract_article on hand-written pages (tests/data/pages/articles) and on the third-party
+evaluation sets, scored with the AEB measure implemented in bench/bench_articles.py."""
+
+from __future__ import annotations
+
+import codecs
+import importlib.util
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from mediawatch.collect.pages import decode_html, extract_article, parse_datetime
+from mediawatch.errors import ParseError
+from mediawatch.models import ItemKind
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = Path(__file__).parent / "data" / "pages" / "articles"
+
+# Floors set from measurements (bench/bench_articles.py, 2 cores): AEB all 181 pages F1 0.970 (P 0.965,
+# R 0.976); the 30-page sample F1 0.974; trafilatura subset 21/34 pages, with 93/97, without 93/108.
+AEB_SAMPLE_F1_FLOOR = 0.96
+AEB_FULL_F1_FLOOR = 0.96
+AEB_FULL_PRECISION_FLOOR = 0.95
+AEB_FULL_RECALL_FLOOR = 0.96
+SUBSET_WITH_FLOOR = 90
+SUBSET_WITHOUT_FLOOR = 90
+SUBSET_PAGES_FLOOR = 19
+
+
+def _load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_articles", ROOT / "bench" / "bench_articles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+def page(name: str) -> str:
+    return (ARTICLES / name).read_text(encoding="utf-8")
+
+
+# --- the measure itself ---
+
+
+def test_measure_on_small_texts() -> None:
+    assert bench.page_counts("a b c d e", "a b c d e") == (1.0, 0.0, 0.0)
+    assert bench.score([("a b c d e", "a b c d e")]).f1 == 1.0
+    tp, fp, fn = bench.page_counts("one two three four five", "one two three four six")
+    assert (tp, fp, fn) == (1 / 3, 1 / 3, 1 / 3)
+    assert bench.score([("x y z w", "a b c d")]).f1 == 0.0
+    # an empty prediction has no precision: it is left out of the precision average, and recall is 0
+    result = bench.score([("", "a b c d"), ("a b c d", "a b c d")])
+    assert (result.precision, result.recall) == (1.0, 0.5)
+    assert bench.shingles("Алматы қаласы") == {("Алматы", "қаласы"): 1}  # shorter than 4 tokens: one shingle
+
+
+@pytest.mark.parametrize(
+    ("name", "f1", "precision", "recall"),
+    [
+        ("trafilatura", 0.958, 0.938, 0.978),
+        ("readability", 0.922, 0.913, 0.931),
+        ("html-text", 0.665, 0.500, 0.994),
+        ("goose3", 0.896, 0.940, 0.856),
+    ],
+)
+def test_measure_reproduces_published_scores(
+    shared_dir: Path, name: str, f1: float, precision: float, recall: float
+) -> None:
+    result = bench.score_saved(shared_dir, name)
+    assert (round(result.f1, 3), round(result.precision, 3), round(result.recall, 3)) == (
+        f1,
+        precision,
+        recall,
+    )
+
+
+# --- on the evaluation sets ---
+
+
+def test_aeb_sample(shared_dir: Path) -> None:
+    pages = bench.aeb_sample(shared_dir, 30)
+    assert len(pages) == 30
+    result = bench.score(
+        zip(bench.run(bench.ours, [(p.html, p.url) for p in pages]), (p.truth for p in pages))
+    )
+    print("\n" + result.line("AEB sample, extract_article"))
+    assert result.f1 >= AEB_SAMPLE_F1_FLOOR, result
+
+
+@pytest.mark.slow
+def test_aeb_full(shared_dir: Path) -> None:
+    pages = bench.load_aeb(shared_dir)
+    assert len(pages) == 181
+    result = bench.score(
+        zip(bench.run(bench.ours, [(p.html, p.url) for p in pages]), (p.truth for p in pages))
+    )
+    print("\n" + result.line("AEB, extract_article"))
+    assert result.f1 >= AEB_FULL_F1_FLOOR, result
+    assert result.precision >= AEB_FULL_PRECISION_FLOOR and result.recall >= AEB_FULL_RECALL_FLOOR, result
+
+
+def test_trafilatura_subset(shared_dir: Path) -> None:
+    pages = bench.load_subset(shared_dir)
+    result = bench.check_subset(bench.run(bench.ours, [(p.html, p.url) for p in pages]), pages)
+    print("\n" + result.line("trafilatura subset, extract_article"))
+    assert result.with_found >= SUBSET_WITH_FLOOR, result
+    assert result.without_absent >= SUBSET_WITHOUT_FLOOR, result
+    assert result.pages_passed >= SUBSET_PAGES_FLOOR, result
+
+
+# --- hand-written pages ---
+
+
+def test_russian_article_in_windows_1251() -> None:
+    body = page("ru-kurultai.html").encode("cp1251")
+    entry = extract_article(body, url="https://dalanews.kz/news/2025/11/03/kurultai", source_id="dalanews")
+    assert entry.kind is ItemKind.ARTICLE and entry.source_id == "dalanews"
+    assert entry.url == "https://dalanews.kz/news/2025/11/03/kurultai"
+    assert entry.title == "В Алматы открылся Всемирный курултай казахов"
+    assert entry.author == "Айгерим Султанова"
+    assert entry.language == "ru"
+    # JSON-LD datePublished (10:15 +05:00) wins over article:published_time and dateModified
+    assert entry.published == datetime(2025, 11, 3, 5, 15, tzinfo=UTC)
+    assert entry.text is not None
+    assert entry.text.startswith("В понедельник в Алматы начал работу Всемирный курултай казахов.")
+    assert entry.text.endswith("резолюция с предложениями правительству.")
+    for boilerplate in ("Читайте также", "Поделиться", "Все права защищены", "Главная", "курултай диаспора"):
+        assert boilerplate not in entry.text
+    assert entry.summary_html == (
+        "Более тысячи делегатов из сорока стран обсуждают поддержку соотечественников и возвращение на "
+        "историческую родину."
+    )
+
+
+def test_kazakh_article_with_bom_and_excerpt_summary() -> None:
+    body = codecs.BOM_UTF8 + page("kk-qandastar.html").encode("utf-8")
+    entry = extract_article(body, url="https://elarna.kz/kk/news/345690", source_id="elarna")
+    assert entry.title == "Моңғолиядан келген қандастар баспаналы болды"
+    assert entry.language == "kk"
+    assert entry.author == "Данияр Омар"
+    assert entry.published == datetime(2025, 11, 3, 4, 40, tzinfo=UTC)
+    assert entry.text is not None and "Баян-Өлгийден келген ұстаз" in entry.text
+    assert "Ел арна" not in entry.text
+    # no description on the page: the summary is the opening of the text, cut at a word and marked
+    assert entry.summary_html is not None
+    assert entry.summary_html.startswith("Павлодар облысында Моңғолиядан көшіп келген қырық отбасыға")
+    assert entry.summary_html.endswith("…") and len(entry.summary_html) <= 301
+
+
+def test_chinese_article_with_http_charset_and_local_time() -> None:
+    body = page("zh-huaqiao.html").encode("gb18030")
+    entry = extract_article(
+        body,
+        url="https://www.zhongya-news.com.cn/hq/2025/11-03/10498788.shtml",
+        source_id="zhongya",
+        encoding="gb2312",
+    )
+    assert entry.title == "阿拉木图华侨华人举办中文教育论坛"
+    assert entry.language == "zh"
+    assert entry.author == "王明"
+    assert entry.published == datetime(2025, 11, 3, 11, 5, tzinfo=UTC)  # no offset on the page: taken as UTC
+    assert entry.text is not None and "周末中文学校" in entry.text and "Copyright" not in entry.text
+
+
+def test_page_without_date_and_with_markup_in_description() -> None:
+    entry = extract_article(
+        page("tr-kultur-festivali.html"),
+        url="https://www.gundemturk.com.tr/haber/2567890/x",
+        source_id="gundemturk",
+    )
+    assert entry.published is None
+    assert entry.author is None
+    assert entry.language == "tr"
+    assert entry.title == "İstanbul'da Kazak kültür festivali"
+    assert entry.text is not None and entry.text.startswith(
+        "İstanbul Zeytinburnu'nda"
+    )  # headline line dropped
+    # the description is plain text: whatever markup it carried is escaped, never passed on as HTML
+    assert entry.summary_html is not None
+    assert "<script>" not in entry.summary_html
+    assert entry.summary_html.startswith("Tom &amp; Jerry &lt;script&gt;alert('x')&lt;/script&gt; Kazak")
+
+
+def test_article_meta_date_beats_a_webpage_date() -> None:
+    webpage = (
+        '<script type="application/ld+json">{"@type": "WebPage", "datePublished": "2020-01-01"}</script>'
+    )
+    html = page("kk-qandastar.html").replace("</head>", webpage + "</head>")
+    entry = extract_article(html, url="https://elarna.kz/kk/news/1", source_id="elarna")
+    assert entry.published == datetime(2025, 11, 3, 4, 40, tzinfo=UTC)
+    without_meta = html.replace('<meta property="article:published_time" content="2025-11-03T04:40:00Z">', "")
+    entry = extract_article(without_meta, url="https://elarna.kz/kk/news/1", source_id="elarna")
+    assert entry.published == datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_utf8_page_with_a_stale_legacy_charset_declaration() -> None:
+    html = page("ru-kurultai.html")  # says windows-1251, but these bytes are UTF-8
+    entry = extract_article(html.encode("utf-8"), url="https://dalanews.kz/a", source_id="dalanews")
+    assert entry.title == "В Алматы открылся Всемирный курултай казахов"
+
+
+def test_xhtml_page_with_xml_declaration() -> None:
+    html = '<?xml version="1.0" encoding="utf-8"?>\n' + page("kk-qandastar.html")
+    entry = extract_article(html, url="https://elarna.kz/kk/news/1", source_id="elarna")
+    assert entry.title == "Моңғолиядан келген қандастар баспаналы болды"
+
+
+@pytest.mark.parametrize("body", [b"", b"   ", page("no-article.html").encode("utf-8"), b"\x00\x01binary"])
+def test_no_article_text_is_a_parse_error_naming_source_and_url(body: bytes) -> None:
+    with pytest.raises(ParseError) as caught:
+        extract_article(body, url="https://dalanews.kz/diaspora/", source_id="dalanews")
+    assert caught.value.source_id == "dalanews"
+    assert caught.value.url == "https://dalanews.kz/diaspora/"
+    assert "dalanews" in str(caught.value) and "https://dalanews.kz/diaspora/" in str(caught.value)
+
+
+# --- pieces ---
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-11-03T10:15:00+05:00", datetime(2025, 11, 3, 5, 15, tzinfo=UTC)),
+        ("2025-11-03T10:15:00Z", datetime(2025, 11, 3, 10, 15, tzinfo=UTC)),
+        ("2019-11-19T13:03:00+0000", datetime(2019, 11, 19, 13, 3, tzinfo=UTC)),
+        ("2025-11-03 10:15:00", datetime(2025, 11, 3, 10, 15, tzinfo=UTC)),
+        ("2025-11-03", datetime(2025, 11, 3, tzinfo=UTC)),
+        ("Mon, 03 Nov 2025 10:15:00 +0600", datetime(2025, 11, 3, 4, 15, tzinfo=UTC)),
+        ("3 ноября 2025", None),
+        ("", None),
+        ("1970-01-01T00:00:00Z", None),
+    ],
+)
+def test_parse_datetime(value: str, expected: datetime | None) -> None:
+    assert parse_datetime(value) == expected
+
+
+def test_decode_html_order_of_evidence() -> None:
+    text = "<html><head><meta charset='koi8-r'></head><body>Қазақстан және Ресей</body></html>"
+    assert decode_html(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
+    russian = "<html><head><meta charset='koi8-r'></head><body>Привет, мир</body></html>"
+    assert decode_html(russian.encode("koi8-r")) == russian  # meta charset
+    assert decode_html(russian.encode("cp1251"), "windows-1251") == russian  # HTTP charset before meta
+    assert decode_html(russian.encode("utf-8"), "iso-8859-1") == russian  # valid UTF-8 wins over stale labels
+    undeclared = (
+        "<html><body>Это страница без объявленной кодировки, но с длинным русским текстом.</body></html>"
+    )
+    assert decode_html(undeclared.encode("cp1251")) == undeclared  # detected
