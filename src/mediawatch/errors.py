@@ -24,6 +24,11 @@ class SourceError(MediawatchError):
         self.reason = reason
         self.url = url
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # picklable with its keyword fields, so errors cross process boundaries (parsing runs in a pool)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("source_id", "reason")}
+        return (_rebuild, (type(self), self.source_id, self.reason, state))
+
 
 class FetchError(SourceError):
     """Transport failure or bad HTTP status. ``transient`` errors are retried."""
@@ -54,3 +59,10 @@ class ClassifierUnavailable(MediawatchError):
 
 class StoreError(MediawatchError):
     """A database problem; fatal to the current run only."""
+
+
+def _rebuild(cls: type[SourceError], source_id: str, reason: str, state: dict[str, object]) -> SourceError:
+    err = cls.__new__(cls)
+    SourceError.__init__(err, source_id, reason, url=state.get("url"))  # type: ignore[arg-type]
+    err.__dict__.update(state)
+    return err

@@ -39,6 +39,7 @@ class CollectReport:
 
 
 Progress = Callable[[str, bool], None]  # (source id, ok) after each source
+POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
 
 
 def select_sources(app: App, ids: Sequence[str] = (), *, all_sources: bool = False) -> list[SourceSpec]:
@@ -79,13 +80,14 @@ async def _collect(
     transport: object | None,
 ) -> CollectReport:
     from mediawatch import __version__
-    from mediawatch.collect.runner import SourceCollector
+    from mediawatch.collect.runner import SourceCollector, inline, process_offload
     from mediawatch.http import Fetcher, build_client
     from mediawatch.robots import RobotsCache
 
     started = time.monotonic()
     report = CollectReport()
     settings = app.settings
+    pool = _parse_pool(settings.parse_workers, len(specs))
     async with build_client(settings, transport=transport) as client:  # type: ignore[arg-type]
         fetcher = Fetcher(client, settings, per_host=per_host)
         robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
@@ -94,14 +96,15 @@ async def _collect(
             robots,
             known_urls=app.store.known_urls,
             clock=app.clock,
-            detect_language=_language_detector(),
+            offload=process_offload(pool) if pool else inline,
             youtube_base=settings.youtube_base,
         )
         limit = asyncio.Semaphore(settings.concurrency)
+        states = app.store.source_states([s.id for s in specs])
 
         async def one(spec: SourceSpec) -> None:
             async with limit:
-                outcome = await collector.collect(spec, app.store.source_state(spec.id))
+                outcome = await collector.collect(spec, states[spec.id])
             added = app.store.commit_source(SourceId(spec.id), outcome.items, outcome.state, app.now())
             if outcome.ok:
                 report.sources_ok += 1
@@ -122,15 +125,32 @@ async def _collect(
             if progress:
                 progress(spec.id, outcome.ok)
 
-        await asyncio.gather(*(one(s) for s in specs))
+        try:
+            await asyncio.gather(*(one(s) for s in specs))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     report.seconds = time.monotonic() - started
     logger.info("collect finished", extra={"fields": {"summary": report.summary()}})
     return report
 
 
-def _language_detector() -> Callable[[str], str | None] | None:
-    try:
-        from mediawatch.classify.lang import detect_language
-    except ImportError:  # pragma: no cover - the module ships with the package
+def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-def]
+    """A process pool for parsing and extraction when the run is big enough to pay for starting it.
+
+    The workers are forked at once, before the HTTP client starts any thread, and they only ever run
+    the pure functions of ``collect.work``.
+    """
+    import os
+
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n <= 1 or sources < POOL_MIN_SOURCES:
         return None
-    return detect_language
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mediawatch.collect import work
+
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(work.warm_up).result()
+    return pool

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     youtube_base: str = Field(
         "https://www.youtube.com", description="Where YouTube channel feeds and handle pages are fetched (a mirror)."
     )
+    parse_workers: int | None = Field(
+        None, ge=0, description="Worker processes for parsing and article extraction (default: one per core; 0: none)."
+    )
     concurrency: int = Field(16, ge=1, description="Sources fetched at once.")
     per_host: int = Field(2, ge=1, description="Requests at once to one host.")
     retries: int = Field(3, ge=1, description="Attempts for a transient failure (timeouts, 502/503/504).")

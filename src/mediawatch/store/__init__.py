@@ -20,8 +20,11 @@ from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
 from mediawatch.store.dialect import insert_ignore, upsert
 from mediawatch.store.migrate import current_revision, head_revision, upgrade
+from mediawatch.store.locks import LockStore
+from mediawatch.store.stories import StoryStore
+from mediawatch.store.tags import Label, TagStore
 
-__all__ = ["AddReport", "SourceState", "Store", "SyncReport", "open_store"]
+__all__ = ["AddReport", "Label", "SourceState", "Store", "SyncReport", "open_store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store:
+class Store(TagStore, StoryStore, LockStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -160,13 +163,19 @@ class Store:
             return [SourceId(r[0]) for r in conn.execute(q)]
 
     def source_state(self, source_id: str) -> SourceState:
+        return self.source_states([source_id])[source_id]
+
+    def source_states(self, source_ids: Sequence[str]) -> dict[str, SourceState]:
+        """The stored state of each source (a blank state for one never seen), in one read."""
+        out = {sid: SourceState(SourceId(sid)) for sid in source_ids}
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.source_state).where(t.source_state.c.source_id == source_id)).first()
-        if row is None:
-            return SourceState(SourceId(source_id))
-        data = row._asdict()
-        data["notes"] = json.loads(data.pop("notes_json") or "{}")
-        return SourceState(**data)
+            for i in range(0, len(source_ids), 500):
+                q = select(t.source_state).where(t.source_state.c.source_id.in_(source_ids[i : i + 500]))
+                for row in conn.execute(q):
+                    data = row._asdict()
+                    data["notes"] = json.loads(data.pop("notes_json") or "{}")
+                    out[row.source_id] = SourceState(**data)
+        return out
 
     def save_source_state(self, state: SourceState) -> None:
         with self.engine.begin() as conn:
