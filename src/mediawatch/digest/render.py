@@ -1,0 +1,174 @@
+"""Render a :class:`Digest` as Markdown and as one self-contained HTML page (Jinja2 templates).
+
+Everything from the outside world (titles, summaries, authors, source names, URLs, error messages) is text:
+
+* HTML: Jinja2 autoescape; links only for http/https URLs (:func:`safe_url`); the inline SVG charts come from
+  :mod:`mediawatch.digest.charts` and pass through nh3. No scripts, no external resources; a CSP meta tag allows
+  only the page's own inline style (by hash).
+* Markdown: every ``{{ }}`` output is escaped by the environment's ``finalize`` (Markdown's autoescape), so a
+  title such as ``[x](javascript:…)`` or ``<script>`` stays literal text; link targets are percent-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from mediawatch.digest.build import Digest, change
+from mediawatch.digest.names import country_name, topic_name
+
+GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two runs for the same week
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+
+
+class MdRaw(str):
+    """A string the Markdown template prints as is (already escaped or produced by us)."""
+
+
+def safe_url(url: object) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host, else None (no javascript:, data:, …)."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if _CONTROL.search(url) or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def md_escape(value: object) -> str:
+    """Plain text for a Markdown line: whitespace collapsed, Markdown/HTML punctuation backslash-escaped."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_finalize(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, MdRaw):
+        return str(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return md_escape(value)
+
+
+def _md_link(text: object, url: object) -> MdRaw:
+    """``[text](url)`` for a safe URL, else the escaped text alone."""
+    label = md_escape(text) or "link"
+    target = safe_url(url)
+    if target is None:
+        return MdRaw(label)
+    return MdRaw(f"[{label}](<{quote(target, safe=_URL_SAFE)}>)")
+
+
+_URL_SAFE = "/:?#[]@!$&'*+,;=%-._~"  # keep URL syntax; encode spaces, <, >, (, ), \, quotes, non-ASCII
+
+
+def _md_image(alt: str, path: str) -> MdRaw:
+    return MdRaw(f"![{md_escape(alt)}](<{quote(path, safe='/._-')}>)")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _when(moment: datetime, fmt: str = "%a %d %b %Y") -> str:
+    """strftime with English day and month names whatever the process locale (UTC datetimes)."""
+    fmt = fmt.replace("%a", _DAYS[moment.weekday()]).replace("%b", _MONTHS[moment.month - 1])
+    return moment.strftime(fmt)
+
+
+def _lang(code: str | None) -> str:
+    return code or "?"
+
+
+def _html_lang(code: str | None) -> str:
+    """A value for the HTML lang attribute (BCP 47 characters only), or empty."""
+    return code if code and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", code) else ""
+
+
+@cache
+def _css() -> str:
+    return resources.files("mediawatch.digest").joinpath("templates/digest.css").read_text(encoding="utf-8")
+
+
+def _csp(css: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; script-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _globals() -> dict[str, Any]:
+    return {
+        "change": change,
+        "country_name": country_name,
+        "topic_name": topic_name,
+        "country_names": lambda codes: ", ".join(country_name(c) for c in codes),
+        "topic_names": lambda codes: ", ".join(topic_name(c) for c in codes),
+        "generated_prefix": GENERATED_PREFIX,
+    }
+
+
+@cache
+def _html_env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("mediawatch.digest", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(safe_url=safe_url, when=_when, lang=_lang, html_lang=_html_lang)
+    env.globals.update(_globals())
+    return env
+
+
+@cache
+def _md_env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("mediawatch.digest", "templates"),
+        autoescape=False,
+        finalize=_md_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(when=_when, lang=_lang, link=_md_link)
+    env.globals.update(_globals(), image=_md_image, raw=MdRaw)
+    return env
+
+
+def render_markdown(digest: Digest, *, chart_dir: str) -> str:
+    """The Markdown digest; charts are linked as ``chart_dir/<name>.svg`` (relative to the .md file)."""
+    return _md_env().get_template("digest.md.j2").render(d=digest, chart_dir=chart_dir)
+
+
+def render_html(digest: Digest) -> str:
+    css = _css()
+    charts = {c.name: Markup(c.svg) for c in digest.charts}  # sanitized by charts.sanitize_svg
+    return _html_env().get_template("digest.html.j2").render(d=digest, css=Markup(css), csp=_csp(css), charts=charts)
+
+
+__all__ = ["GENERATED_PREFIX", "md_escape", "render_html", "render_markdown", "safe_url"]
