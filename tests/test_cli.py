@@ -136,3 +136,19 @@ def test_db_upgrade(workdir: Path) -> None:
 def test_unusable_database_url_is_a_clear_error(workdir: Path) -> None:
     code, _, err = run("sources", "--db", "nosuchdialect://x")
     assert code == 1 and "cannot open database" in err
+
+
+def test_digest_command_writes_both_files(workdir: Path) -> None:
+    now = datetime.now(UTC)
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
+    store.close()
+    code, out, _ = run("digest", "--week", "2025-W12", "--out", "out")
+    assert code == 0
+    md, html = out.splitlines()
+    assert md.endswith("out/2025-W12.md") and html.endswith("out/2025-W12.html")
+    assert "2025-W12" in (workdir / md).read_text(encoding="utf-8")
+    again = run("digest", "--week", "2025-W12", "--out", "out")
+    assert again[0] == 0 and again[1] == out
+    code, _, err = run("digest", "--week", "2025-13")
+    assert code == 2 and "--week" in err

@@ -177,6 +177,32 @@ def export(
         _fail(exc)
 
 
+# ---------------------------------------------------------------------------------------------- digest
+
+
+@main.command()
+@click.option("--week", metavar="YYYY-Www", help="ISO week to digest (default: the last complete week, UTC).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: digests/; env MEDIAWATCH_DIGESTS).")
+@_common
+def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path | None, verbose: int) -> None:
+    """Write the weekly digest for editors: OUT/YYYY-Www.md and OUT/YYYY-Www.html (with charts)."""
+    from mediawatch.digest.week import IsoWeek
+    from mediawatch.pipeline import run_digest
+
+    settings = _settings(db, sources, verbose)
+    try:
+        iso = IsoWeek.parse(week) if week else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    try:
+        app = _open_app(settings)
+        files = run_digest(app, iso, out_dir or settings.digests)
+        click.echo(str(files.md))
+        click.echo(str(files.html))
+    except Exception as exc:
+        _fail(exc)
+
+
 # ---------------------------------------------------------------------------------------------- db
 
 

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mediawatch.app import App
 from mediawatch.errors import ConfigError
@@ -154,3 +155,17 @@ def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-d
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
     pool.submit(work.warm_up).result()
     return pool
+
+
+def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no-untyped-def]
+    """Write the digest of ``week`` (default: the last complete ISO week) into ``out_dir``."""
+    from mediawatch.digest.run import write_digest
+    from mediawatch.digest.week import last_complete_week
+
+    now = app.now()
+    iso = week or last_complete_week(now)
+    names = {s.id: s.name for s in app.sourcefile.sources if s.name}
+    files = write_digest(app.store, iso, out_dir, now=now, source_names=names)
+    logger.info("digest written", extra={"fields": {"week": str(iso), "md": str(files.md),
+                                                    "relevant": files.relevant_items}})
+    return files
