@@ -203,6 +203,27 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
         _fail(exc)
 
 
+# ---------------------------------------------------------------------------------------------- serve
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@_common
+def serve(host: str, port: int, db: str | None, sources: Path | None, verbose: int) -> None:
+    """Web pages, subscriber feeds, /healthz and /metrics (read-only; corrections need the editor token)."""
+    from mediawatch.store import open_store
+    from mediawatch.web.app import serve as run_server
+
+    settings = _settings(db, sources, verbose)
+    try:
+        open_store(settings.db).close()  # create or upgrade the schema before the first request
+        click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        run_server(settings, host, port)
+    except Exception as exc:
+        _fail(exc)
+
+
 # ---------------------------------------------------------------------------------------------- db
 
 

@@ -21,6 +21,7 @@ from mediawatch.store import schema as t
 from mediawatch.store.dialect import insert_ignore, upsert
 from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.locks import LockStore
+from mediawatch.store.queries import QueryStore
 from mediawatch.store.stories import StoryStore
 from mediawatch.store.tags import Label, TagStore
 
@@ -78,7 +79,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(TagStore, StoryStore, LockStore):
+class Store(TagStore, StoryStore, LockStore, QueryStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -1,0 +1,163 @@
+"""Text for subscriber feeds: untrusted strings made plain and XML-safe, the entry HTML, the *why* in words.
+
+Every outside string (title, summary, author, source name, evidence) goes through :func:`plain`: nh3 drops
+markup (and the content of ``script``/``style``), entities are decoded, and this repeats until nothing
+changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; a literal ``javascript:`` gets a space
+before its colon, so no consumer can mistake the text for a link. The entry HTML is built from escaped pieces
+and then passed through nh3 once more with a small allowlist (links: http/https only).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+import nh3
+from markupsafe import escape
+
+from mediawatch.digest.names import country_name, topic_name
+from mediawatch.digest.render import safe_url
+from mediawatch.store.queries import TaggedItem
+
+# characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_WS = re.compile(r"\s+")
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(java|vb)script(\s*):")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+ENTRY_TAGS = {"p", "ul", "li", "strong", "a", "br"}
+ENTRY_ATTRIBUTES = {"a": {"href"}}
+SUMMARY_CHARS = 600
+
+
+def plain(value: object, limit: int | None = None) -> str:
+    """Plain, single-line, XML-safe text from an untrusted string (markup removed, entities decoded)."""
+    text = _NOT_XML.sub(" ", str(value or ""))
+    if "<" in text or "&" in text:  # without either there is no markup or entity to deal with
+        text = _strip_markup(text)
+    text = _SCRIPT_SCHEME.sub(r"\1script\2 :", _WS.sub(" ", text).strip())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def _strip_markup(text: str) -> str:
+    for _ in range(4):
+        cleaned = _NOT_XML.sub(" ", html.unescape(nh3.clean(text, tags=set(), attributes={})))
+        if cleaned == text:
+            return text
+        text = cleaned
+    return nh3.clean(text, tags=set(), attributes={})  # still changing: leave it escaped, never markup
+
+
+def language_tag(value: str | None) -> str | None:
+    """A BCP 47-looking language code, or None."""
+    return value if value and _LANG.match(value) else None
+
+
+def source_label(item: TaggedItem) -> str:
+    name = plain(item.source_name) if item.source_name else ""
+    return f"{name} ({item.source_id})" if name and name != item.source_id else plain(item.source_id)
+
+
+def why_lines(item: TaggedItem) -> list[str]:
+    """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics)."""
+    why = item.why
+    lines: list[str] = []
+    if item.labeled:
+        who = f" ({plain(item.editor, 60)})" if item.editor else ""
+        note = f": {plain(item.note, 200)}" if item.note else ""
+        verdict = "relevant" if item.relevant else "not relevant"
+        lines.append(f"Marked {verdict} by an editor{who}{note}.")
+    if item.relevance is not None:
+        threshold = f" (threshold {why.threshold:.2f})" if why and why.threshold is not None else ""
+        lines.append(f"Model relevance {item.relevance:.2f}{threshold}.")
+    if why is not None:
+        names = _unique(
+            [
+                f"{plain(p.text)} → {plain(p.name)} ({plain(p.country)})"
+                if p.text and p.text != p.name
+                else f"{plain(p.name)} ({plain(p.country)})"
+                for p in why.places
+            ]
+            + [plain(s) for kind, surfaces in why.terms if kind != "other_group" for s in surfaces]
+        )
+        if names:
+            lines.append("Names matched: " + ", ".join(names[:12]) + ".")
+    if item.countries:
+        evidence = dict(why.countries) if why else {}
+        parts = []
+        for code in item.countries:
+            support = _unique(plain(n) for n in evidence.get(code, ()))
+            parts.append(
+                f"{country_name(code)} [{code}]" + (f" ({', '.join(support[:5])})" if support else "")
+            )
+        lines.append("Countries: " + "; ".join(parts) + ".")
+    if item.topics:
+        parts = []
+        for topic in item.topics:
+            score = why.score(topic) if why else None
+            parts.append(topic_name(topic) + (f" ({score:.2f})" if score is not None else ""))
+        lines.append("Topics: " + ", ".join(parts) + ".")
+    if item.language:
+        detected = (
+            f", detected {plain(why.language)}"
+            if why and why.language and why.language != item.language
+            else ""
+        )
+        lines.append(f"Language: {plain(item.language)}{detected}.")
+    return lines
+
+
+def entry_html(item: TaggedItem) -> str:
+    """The entry content: summary, the why as a list, the source and a link to the original (sanitised)."""
+    summary = plain(item.summary, SUMMARY_CHARS)
+    parts: list[str] = []
+    if summary:
+        parts.append(f"<p>{escape(summary)}</p>")
+    lines = why_lines(item)
+    if lines:
+        parts.append("<p><strong>Why it is in this feed</strong></p><ul>")
+        parts.extend(f"<li>{escape(line)}</li>" for line in lines)
+        parts.append("</ul>")
+    link = safe_url(item.url)
+    source = escape(source_label(item))
+    if link:
+        parts.append(f'<p>Source: {source}. <a href="{escape(link)}">Read the original</a></p>')
+    else:
+        parts.append(f"<p>Source: {source}.</p>")
+    return sanitize_html("".join(parts))
+
+
+def entry_text(item: TaggedItem) -> str:
+    """The same content as plain text (JSON Feed ``content_text``)."""
+    out = [plain(item.summary, SUMMARY_CHARS)] if item.summary else []
+    out += [f"- {line}" for line in why_lines(item)]
+    out.append(f"Source: {source_label(item)}")
+    return "\n".join(x for x in out if x)
+
+
+def sanitize_html(markup: str) -> str:
+    return nh3.clean(
+        markup,
+        tags=ENTRY_TAGS,
+        attributes=ENTRY_ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return [v for v in dict.fromkeys(values) if v]
+
+
+__all__ = [
+    "entry_html",
+    "entry_text",
+    "language_tag",
+    "plain",
+    "sanitize_html",
+    "source_label",
+    "why_lines",
+]

@@ -1,0 +1,231 @@
+"""Write the subscriber feeds and feeds.opml into the digests folder: all of them, or only those touched.
+
+Layout (paths relative to ``out_dir``, the digests folder; the web app serves the same paths)::
+
+    feeds.opml
+    feeds/topics/{topic}.atom|.json
+    feeds/countries/{CC}.atom|.json
+    feeds/topics/{topic}/countries/{CC}.atom|.json
+    feeds/.manifest           which items each feed held at the last build, and the newest label seen
+
+A file is replaced (temporary file + ``os.replace``) only when its bytes change, so an unchanged feed keeps
+its bytes and its modification time. A feed whose last item goes away (an editor marks it not relevant) is
+rewritten without entries rather than deleted, so subscribers keep a valid feed. The manifest lets a limited
+rebuild find the feeds an item *left* (its tags are already gone from the store) and the labels editors saved
+on the web since the last build; without a usable manifest every feed is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from mediawatch.errors import StoreError
+from mediawatch.models import ItemId
+from mediawatch.publish.feeds import (
+    EPOCH,
+    EntryCache,
+    FeedKey,
+    FeedOptions,
+    feed_keys_of,
+    feed_updated,
+    render_atom,
+    render_json,
+)
+from mediawatch.publish.opml import render_opml
+from mediawatch.store.queries import FeedKeyRow, ItemQuery, TaggedItem
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = ".manifest"
+OPML = "feeds.opml"
+
+
+class FeedStore(Protocol):
+    """What the feed writer reads (:class:`mediawatch.store.queries.QueryStore` provides it)."""
+
+    def find_items(
+        self, query: ItemQuery, *, limit: int | None = ..., offset: int = ..., with_why: bool = ...
+    ) -> list[TaggedItem]: ...
+
+    def feed_keys(self) -> list[FeedKeyRow]: ...
+
+    def labels_since(self, since: datetime | None) -> list[tuple[ItemId, datetime]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Manifest:
+    fingerprint: str
+    label_mark: datetime | None
+    feeds: dict[str, list[str]]  # FeedKey.name -> item ids it held
+
+
+def known_keys(store: FeedStore) -> dict[FeedKey, datetime]:
+    """Feeds that exist (a topic/country/pair with relevant items), with their newest item's time."""
+    out: dict[FeedKey, datetime] = {}
+    for row in store.feed_keys():
+        key = FeedKey.parse(row.topic, row.country)
+        if key is None:
+            logger.warning("tag value not usable in a feed path: topic=%r country=%r", row.topic, row.country)
+            continue
+        out[key] = row.newest
+    return out
+
+
+def feed_entries(store: FeedStore, key: FeedKey, *, now: datetime, options: FeedOptions) -> list[TaggedItem]:
+    """One feed's entries straight from the store (the same choice :func:`pick_entries` makes)."""
+    query = ItemQuery(topic=key.topic, country=key.country, since=now - options.max_age)
+    return store.find_items(query, limit=options.max_entries, with_why=True)
+
+
+def rebuild_feeds(
+    store: FeedStore,
+    out_dir: Path,
+    *,
+    now: datetime,
+    touched_item_ids: Iterable[str] | None = None,
+    options: FeedOptions | None = None,
+) -> list[Path]:
+    """Rewrite the feeds (all, or those the touched items are in or were in) and feeds.opml.
+
+    Returns the files whose content changed (and were therefore written), sorted.
+    """
+    options = options or FeedOptions()
+    out_dir = Path(out_dir)
+    feeds_dir = out_dir / "feeds"
+    manifest = _read_manifest(feeds_dir / MANIFEST, options)
+    known = known_keys(store)
+    labels = store.labels_since(manifest.label_mark if manifest else None)
+    old_feeds = manifest.feeds if manifest else {}
+    by_name = {k.name: k for k in known}
+    for name in old_feeds:
+        if name not in by_name and (key := _key_from_name(name)) is not None:
+            by_name[name] = key
+
+    full = touched_item_ids is None or manifest is None
+    if full:
+        targets = set(by_name.values())
+        window = store.find_items(ItemQuery(since=now - options.max_age), limit=None, with_why=True)
+        entries = group_entries(window, targets, now=now, options=options)
+    else:
+        touched = set(touched_item_ids or ()) | {item_id for item_id, _ in labels}
+        targets = set()
+        if touched:
+            current = store.find_items(
+                ItemQuery(item_ids=tuple(sorted(touched)), relevant_only=False), limit=None
+            )
+            targets = set().union(*(feed_keys_of(it) for it in current)) if current else set()
+            targets |= {
+                by_name[n] for n, ids in old_feeds.items() if n in by_name and touched.intersection(ids)
+            }
+        entries = {k: feed_entries(store, k, now=now, options=options) for k in targets}
+
+    written: list[Path] = []
+    cache: EntryCache = {}
+    feeds: dict[str, list[str]] = {} if full else dict(old_feeds)
+    try:
+        for key in sorted(targets, key=FeedKey.sort_key):
+            chosen = entries[key]
+            updated = feed_updated(chosen, known.get(key, EPOCH))
+            atom = render_atom(key, chosen, updated=updated, options=options, cache=cache)
+            js = render_json(key, chosen, updated=updated, options=options, cache=cache)
+            for rel, data in ((key.path("atom"), atom), (key.path("json"), js)):
+                if write_if_changed(out_dir / rel, data):
+                    written.append(out_dir / rel)
+            if chosen or key in known:
+                feeds[key.name] = [it.id for it in chosen]
+            else:
+                feeds.pop(key.name, None)  # gone for good: its empty feed stays on disk, no need to track it
+        if write_if_changed(out_dir / OPML, render_opml(known, options=options)):
+            written.append(out_dir / OPML)
+        marks = [at for _, at in labels] + ([manifest.label_mark] if manifest and manifest.label_mark else [])
+        new_manifest = _Manifest(options.fingerprint(), max(marks) if marks else None, feeds)
+        write_if_changed(feeds_dir / MANIFEST, _manifest_bytes(new_manifest))
+    except OSError as exc:
+        raise StoreError(f"cannot write subscriber feeds into {out_dir}: {exc}") from exc
+    logger.info(
+        "feeds: %d rebuilt (%s), %d files changed", len(targets), "all" if full else "touched", len(written)
+    )
+    return sorted(written)
+
+
+def group_entries(
+    items: Iterable[TaggedItem], keys: Iterable[FeedKey], *, now: datetime, options: FeedOptions
+) -> dict[FeedKey, list[TaggedItem]]:
+    """:func:`pick_entries` for many feeds in one pass over the items."""
+    out: dict[FeedKey, list[TaggedItem]] = {k: [] for k in keys}
+    since = now - options.max_age
+    for item in items:
+        if item.published >= since:
+            for key in feed_keys_of(item):
+                if key in out:
+                    out[key].append(item)
+    for chosen in out.values():
+        chosen.sort(key=lambda it: (it.published, it.id), reverse=True)
+        del chosen[options.max_entries :]
+    return out
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace ``path`` atomically with ``data`` unless it already holds exactly these bytes."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def _key_from_name(name: str) -> FeedKey | None:
+    parts = name.split("/")
+    if len(parts) == 2 and parts[0] == "topics":
+        return FeedKey.parse(parts[1], None)
+    if len(parts) == 2 and parts[0] == "countries":
+        return FeedKey.parse(None, parts[1])
+    if len(parts) == 4 and parts[0] == "topics" and parts[2] == "countries":
+        return FeedKey.parse(parts[1], parts[3])
+    return None
+
+
+def _read_manifest(path: Path, options: FeedOptions) -> _Manifest | None:
+    """The last build's manifest, or None when missing, unreadable or built with other options."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("fingerprint") != options.fingerprint():
+            return None
+        mark = datetime.fromisoformat(data["label_mark"]) if data.get("label_mark") else None
+        feeds = {str(k): [str(i) for i in v] for k, v in data["feeds"].items() if isinstance(v, list)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return _Manifest(str(data["fingerprint"]), mark, feeds)
+
+
+def _manifest_bytes(m: _Manifest) -> bytes:
+    data = {
+        "fingerprint": m.fingerprint,
+        "label_mark": m.label_mark.isoformat() if m.label_mark else None,
+        "feeds": {k: v for k, v in sorted(m.feeds.items())},
+    }
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+__all__ = ["FeedStore", "feed_entries", "group_entries", "known_keys", "rebuild_feeds", "write_if_changed"]

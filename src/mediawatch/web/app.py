@@ -1,0 +1,254 @@
+"""``mediawatch serve``: the read-only web pages, feeds, /healthz and /metrics as one Starlette (ASGI) app.
+
+Build it with :func:`create_app`; :func:`serve` runs it under uvicorn. Nobody logs in: every page is public
+and read-only, and the only write (an editor's label correction) needs ``Settings.editor_token`` in the form
+body. Every response carries a Content-Security-Policy (no scripts, no external resources) and nosniff/no-
+referrer headers; templates autoescape every outside string.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mediawatch.publish.feeds import FeedOptions
+from mediawatch.settings import Settings
+from mediawatch.store import Store
+from mediawatch.store.queries import QueryStore, StoreCounts
+from mediawatch.web import files, pages
+from mediawatch.web.metrics import Metrics
+from mediawatch.web.templating import environment, page_csp
+
+logger = logging.getLogger(__name__)
+
+StoreFactory = Callable[[], Store]
+T = TypeVar("T")
+MEMO_SECONDS = (
+    30.0  # how stale the filter menus and the feed list may be (the scheduler adds items meanwhile)
+)
+
+
+class WebStore(Store, QueryStore):
+    """The store with the read-only queries the pages need."""
+
+
+class Site:
+    """What a request handler needs: the store (opened lazily from a factory), settings, folders, clock."""
+
+    def __init__(
+        self,
+        store: Store | StoreFactory,
+        settings: Settings,
+        *,
+        digests_dir: Path,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        feed_options: FeedOptions,
+    ) -> None:
+        self._given: Store | None = store if isinstance(store, Store) else None
+        self._factory: StoreFactory | None = None if isinstance(store, Store) else store
+        self._store: WebStore | None = _with_queries(self._given) if self._given is not None else None
+        self._opened: Store | None = None
+        self._lock = threading.Lock()
+        self.settings = settings
+        self.digests_dir = Path(digests_dir)
+        self.metrics = metrics
+        self.clock = clock
+        self.feed_options = feed_options
+        self.env = environment()
+        self._memo: dict[str, tuple[float, Any]] = {}
+
+    def memo(self, name: str, compute: Callable[[], T], ttl: float = MEMO_SECONDS) -> T:
+        """A value computed at most every ``ttl`` seconds (filter menus, feed list); see :meth:`forget`."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._memo.get(name)
+        if hit is not None and now - hit[0] < ttl:
+            return cast(T, hit[1])
+        value = compute()
+        with self._lock:
+            self._memo[name] = (now, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop memoised values (after a correction changed the tags)."""
+        with self._lock:
+            self._memo.clear()
+
+    @property
+    def store(self) -> WebStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    assert self._factory is not None
+                    self._opened = self._factory()
+                    self._store = _with_queries(self._opened)
+        return self._store
+
+    def close(self) -> None:
+        """Close a store this site opened itself (a given store belongs to the caller)."""
+        with self._lock:
+            if self._opened is not None:
+                self._opened.close()
+                self._opened = None
+                self._store = None
+
+    @property
+    def corrections_enabled(self) -> bool:
+        return bool(self.settings.editor_token)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def render(self, request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.env.get_template(template).render(
+            request=request, base=request.scope.get("root_path", ""), **context
+        )
+        return HTMLResponse(html, status_code=status)
+
+
+def create_app(
+    store: Store | StoreFactory,
+    settings: Settings,
+    *,
+    digests_dir: Path,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] | None = None,
+    feed_options: FeedOptions | None = None,
+) -> Starlette:
+    """The web app over ``store`` (or a factory called on first use and closed at shutdown).
+
+    ``digests_dir`` is where digests are written (their .html/.md and chart .svg files are served from it).
+    Feeds are rendered from the store on each request (always current after a correction), with the same
+    functions and bytes as the files :func:`mediawatch.publish.rebuild_feeds` writes.
+    """
+    site = Site(
+        store,
+        settings,
+        digests_dir=digests_dir,
+        metrics=metrics or Metrics(),
+        clock=clock or (lambda: datetime.now(UTC)),
+        feed_options=feed_options or FeedOptions(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        site.close()
+
+    def bind(handler: Callable[[Site], Callable[[Request], Any]]) -> Callable[[Request], Any]:
+        return handler(site)
+
+    routes = [
+        Route("/", bind(pages.index), name="index"),
+        Route("/items/{item_id}", bind(pages.item), name="item"),
+        Route("/items/{item_id}/label", bind(pages.label), methods=["POST"], name="label"),
+        Route("/stories/{story_id}", bind(pages.story), name="story"),
+        Route("/sources", bind(pages.sources), name="sources"),
+        Route("/digests", bind(pages.digests), name="digests"),
+        Route("/digests/{name}", bind(files.digest_file), name="digest_file"),
+        Route("/digests/{week}/{name}", bind(files.digest_chart), name="digest_chart"),
+        Route("/feeds", bind(pages.feeds), name="feeds"),
+        Route("/feeds.opml", bind(files.opml), name="opml"),
+        Route("/feeds/topics/{name}", bind(files.topic_feed), name="topic_feed"),
+        Route("/feeds/countries/{name}", bind(files.country_feed), name="country_feed"),
+        Route("/feeds/topics/{topic}/countries/{name}", bind(files.pair_feed), name="pair_feed"),
+        Route("/favicon.svg", bind(files.favicon), name="favicon"),
+        Route("/healthz", bind(files.healthz), name="healthz"),
+        Route("/metrics", bind(files.metrics), name="metrics"),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "Internal error"
+        if status == 500:
+            logger.exception("error serving %s", request.url.path, exc_info=exc)
+        return site.render(request, "error.html", status=status, status_code=status, message=str(detail))
+
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error, 500: http_error}
+    )
+    app.state.site = site
+    site.metrics.watch(_LazyCounts(site), site.clock)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+class _LazyCounts:
+    """Lets the metrics read the store only when scraped (the factory may not have run yet)."""
+
+    def __init__(self, site: Site) -> None:
+        self._site = site
+
+    def counts(self) -> StoreCounts:
+        return self._site.store.counts()
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: default CSP and hardening headers on every response that lacks them."""
+
+    HEADERS = (
+        (b"content-security-policy", page_csp().encode("ascii")),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self.HEADERS if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 8080, *, metrics: Metrics | None = None
+) -> None:
+    """Run the web app under uvicorn until interrupted (the store is opened from ``settings.db``)."""
+    import uvicorn
+
+    from mediawatch.store import open_store
+
+    app = create_app(lambda: open_store(settings.db), settings, digests_dir=settings.digests, metrics=metrics)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def _with_queries(store: Store) -> WebStore:
+    return store if isinstance(store, WebStore) else WebStore(store.engine)
+
+
+__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebStore", "create_app", "serve"]

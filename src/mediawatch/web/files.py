@@ -1,0 +1,226 @@
+"""Non-page responses: digest files and charts, subscriber feeds and OPML, /healthz and /metrics.
+
+Feeds are rendered from the store on each request with :mod:`mediawatch.publish` (so an editor's correction
+shows at once); the bytes equal the files ``rebuild_feeds`` writes for the same moment and base URL. Each
+carries a strong ETag from its content, and ``If-None-Match`` gets a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mediawatch.digest.names import COUNTRIES, TOPICS
+from mediawatch.publish.feeds import EPOCH, FeedKey, FeedOptions, feed_updated, render_atom, render_json
+from mediawatch.publish.opml import render_opml
+from mediawatch.publish.write import feed_entries, known_keys
+from mediawatch.web.metrics import CONTENT_TYPE
+from mediawatch.web.templating import style_csp
+
+if TYPE_CHECKING:
+    from mediawatch.web.app import Site
+
+Endpoint = Callable[[Request], Response]
+_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+_CHART = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.svg$")
+FEED_TYPES = {"atom": "application/atom+xml; charset=utf-8", "json": "application/feed+json; charset=utf-8"}
+FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    week: str
+    generated_at: datetime | None
+    relevant_items: int | None
+    html: bool
+    md: bool
+
+
+def digest_weeks(site: Site) -> list[DigestEntry]:
+    """Digests recorded in the store or lying in the digests folder, newest week first (files must exist)."""
+    recorded = {d.week: d for d in site.store.digests() if _WEEK.match(d.week)}
+    weeks = set(recorded)
+    if site.digests_dir.is_dir():
+        weeks |= {
+            p.stem for p in site.digests_dir.iterdir() if p.suffix in (".html", ".md") and _WEEK.match(p.stem)
+        }
+    out = []
+    for week in sorted(weeks, reverse=True):
+        html, md = (site.digests_dir / f"{week}.html").is_file(), (site.digests_dir / f"{week}.md").is_file()
+        if html or md:
+            r = recorded.get(week)
+            out.append(
+                DigestEntry(week, r.generated_at if r else None, r.relevant_items if r else None, html, md)
+            )
+    return out
+
+
+def digest_file(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        name = request.path_params["name"]
+        week, _, ext = name.rpartition(".")
+        if not _WEEK.match(week) or ext not in ("html", "md"):
+            raise HTTPException(404, "No such digest")
+        data = _read(site.digests_dir / name)
+        if ext == "html":
+            text = data.decode("utf-8", "replace")
+            return _cached(
+                request, data, "text/html; charset=utf-8", {"content-security-policy": style_csp(text)}
+            )
+        return _cached(request, data, "text/plain; charset=utf-8", {"content-security-policy": FILE_CSP})
+
+    return endpoint
+
+
+def digest_chart(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        week, name = request.path_params["week"], request.path_params["name"]
+        if not _WEEK.match(week) or not _CHART.match(name):
+            raise HTTPException(404, "No such chart")
+        data = _read(site.digests_dir / week / name)
+        return _cached(request, data, "image/svg+xml", {"content-security-policy": FILE_CSP})
+
+    return endpoint
+
+
+def opml(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        base = str(request.base_url)
+        keys = site.memo("feed_keys", lambda: known_keys(site.store))
+        data = render_opml(keys, options=site.feed_options, base_url=base)
+        return _cached(request, data, "text/x-opml; charset=utf-8", {"content-security-policy": FILE_CSP})
+
+    return endpoint
+
+
+def topic_feed(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        topic, ext = _split(request.path_params["name"])
+        return _feed(site, request, FeedKey.parse(topic, None), ext)
+
+    return endpoint
+
+
+def country_feed(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        country, ext = _split(request.path_params["name"])
+        return _feed(site, request, FeedKey.parse(None, country), ext)
+
+    return endpoint
+
+
+def pair_feed(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        country, ext = _split(request.path_params["name"])
+        return _feed(site, request, FeedKey.parse(request.path_params["topic"], country), ext)
+
+    return endpoint
+
+
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<circle cx="8" cy="8" r="7" fill="#0b5cad"/>'
+    b'<circle cx="8" cy="8" r="3" fill="#fff"/></svg>'
+)
+
+
+def favicon(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        return _cached(request, FAVICON, "image/svg+xml", {"content-security-policy": FILE_CSP})
+
+    return endpoint
+
+
+def healthz(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        try:
+            ok = site.store.ping()
+            items = site.store.count_items()
+        except (SQLAlchemyError, OSError) as exc:
+            logging.getLogger(__name__).warning("healthz: database check failed: %s", exc)
+            return JSONResponse(
+                {"status": "error", "db": "error", "error": type(exc).__name__}, status_code=503
+            )
+        return JSONResponse(
+            {"status": "ok" if ok else "error", "db": "ok" if ok else "error", "items": items},
+            status_code=200 if ok else 503,
+            headers={"cache-control": "no-store"},
+        )
+
+    return endpoint
+
+
+def metrics(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        return Response(site.metrics.render(), media_type=CONTENT_TYPE, headers={"cache-control": "no-store"})
+
+    return endpoint
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def render_feed(site: Site, key: FeedKey, ext: str, *, options: FeedOptions) -> bytes:
+    """One feed from the store, as :func:`mediawatch.publish.rebuild_feeds` would write it now."""
+    entries = feed_entries(site.store, key, now=site.now(), options=options)
+    row = site.store.feed_key(key.topic, key.country) if not entries else None
+    updated = feed_updated(entries, row.newest if row else EPOCH)
+    render = render_atom if ext == "atom" else render_json
+    return render(key, entries, updated=updated, options=options)
+
+
+def _feed(site: Site, request: Request, key: FeedKey | None, ext: str) -> Response:
+    if key is None or ext not in FEED_TYPES:
+        raise HTTPException(404, "No such feed")
+    if not _plausible(key) and site.store.feed_key(key.topic, key.country) is None:
+        raise HTTPException(404, "No such feed")
+    options = site.feed_options
+    if options.base_url is None:  # links in the feed point back at this server
+        options = FeedOptions(
+            options.max_entries,
+            options.max_age,
+            str(request.base_url),
+            options.site_title,
+            options.tag_authority,
+        )
+    data = render_feed(site, key, ext, options=options)
+    return _cached(request, data, FEED_TYPES[ext], {"content-security-policy": FILE_CSP})
+
+
+def _plausible(key: FeedKey) -> bool:
+    """A feed for a known topic and/or country that has no items yet: an empty feed, not a 404."""
+    return (key.topic is None or key.topic in TOPICS) and (key.country is None or key.country in COUNTRIES)
+
+
+def _split(name: str) -> tuple[str, str]:
+    stem, _, ext = name.rpartition(".")
+    return stem, ext
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise HTTPException(404, "No such file") from None
+
+
+def _cached(request: Request, data: bytes, media_type: str, headers: dict[str, str]) -> Response:
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {**headers, "etag": etag, "cache-control": "public, max-age=300"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+__all__ = ["DigestEntry", "digest_weeks", "render_feed"]

@@ -1,0 +1,182 @@
+"""Request input made typed: the list filters (query string) and an editor's correction (form body).
+
+Pure functions over mappings of strings; anything malformed is reported back, never passed to the store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from mediawatch.store.queries import ItemQuery
+
+PAGE_SIZE = 50
+_TOPIC = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    topic: str = ""
+    country: str = ""
+    lang: str = ""
+    source: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    show_all: bool = False
+    page: int = 1
+    problems: tuple[str, ...] = ()
+
+    def query(self) -> ItemQuery:
+        return ItemQuery(
+            topic=self.topic or None,
+            country=self.country or None,
+            language=self.lang or None,
+            source=self.source or None,
+            since=datetime.combine(self.date_from, time(), UTC) if self.date_from else None,
+            until=datetime.combine(self.date_to + timedelta(days=1), time(), UTC) if self.date_to else None,
+            search=self.q or None,
+            relevant_only=not self.show_all,
+        )
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters (for links that keep them)."""
+        out = {
+            "topic": self.topic,
+            "country": self.country,
+            "lang": self.lang,
+            "source": self.source,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "q": self.q,
+            "show": "all" if self.show_all else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params())
+
+
+def parse_filters(params: Mapping[str, str]) -> Filters:
+    problems: list[str] = []
+
+    def pick(name: str, pattern: re.Pattern[str], what: str) -> str:
+        value = (params.get(name) or "").strip()
+        if value and not pattern.match(value):
+            problems.append(f"ignored {what} {value[:40]!r}: not a valid {what}")
+            return ""
+        return value
+
+    def day(name: str) -> date | None:
+        value = (params.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems.append(f"ignored date {value[:40]!r}: use YYYY-MM-DD")
+            return None
+
+    try:
+        page = max(1, min(10_000, int(params.get("page") or 1)))
+    except ValueError:
+        page = 1
+    return Filters(
+        topic=pick("topic", _TOPIC, "topic"),
+        country=pick("country", _COUNTRY, "country code").upper(),
+        lang=pick("lang", _LANG, "language code"),
+        source=pick("source", _SOURCE, "source id"),
+        date_from=day("from"),
+        date_to=day("to"),
+        q=(params.get("q") or "").strip()[:200],
+        show_all=params.get("show") == "all",
+        page=page,
+        problems=tuple(problems),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    relevant: bool
+    countries: tuple[str, ...]
+    topics: tuple[str, ...]
+    editor: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionResult:
+    correction: Correction | None = None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def token_ok(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; an unset or empty expected token accepts nothing."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def parse_correction(
+    relevant: str | None,
+    countries: str | None,
+    topics: Sequence[str],
+    editor: str | None,
+    note: str | None,
+    *,
+    known_topics: Collection[str],
+) -> CorrectionResult:
+    problems: list[str] = []
+    if relevant not in ("yes", "no"):
+        problems.append("choose relevant or not relevant")
+    codes: list[str] = []
+    for code in _SPLIT.split((countries or "").strip()):
+        if not code:
+            continue
+        if not _COUNTRY.match(code):
+            problems.append(f"{code[:20]!r} is not a two-letter country code (ISO 3166-1 alpha-2)")
+        elif code.upper() not in codes:
+            codes.append(code.upper())
+    chosen: list[str] = []
+    for topic in topics:
+        if topic not in known_topics:
+            problems.append(f"unknown topic {topic[:40]!r}")
+        elif topic not in chosen:
+            chosen.append(topic)
+    if len(codes) > 20:
+        problems.append("at most 20 countries")
+    if problems:
+        return CorrectionResult(None, tuple(problems))
+    return CorrectionResult(
+        Correction(
+            relevant=relevant == "yes",
+            countries=tuple(codes),
+            topics=tuple(chosen),
+            editor=_short(editor, 80),
+            note=_short(note, 500),
+        )
+    )
+
+
+def _short(value: str | None, limit: int) -> str | None:
+    text = " ".join((value or "").split())[:limit]
+    return text or None
+
+
+__all__ = [
+    "PAGE_SIZE",
+    "Correction",
+    "CorrectionResult",
+    "Filters",
+    "parse_correction",
+    "parse_filters",
+    "token_ok",
+]

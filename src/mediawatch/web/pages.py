@@ -1,0 +1,209 @@
+"""The HTML pages. Each ``name(site)`` returns the Starlette endpoint; sync endpoints run in a thread pool.
+
+Pages: latest items with filters and search (``/``), an item with its tags, evidence and the correction form,
+a story, the sources and their health, the digest archive and the list of subscriber feeds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from mediawatch.digest.names import TOPICS, topic_order
+from mediawatch.models import ItemId
+from mediawatch.publish.feeds import FeedKey
+from mediawatch.publish.text import why_lines
+from mediawatch.publish.write import known_keys
+from mediawatch.store import Label
+from mediawatch.store.queries import ItemQuery
+from mediawatch.web.forms import PAGE_SIZE, parse_correction, parse_filters, token_ok
+
+if TYPE_CHECKING:
+    from mediawatch.web.app import Site
+
+Endpoint = Callable[[Request], Response]
+AsyncEndpoint = Callable[[Request], Awaitable[Response]]
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_FORM_FIELDS = 60
+MAX_FORM_BYTES = 64 * 1024
+
+
+def index(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        filters = parse_filters(request.query_params)
+        store = site.store
+        offset = (filters.page - 1) * PAGE_SIZE
+        found = store.find_items(filters.query(), limit=PAGE_SIZE + 1, offset=offset)
+        facets = site.memo("facets", store.facets)
+        key = FeedKey.parse(filters.topic or None, filters.country or None)
+        return site.render(
+            request,
+            "items.html",
+            items=found[:PAGE_SIZE],
+            more=len(found) > PAGE_SIZE,
+            filters=filters,
+            params=filters.params(),
+            facets=facets,
+            topics=_topics(facets.topics),
+            feed=key,
+        )
+
+    return endpoint
+
+
+def item(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        return _item_page(site, request, request.path_params["item_id"])
+
+    return endpoint
+
+
+def _item_page(
+    site: Site,
+    request: Request,
+    item_id: str,
+    *,
+    status: int = 200,
+    problems: tuple[str, ...] = (),
+    form: dict[str, object] | None = None,
+) -> Response:
+    if not _ID.match(item_id):
+        raise HTTPException(404, "No such item")
+    found = site.store.tagged_item(item_id)
+    if found is None:
+        raise HTTPException(404, "No such item")
+    topics = _topics(site.memo("facets", site.store.facets).topics)
+    values = form or {
+        "relevant": "yes" if found.relevant else "no",
+        "countries": " ".join(found.countries),
+        "topics": list(found.topics),
+        "editor": found.editor or "",
+        "note": found.note or "",
+    }
+    return site.render(
+        request,
+        "item.html",
+        status=status,
+        item=found,
+        why=found.why,
+        why_lines=why_lines(found),
+        thresholds=dict(found.why.topic_thresholds) if found.why else {},
+        topics=topics,
+        corrections=site.corrections_enabled,
+        problems=problems,
+        form=values,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+def label(site: Site) -> AsyncEndpoint:
+    async def endpoint(request: Request) -> Response:
+        item_id = request.path_params["item_id"]
+        if not _ID.match(item_id):
+            raise HTTPException(404, "No such item")
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+            raise HTTPException(413, "The correction form is too large.")
+        async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+            token = form.get("token")
+            fields = {name: form.get(name) for name in ("relevant", "countries", "editor", "note")}
+            chosen = [str(v) for v in form.getlist("topics")]
+        values = {k: v if isinstance(v, str) else None for k, v in fields.items()}
+        if not site.corrections_enabled:
+            raise HTTPException(
+                403, "Corrections are disabled on this server (no editor token is configured)."
+            )
+        if not token_ok(token if isinstance(token, str) else None, site.settings.editor_token):
+            raise HTTPException(403, "Wrong editor token: nothing was changed.")
+
+        def save() -> Response:
+            store = site.store
+            if store.tagged_item(item_id) is None:
+                raise HTTPException(404, "No such item")
+            known = set(TOPICS) | {v for v, _ in site.memo("facets", store.facets).topics}
+            result = parse_correction(
+                values["relevant"],
+                values["countries"],
+                chosen,
+                values["editor"],
+                values["note"],
+                known_topics=known,
+            )
+            if result.correction is None:
+                form_values: dict[str, object] = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
+                return _item_page(
+                    site, request, item_id, status=400, problems=result.problems, form=form_values
+                )
+            c = result.correction
+            store.save_label(
+                Label(ItemId(item_id), c.relevant, c.countries, c.topics, c.editor, c.note, site.now())
+            )
+            site.forget()
+            base = request.scope.get("root_path", "")
+            return RedirectResponse(f"{base}/items/{item_id}?saved=1", status_code=303)
+
+        return await run_in_threadpool(save)
+
+    return endpoint
+
+
+def story(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        story_id = request.path_params["story_id"]
+        view = site.store.story(story_id) if _ID.match(story_id) else None
+        if view is None:
+            raise HTTPException(404, "No such story")
+        ids = tuple(m.id for m, _ in view.members)
+        tagged = {
+            t.id: t for t in site.store.find_items(ItemQuery(item_ids=ids, relevant_only=False), limit=None)
+        }
+        members = [(tagged.get(m.id), m, sim) for m, sim in view.members]
+        return site.render(request, "story.html", view=view, members=members)
+
+    return endpoint
+
+
+def sources(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        return site.render(request, "sources.html", sources=site.store.health(site.now()), now=site.now())
+
+    return endpoint
+
+
+def digests(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        from mediawatch.web.files import digest_weeks
+
+        return site.render(request, "digests.html", digests=digest_weeks(site))
+
+    return endpoint
+
+
+def feeds(site: Site) -> Endpoint:
+    def endpoint(request: Request) -> Response:
+        keys = sorted(
+            site.memo("feed_keys", lambda: known_keys(site.store)),
+            key=lambda k: (topic_order(k.topic or ""), k.country or ""),
+        )
+        groups = {
+            "Topics": [k for k in keys if k.topic and not k.country],
+            "Countries": sorted((k for k in keys if k.country and not k.topic), key=lambda k: k.title),
+            "Topics by country": [k for k in keys if k.topic and k.country],
+        }
+        return site.render(request, "feeds.html", groups=groups, options=site.feed_options)
+
+    return endpoint
+
+
+def _topics(present: tuple[tuple[str, int], ...]) -> list[str]:
+    """Known topics in the taxonomy's order, then any other topic found in the data."""
+    return sorted(set(TOPICS) | {v for v, _ in present}, key=topic_order)
+
+
+__all__ = ["digests", "feeds", "index", "item", "label", "sources", "story"]

@@ -1,0 +1,82 @@
+"""Jinja2 for the web pages: autoescape on for every template, filters for dates, links and language tags.
+
+The page style is one inline stylesheet (``templates/style.css``); its SHA-256 goes into the
+Content-Security-Policy, so nothing else (no script, no other style, no external resource) can run or load.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from mediawatch.digest.names import country_name, topic_name
+from mediawatch.digest.render import safe_url
+from mediawatch.publish.text import language_tag
+
+CSS = resources.files("mediawatch.web").joinpath("templates/style.css").read_text(encoding="utf-8").strip()
+NONE = "'none'"
+
+
+def css_hash(css: str = CSS) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+
+
+def page_csp() -> str:
+    """The policy for our pages: nothing but our stylesheet, our own images and forms posted to ourselves."""
+    return (
+        f"default-src 'none'; style-src '{css_hash()}'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def style_csp(html: str) -> str:
+    """A policy for a stored HTML file (a digest): allow exactly its own inline stylesheets, by hash."""
+    hashes = " ".join(f"'{css_hash(s)}'" for s in re.findall(r"<style>(.*?)</style>", html, flags=re.S))
+    return (
+        f"default-src 'none'; style-src {hashes or NONE}; img-src 'self'; "
+        "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    return value.strftime(fmt) if value else "—"
+
+
+def query(base: dict[str, str], **changes: object) -> str:
+    """A query string from the current filters with some changed (None drops one)."""
+    merged = {**base, **{k: str(v) for k, v in changes.items() if v is not None}}
+    for k, v in changes.items():
+        if v is None:
+            merged.pop(k, None)
+    return "?" + urlencode({k: v for k, v in merged.items() if v != ""}) if merged else "?"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("mediawatch.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        when=when,
+        safe_url=safe_url,
+        lang=language_tag,
+        topic_name=topic_name,
+        country_name=country_name,
+    )
+    env.globals.update(css=Markup(CSS), query=query)
+    return env
+
+
+__all__ = ["CSS", "css_hash", "environment", "page_csp", "query", "style_csp", "when"]

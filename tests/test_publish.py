@@ -1,0 +1,315 @@
+"""Subscriber feeds on a real SQLite store: every file parses back, filters, stable ids and bytes,
+corrections, limited rebuilds, windows and caps, escaping of hostile text."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import update
+from webdata import NOW, QStore, Row, add_rows, ago, item_id, open_filled
+
+from mediawatch.models import ItemId
+from mediawatch.publish import FeedKey, FeedOptions, feed_entries, known_keys, pick_entries, rebuild_feeds
+from mediawatch.publish.text import plain
+from mediawatch.publish.write import MANIFEST, group_entries, write_if_changed
+from mediawatch.store import Label
+from mediawatch.store import schema as t
+from mediawatch.store.queries import ItemQuery
+
+ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_filled(tmp_path / "feeds.db")
+    yield s
+    s.close()
+
+
+def tag_uri(n: int) -> str:
+    return f"tag:mediawatch,2025:item/{item_id(n)}"
+
+
+def feed_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def atom_ids(path: Path) -> list[str]:
+    parsed = feedparser.parse(path.read_bytes())
+    assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+    return [e.id for e in parsed.entries]
+
+
+def json_ids(path: Path) -> list[str]:
+    data = json.loads(path.read_bytes())
+    return [i["id"] for i in data["items"]]
+
+
+def feed_index(out: Path) -> dict[str, list[str]]:
+    """Feed name (path below feeds/ without extension) -> entry ids; each JSON twin must list the same ids."""
+    index = {}
+    for p in sorted((out / "feeds").rglob("*.atom")):
+        ids = atom_ids(p)
+        assert ids == json_ids(p.with_suffix(".json")), p
+        index[p.relative_to(out / "feeds").with_suffix("").as_posix()] = ids
+    return index
+
+
+def where(index: dict[str, list[str]], n: int) -> set[str]:
+    """The feeds that hold item n."""
+    return {name for name, ids in index.items() if tag_uri(n) in ids}
+
+
+def test_every_feed_parses_back_and_the_opml_lists_them_all(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "digests"
+    written = rebuild_feeds(store, out, now=NOW)
+    atoms = sorted((out / "feeds").rglob("*.atom"))
+    jsons = sorted((out / "feeds").rglob("*.json"))
+    assert len(atoms) == len(jsons) == 17  # 5 topics + 4 countries + 8 pairs present in webdata.ROWS
+    assert set(written) == set(atoms) | set(jsons) | {out / "feeds.opml"}
+    for path in atoms:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        assert parsed.version == "atom10"
+        for e in parsed.entries:
+            assert e.id.startswith("tag:mediawatch,2025:item/")
+            assert e.link.startswith("https://") and e.title and e.published_parsed and e.updated_parsed
+            assert e.source.title and e.tags
+    for path in jsons:
+        data = json.loads(path.read_bytes())
+        assert data["version"] == "https://jsonfeed.org/version/1.1"
+        assert all(i["id"] and i["content_html"] and i["date_published"].endswith("Z") for i in data["items"])
+    opml = ET.parse(out / "feeds.opml").getroot()
+    assert opml.tag == "opml" and opml.get("version") == "2.0"
+    outlines = [o for o in opml.iter("outline") if o.get("xmlUrl")]
+    assert {o.get("xmlUrl") for o in outlines} == {p.relative_to(out).as_posix() for p in atoms}
+    assert {o.get("jsonFeedUrl") for o in outlines} == {p.relative_to(out).as_posix() for p in jsons}
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_items_land_in_exactly_their_feeds(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    idx = feed_index(out)
+    assert where(idx, 1) == {"topics/festivals", "countries/MN", "topics/festivals/countries/MN"}
+    assert where(idx, 3) == {
+        "topics/festivals",
+        "topics/education",
+        "countries/GB",
+        "topics/festivals/countries/GB",
+        "topics/education/countries/GB",
+    }
+    assert where(idx, 4) == {"topics/repatriation", "countries/MN", "topics/repatriation/countries/MN"}
+    for not_relevant in (6, 7):
+        assert where(idx, not_relevant) == set()
+    all_bytes = b"".join(feed_files(out).values())
+    assert b"item006" not in all_bytes and b"item007" not in all_bytes
+    assert where(idx, 8) == set()  # 40 days old: outside the 30-day window, but its feeds exist (empty)
+    assert atom_ids(out / "feeds/topics/politics.atom") == []
+
+
+def test_entries_are_newest_first_and_say_why(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    parsed = feedparser.parse((out / "feeds/topics/festivals.atom").read_bytes())
+    assert [e.id for e in parsed.entries] == [tag_uri(1), tag_uri(2), tag_uri(3), tag_uri(9)]
+    assert parsed.feed.updated == "2025-03-22T06:00:00+00:00"  # the newest entry's time, not the clock
+    first = parsed.entries[0]
+    assert first.source.title == "Ölgii News (olgii-mn)"
+    assert {t.term for t in first.tags} == {"festivals", "MN"}
+    content = BeautifulSoup(first.content[0].value, "html.parser").get_text(" ")
+    assert "Model relevance 0.91 (threshold 0.50)" in content
+    assert "Names matched: Bayan-Ölgii (MN)" in content and "Topics: Festivals (0.83)" in content
+    assert "Countries: Mongolia [MN] (Bayan-Ölgii)" in content
+    raw = (out / "feeds/topics/festivals.atom").read_text(encoding="utf-8")
+    assert '<entry xml:lang="kk">' in raw and '<entry xml:lang="en">' in raw
+    data = json.loads((out / "feeds/topics/festivals.json").read_bytes())
+    assert data["items"][1]["language"] == "kk" and data["items"][1]["tags"] == ["festivals", "MN"]
+    assert "Names matched: Баян-Өлгий → Bayan-Ölgii (MN)" in data["items"][1]["content_text"]
+    assert data["items"][0]["_mediawatch"]["source"]["name"] == "Ölgii News"
+
+
+def test_rebuild_is_byte_stable_and_ids_survive_content_changes(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    before = feed_files(out)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert rebuild_feeds(store, out, now=NOW + timedelta(hours=3)) == []  # later clock, same content
+    assert rebuild_feeds(store, out, now=NOW, touched_item_ids=[item_id(1), item_id(6)]) == []
+    assert feed_files(out) == before
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == mtimes
+    # the source retitles item 1: its feeds change, its id does not
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(t.item).where(t.item.c.id == item_id(1)).values(title="Nauryz in Bayan-Ölgii (updated)")
+        )
+    written = rebuild_feeds(store, out, now=NOW, touched_item_ids=[item_id(1)])
+    assert {p.relative_to(out).as_posix() for p in written} == {
+        f"feeds/{n}.{ext}"
+        for n in ("topics/festivals", "countries/MN", "topics/festivals/countries/MN")
+        for ext in ("atom", "json")
+    }
+    entry = feedparser.parse((out / "feeds/countries/MN.atom").read_bytes()).entries[0]
+    assert (entry.id, entry.title) == (tag_uri(1), "Nauryz in Bayan-Ölgii (updated)")
+
+
+def test_an_editor_label_removes_and_adds_items(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    store.save_label(Label(item_id(1), False, (), (), "aigerim", "domestic", NOW))
+    store.save_label(
+        Label(item_id(7), True, ("TR",), ("sport",), "aigerim", None, NOW + timedelta(minutes=1))
+    )
+    written = rebuild_feeds(
+        store, out, now=NOW + timedelta(hours=1), touched_item_ids=[item_id(1), item_id(7)]
+    )
+    idx = feed_index(out)
+    assert where(idx, 1) == set()
+    assert where(idx, 7) == {"topics/sport", "countries/TR", "topics/sport/countries/TR"}
+    assert out / "feeds/topics/sport.atom" in written and out / "feeds.opml" in written
+    sport = feedparser.parse((out / "feeds/topics/sport.atom").read_bytes())
+    assert sport.feed.updated == (NOW + timedelta(minutes=1)).isoformat()  # the correction is the news
+    assert "Marked relevant by an editor (aigerim)." in sport.entries[0].content[0].value
+    # feeds that lost their only item stay valid, without entries (subscribers keep a working URL)
+    # item 1 was not the only festivals/MN item (item 2 is), so that feed keeps item 2
+    assert atom_ids(out / "feeds/topics/festivals/countries/MN.atom") == [tag_uri(2)]
+    # a limited rebuild gives exactly what a full rebuild into a fresh folder gives
+    fresh = tmp_path / "fresh"
+    rebuild_feeds(store, fresh, now=NOW + timedelta(hours=1))
+    assert {k: v for k, v in feed_files(out).items() if k != f"feeds/{MANIFEST}"} == {
+        k: v for k, v in feed_files(fresh).items() if k != f"feeds/{MANIFEST}"
+    }
+
+
+def test_labels_saved_elsewhere_are_picked_up_and_emptied_feeds_stay_valid(
+    store: QStore, tmp_path: Path
+) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    assert where(feed_index(out), 9) == {"topics/festivals", "countries/TR", "topics/festivals/countries/TR"}
+    # the web app saves a label; the scheduler's next rebuild names no items, yet picks the label up
+    store.save_label(Label(item_id(9), False, (), (), None, None, NOW + timedelta(hours=2)))
+    written = rebuild_feeds(store, out, now=NOW + timedelta(hours=2), touched_item_ids=[])
+    assert out / "feeds/countries/TR.atom" in written
+    assert where(feed_index(out), 9) == set()
+    parsed = feedparser.parse((out / "feeds/countries/TR.atom").read_bytes())
+    assert not parsed.bozo and parsed.entries == []
+    opml = (out / "feeds.opml").read_text(encoding="utf-8")
+    assert "countries/TR.atom" not in opml and "countries/MN.atom" in opml
+
+
+def test_window_and_cap_are_parameters(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    options = FeedOptions(max_entries=2, max_age=timedelta(days=60), base_url="https://mw.example/app/")
+    rebuild_feeds(store, out, now=NOW, options=options)
+    assert atom_ids(out / "feeds/topics/festivals.atom") == [tag_uri(1), tag_uri(2)]
+    assert atom_ids(out / "feeds/topics/politics.atom") == [tag_uri(8)]  # 40 days old, inside 60
+    parsed = feedparser.parse((out / "feeds/countries/MN.atom").read_bytes())
+    links = {link.rel: link.href for link in parsed.feed.links}
+    assert links == {
+        "self": "https://mw.example/app/feeds/countries/MN.atom",
+        "alternate": "https://mw.example/app/?country=MN",
+    }
+    outlines = [
+        o.get("xmlUrl") for o in ET.parse(out / "feeds.opml").getroot().iter("outline") if o.get("xmlUrl")
+    ]
+    assert "https://mw.example/app/feeds/topics/festivals/countries/MN.atom" in outlines
+    # other options than the manifest was built with: a limited rebuild becomes a full one
+    written = rebuild_feeds(store, out, now=NOW, touched_item_ids=[], options=FeedOptions())
+    assert out / "feeds/topics/education.atom" in written
+
+
+XSS_TITLE = (
+    "<script>alert(1)</script><img src=x onerror=alert(2)>Kazakh <b>festival</b> "
+    "&lt;script&gt;alert(3)&lt;/script&gt;"
+)
+
+
+def test_hostile_text_is_neutralised(store: QStore, tmp_path: Path) -> None:
+    rows = [
+        Row(
+            50,
+            "kazinform-en",
+            '"><script>',
+            ago(1),
+            XSS_TITLE,
+            'Summary <a href="javascript:alert(4)">click</a> <iframe src="https://evil.example/"></iframe>'
+            "\x00\x0b control",
+            True,
+            "KZ",
+            "festivals",
+            (("<svg onload=alert(5)>", "KZ", "javascript:alert(6)"),),
+        )
+    ]
+    add_rows(store, rows)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(t.item)
+            .where(t.item.c.id == item_id(50))
+            .values(url="javascript:alert(7)", author='<a href="javascript:alert(8)">x</a>')
+        )
+        conn.execute(
+            update(t.source).where(t.source.c.id == "kazinform-en").values(name="<script>alert(9)</script>")
+        )
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    for rel in ("feeds/countries/KZ.atom", "feeds/countries/KZ.json"):
+        raw = (out / rel).read_bytes()
+        assert b"javascript:" not in raw.lower() and b"<script" not in raw.lower() and b"\x00" not in raw, rel
+        assert b"onerror" not in raw and b"onload" not in raw and b"<iframe" not in raw.lower(), rel
+    parsed = feedparser.parse((out / "feeds/countries/KZ.atom").read_bytes())
+    assert not parsed.bozo
+    entry = parsed.entries[0]
+    assert entry.title == "Kazakh festival"  # markup gone, the escaped script decoded once and dropped too
+    assert "link" not in entry or not entry.link.startswith("javascript")
+    data = json.loads((out / "feeds/countries/KZ.json").read_bytes())
+    item = data["items"][0]
+    assert "url" not in item and item["title"] == "Kazakh festival" and "language" not in item
+    soup = BeautifulSoup(item["content_html"], "html.parser")
+    assert {tag.name for tag in soup.find_all(True)} <= {"p", "ul", "li", "strong", "a", "br"}
+    assert all(a["href"].startswith("https://") for a in soup.find_all("a"))
+
+
+def test_plain_text_and_atomic_writes(tmp_path: Path) -> None:
+    assert plain("Tom &amp; Jerry <3 and a < b") == "Tom & Jerry <3 and a < b"
+    assert plain("<p>Hello</p>\n\n<p>world</p>") == "Hello world"
+    assert plain("x" * 50, 10) == "x" * 9 + "…"
+    assert plain("a\x00b\x0cc") == "a b c"
+    path = tmp_path / "sub" / "f.json"
+    assert write_if_changed(path, b"one") is True
+    assert write_if_changed(path, b"one") is False
+    assert write_if_changed(path, b"two") is True and path.read_bytes() == b"two"
+    assert sorted(os.listdir(path.parent)) == ["f.json"]
+
+
+def test_feed_keys_reject_unsafe_path_parts(store: QStore, tmp_path: Path) -> None:
+    assert FeedKey.parse("../etc", None) is None and FeedKey.parse(None, "mn") is None
+    assert FeedKey.parse("festivals", "MN") == FeedKey("festivals", "MN")
+    store.save_label(Label(ItemId("item005"), True, ("RU",), ("../../evil",), None, None, NOW))
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    assert not (tmp_path / "evil.atom").exists()
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
+    assert where(feed_index(out), 5) == {"countries/RU"}  # the bad topic is skipped, the good country kept
+
+
+def test_the_three_ways_of_choosing_entries_agree(store: QStore) -> None:
+    """Full rebuilds group one window in Python, limited ones and the web ask SQL per feed: same choice."""
+    options = FeedOptions(max_entries=3, max_age=timedelta(days=45))
+    store.save_label(Label(item_id(7), True, ("MN",), ("festivals",), None, None, NOW))
+    window = store.find_items(ItemQuery(since=NOW - options.max_age), limit=None)
+    keys = list(known_keys(store))
+    grouped = group_entries(window, keys, now=NOW, options=options)
+    assert len(keys) == 17
+    for key in keys:
+        by_sql = [it.id for it in feed_entries(store, key, now=NOW, options=options)]
+        assert [it.id for it in pick_entries(window, key, now=NOW, options=options)] == by_sql, key
+        assert [it.id for it in grouped[key]] == by_sql, key
+    assert [it.id for it in grouped[FeedKey("festivals", "MN")]] == [item_id(1), item_id(2), item_id(7)]
