@@ -1,0 +1,173 @@
+"""`mediawatch run`: the always-on service on APScheduler (3.x).
+
+Three static jobs, no per-source jobs and no persistent job store: when a source is due is the database's
+business (``source_state.next_check``), so restarts are harmless.
+
+* tick (every ``tick_minutes``): collect the due sources, tag what is new, update stories, rebuild the
+  subscriber feeds those items touch;
+* digest (weekly, at ``digest_day`` ``digest_time`` in ``digest_timezone``): the last complete week's digest;
+  at start-up a digest missed while the service was down is built once;
+* heartbeat (every 30 s): keeps the service lock fresh.
+
+A second ``run`` against the same database refuses to start while the lock is fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from mediawatch.app import App
+from mediawatch.errors import MediawatchError
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "run"
+HEARTBEAT = timedelta(seconds=30)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class AlreadyRunning(MediawatchError):
+    """Another ``mediawatch run`` holds the lock on this database."""
+
+
+@dataclass
+class TickReport:
+    sources: int
+    failed: int
+    new_items: int
+    tagged: int
+    feeds: int
+    seconds: float
+
+
+Tick = Callable[[App], TickReport]
+WeeklyDigest = Callable[[App, datetime], object]
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Service:
+    """Owns the scheduler, the lock and the jobs. ``tick`` and ``digest`` are the pipeline's functions."""
+
+    def __init__(self, app: App, *, tick: Tick, digest: WeeklyDigest) -> None:
+        self.app = app
+        self.tick_fn = tick
+        self.digest_fn = digest
+        self.holder = holder_id()
+        self.stopping = threading.Event()
+        self._scheduler = None
+
+    # ------------------------------------------------------------------------------------------ lock
+    def acquire(self) -> None:
+        if not self.app.store.acquire_lock(LOCK_NAME, self.holder, self.app.now(), stale_after=HEARTBEAT * 4):
+            holder, beat = self.app.store.lock_holder(LOCK_NAME) or ("?", None)
+            raise AlreadyRunning(
+                f"another 'mediawatch run' ({holder}, last heartbeat {beat:%Y-%m-%d %H:%M:%S} UTC) is using "
+                f"{self.app.settings.db}; stop it first"
+            )
+
+    def release(self) -> None:
+        self.app.store.release_lock(LOCK_NAME, self.holder)
+
+    def heartbeat(self) -> None:
+        self.app.store.refresh_lock(LOCK_NAME, self.holder, self.app.now())
+
+    # ------------------------------------------------------------------------------------------ jobs
+    def tick(self) -> TickReport | None:
+        if self.stopping.is_set():
+            return None
+        started = time.monotonic()
+        try:
+            report = self.tick_fn(self.app)
+        except Exception:
+            logger.exception("tick failed")
+            return None
+        logger.info(
+            "tick",
+            extra={"fields": {
+                "sources": report.sources, "failed": report.failed, "new": report.new_items,
+                "tagged": report.tagged, "feeds": report.feeds, "seconds": round(time.monotonic() - started, 1),
+            }},
+        )
+        return report
+
+    def weekly(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            self.digest_fn(self.app, self.app.now())
+        except Exception:
+            logger.exception("weekly digest failed")
+
+    def catch_up(self) -> bool:
+        """Build the last complete week's digest if its scheduled time has passed and it was never built."""
+        from mediawatch.digest.week import last_complete_week
+
+        now = self.app.now()
+        week = last_complete_week(now)
+        due = scheduled_time(week.end, self.app.settings.digest_day, self.app.settings.digest_time,
+                             self.app.settings.digest_timezone)
+        if now < due or self.app.store.has_digest(str(week)):
+            return False
+        logger.info("building missed digest", extra={"fields": {"week": str(week)}})
+        self.digest_fn(self.app, now)
+        return True
+
+    # ------------------------------------------------------------------------------------------ run
+    def run(self) -> None:
+        """Block until SIGTERM/SIGINT; committed work is never lost (each source commits on its own)."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+
+        s = self.app.settings
+        self.acquire()
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(self.tick, "interval", minutes=s.tick_minutes, id="tick", max_instances=1,
+                          coalesce=True, next_run_time=self.app.now())
+        hour, minute = (int(x) for x in s.digest_time.split(":"))
+        scheduler.add_job(self.weekly, CronTrigger(day_of_week=s.digest_day, hour=hour, minute=minute,
+                                                   timezone=s.digest_timezone), id="digest", max_instances=1,
+                          coalesce=True)
+        scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT.total_seconds(), id="heartbeat")
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.catch_up()
+            scheduler.start()
+            self._scheduler = scheduler
+            logger.warning("service started", extra={"fields": {"db": s.db, "tick_minutes": s.tick_minutes}})
+            self.stopping.wait()
+        finally:
+            logger.warning("service stopping")
+            if scheduler.running:
+                scheduler.shutdown(wait=True)  # lets a running tick finish its current step
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.release()
+            logger.warning("service stopped")
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.stopping.set()
+
+
+def scheduled_time(week_end: datetime, day: str, hhmm: str, tz_name: str) -> datetime:
+    """When the weekly digest for the week ending at ``week_end`` (Monday 00:00 UTC) is due."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tz_name)
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    local = week_end.astimezone(tz)
+    offset = (DAYS.index(day) - local.weekday()) % 7
+    target = (local + timedelta(days=offset)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if target < week_end:
+        target += timedelta(days=7)
+    return target.astimezone(UTC)

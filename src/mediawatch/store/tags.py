@@ -1,0 +1,171 @@
+"""Store methods for tagging: cached embeddings, classifications, editors' labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, select
+
+from mediawatch.models import Classification, Item, ItemId
+from mediawatch.store import schema as t
+from mediawatch.store.dialect import insert_ignore, upsert
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """An editor's correction: it overrides the model's tags and becomes a training example."""
+
+    item_id: ItemId
+    relevant: bool
+    countries: tuple[str, ...]
+    topics: tuple[str, ...]
+    editor: str | None
+    note: str | None
+    labeled_at: datetime
+
+
+class TagStore:
+    engine: Engine
+
+    # ------------------------------------------------------------------------------------------ embeddings
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        with self.engine.connect() as conn:
+            for i in range(0, len(unique), 500):
+                q = select(t.embedding.c.content_hash, t.embedding.c.vector).where(
+                    t.embedding.c.model == model, t.embedding.c.content_hash.in_(unique[i : i + 500])
+                )
+                for h, blob in conn.execute(q):
+                    found[h] = np.frombuffer(blob, dtype="<f4").copy()
+        return found
+
+    def put_embeddings(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        with self.engine.begin() as conn:
+            for h, vec in vectors.items():
+                arr = np.asarray(vec, dtype="<f4")
+                conn.execute(
+                    insert_ignore(
+                        conn,
+                        t.embedding,
+                        {"model": model, "content_hash": h, "dim": int(arr.shape[0]), "vector": arr.tobytes()},
+                        ["model", "content_hash"],
+                    )
+                )
+
+    # ------------------------------------------------------------------------------------------ classifications
+    def items_to_classify(self, model: str, taxonomy_hash: str, *, everything: bool = False) -> list[Item]:
+        """Items without a classification from this model and taxonomy (or all items)."""
+        from mediawatch.store import _row_item
+
+        q = select(t.item).order_by(t.item.c.published, t.item.c.id)
+        if not everything:
+            current = select(t.classification.c.item_id).where(
+                t.classification.c.model == model, t.classification.c.taxonomy_hash == taxonomy_hash
+            )
+            q = q.where(t.item.c.id.not_in(current))
+        with self.engine.connect() as conn:
+            return [_row_item(r) for r in conn.execute(q)]
+
+    def save_classifications(self, results: Iterable[Classification]) -> int:
+        results = list(results)
+        n = 0
+        with self.engine.begin() as conn:
+            for c in results:
+                row = {
+                    "item_id": c.item_id,
+                    "relevant": c.relevant,
+                    "relevance": float(c.relevance),
+                    "countries": " ".join(c.countries),
+                    "topics": " ".join(c.topics),
+                    "why_json": json.dumps(c.why, ensure_ascii=False, sort_keys=True, default=_json_default),
+                    "model": c.model,
+                    "taxonomy_hash": c.taxonomy_hash,
+                    "classified_at": c.classified_at,
+                }
+                conn.execute(upsert(conn, t.classification, row, ["item_id"]))
+                n += 1
+            # the tag table mirrors the effective tags (label first) for feed and page queries
+        self._refresh_tags([c.item_id for c in results])
+        return n
+
+    def _refresh_tags(self, item_ids: Sequence[str] | None) -> None:
+        with self.engine.begin() as conn:
+            q_cls = select(t.classification.c.item_id, t.classification.c.relevant, t.classification.c.countries,
+                           t.classification.c.topics)
+            q_lab = select(t.label.c.item_id, t.label.c.relevant, t.label.c.countries, t.label.c.topics)
+            if item_ids is not None:
+                q_cls = q_cls.where(t.classification.c.item_id.in_(item_ids))
+                q_lab = q_lab.where(t.label.c.item_id.in_(item_ids))
+                conn.execute(delete(t.tag).where(t.tag.c.item_id.in_(item_ids)))
+            else:
+                conn.execute(delete(t.tag))
+            effective: dict[str, Any] = {r.item_id: r for r in conn.execute(q_cls)}
+            effective.update({r.item_id: r for r in conn.execute(q_lab)})
+            rows = []
+            for item_id, r in effective.items():
+                if not r.relevant:
+                    continue
+                rows.append({"item_id": item_id, "axis": "relevant", "value": "yes"})
+                rows += [{"item_id": item_id, "axis": "country", "value": v} for v in (r.countries or "").split()]
+                rows += [{"item_id": item_id, "axis": "topic", "value": v} for v in (r.topics or "").split()]
+            if rows:
+                conn.execute(t.tag.insert(), rows)
+
+    def classification(self, item_id: str) -> Classification | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t.classification).where(t.classification.c.item_id == item_id)).first()
+        if r is None:
+            return None
+        return Classification(
+            item_id=ItemId(r.item_id), relevant=bool(r.relevant), relevance=float(r.relevance),
+            countries=tuple(r.countries.split()), topics=tuple(r.topics.split()), why=json.loads(r.why_json),
+            model=r.model, taxonomy_hash=r.taxonomy_hash, classified_at=r.classified_at,
+        )
+
+    # ------------------------------------------------------------------------------------------ labels
+    def save_label(self, label: Label) -> None:
+        row = {
+            "item_id": label.item_id,
+            "relevant": label.relevant,
+            "countries": " ".join(label.countries),
+            "topics": " ".join(label.topics),
+            "editor": label.editor,
+            "note": label.note,
+            "labeled_at": label.labeled_at,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(upsert(conn, t.label, row, ["item_id"]))
+        self._refresh_tags([label.item_id])
+
+    def labeled_items(self) -> list[tuple[Item, Label]]:
+        """Every editor correction with its item: training examples for the next head rebuild."""
+        from mediawatch.store import _row_item
+
+        q = select(t.item, t.label).join(t.label, t.label.c.item_id == t.item.c.id).order_by(t.label.c.labeled_at)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                m = r._mapping
+                out.append((_row_item(r), Label(
+                    item_id=ItemId(m["item_id"]), relevant=bool(m[t.label.c.relevant]),
+                    countries=tuple((m[t.label.c.countries] or "").split()),
+                    topics=tuple((m[t.label.c.topics] or "").split()),
+                    editor=m["editor"], note=m["note"], labeled_at=m["labeled_at"],
+                )))
+        return out
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
