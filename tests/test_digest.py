@@ -461,13 +461,14 @@ def test_extract_summary_takes_one_to_three_sentences_after_the_title() -> None:
 
 
 def test_relabel_after_story_changes_digest(filled: Store, tmp_path: Path) -> None:
-    """An editor's label is read at digest time: marking the London lead irrelevant moves the lead."""
+    """An editor's label is read at digest time: marking the London lead irrelevant drops it from the story
+    (editors only see relevant members) and another member leads."""
     filled.save_label(Label(ItemId("item001"), False, (), (), "aigerim", None, NOW))
     md = write_digest(filled, WEEK, tmp_path, now=NOW).md.read_text(encoding="utf-8")
     assert "| Relevant items | 9 |" in md
     top = md.split("## Top stories")[1]
-    assert "### 1. Kazakh students in London celebrate Nauryz" in top  # still the story's stored lead
-    assert "4 sources, 4 languages" in top  # every member is still listed
+    assert "Kazakh students in London celebrate Nauryz" not in top
+    assert "3 sources, 3 languages" in top.split("### 2.")[0]
 
 
 def test_week_items_carry_effective_tags_and_story(store: Store) -> None:

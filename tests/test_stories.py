@@ -310,7 +310,7 @@ def test_same_language_needs_a_higher_score_than_across_languages() -> None:
 
 def test_a_shared_number_tips_a_borderline_match() -> None:
     a = cand("a", unit((0, 1)), 0, "en", frozenset({"400"}))
-    near = with_cos(0.83)
+    near = with_cos(0.84)
     assert dict(assign_stories([a, cand("b", near, 1, "kk", frozenset({"400"}))], []).assignments)["b"] == "st-a"
     assert dict(assign_stories([a, cand("b", near, 1, "kk", frozenset({"230"}))], []).assignments)["b"] == "st-b"
     assert dict(assign_stories([a, cand("b", with_cos(0.80), 1, "kk", frozenset({"400"}))], []).assignments)["b"] == "st-b"
@@ -368,11 +368,16 @@ def test_pairwise_scores() -> None:
     assert pairwise_scores({"a": "1"}, {"a": "x"}) == (1.0, 1.0, 0, 0, 0)
 
 
-def test_story_text_is_title_and_the_start_of_the_summary() -> None:
-    assert story_text("Title", "Body.") == "Title\nBody."
-    assert story_text("Title", "", "From text.") == "Title\nFrom text."
+def test_story_text_is_the_taggers_text() -> None:
+    """One embedding per item: stories use exactly what the tagger embeds (title + lead, transliterated)."""
+    from mediawatch.classify.translit import text_for
+
+    assert story_text("Title", "Body.") == text_for("Title", "Body.") == "Title. Body."
+    assert story_text("Title", "summary", "From the text.") == "Title. From the text."
+    assert story_text("Qazaq tili kuni", "", "", "kk") == text_for("Qazaq tili kuni", "", lang="kk")
+    assert story_text("Qazaq tili kuni", "", "", "kk") != "Qazaq tili kuni"  # Latin Kazakh became Cyrillic
     long = story_text("T", "word " * 200)
-    assert len(long) <= 402 and long.startswith("T\nword")
+    assert len(long) < 700 and long.startswith("T. word")
 
 
 # ---------------------------------------------------------------------------------------------- store

@@ -177,6 +177,123 @@ def export(
         _fail(exc)
 
 
+# ---------------------------------------------------------------------------------------------- tagging
+
+
+@main.command()
+@click.option("--all", "everything", is_flag=True, help="Re-tag every stored item, not only those lacking current tags.")
+@click.option("--input", "input_file", metavar="FILE.jsonl", help="Tag the JSON Lines in FILE ('-' for stdin); no database.")
+@click.option("--output", "output_file", metavar="FILE.jsonl", default="-", show_default=True,
+              help="With --input: where to write results ('-' for stdout).")
+@_common
+def classify(everything: bool, input_file: str | None, output_file: str, db: str | None, sources: Path | None,
+             verbose: int) -> None:
+    """Tag items: relevant/relevance, countries, topics and why.
+
+    Without --input: stored items lacking tags from the current model and taxonomy (or all with --all).
+    With --input: lines carrying id, title, text (lang, url optional) -> lines with id, relevant, relevance,
+    countries, topics, why.
+    """
+    settings = _settings(db, sources, verbose)
+    try:
+        if input_file is not None:
+            _classify_file(settings, input_file, output_file)
+            return
+        from mediawatch.enrich import run_classify
+        from mediawatch.report import count_progress
+
+        app = _open_app(settings)
+        with count_progress("tagging") as progress:
+            report = run_classify(app, everything=everything, progress=progress)
+        click.echo(report.summary())
+    except Exception as exc:
+        _fail(exc)
+
+
+def _classify_file(settings: Settings, input_file: str, output_file: str) -> None:
+    import json
+
+    from mediawatch.enrich import build_embedder, build_tagger, classify_records
+    from mediawatch.errors import ConfigError
+
+    where = "<stdin>" if input_file == "-" else input_file
+    try:
+        text = sys.stdin.read() if input_file == "-" else Path(input_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read ({exc.strerror})") from exc
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{where}:{n}: not JSON ({exc.msg} at column {exc.colno})") from None
+    tagger = build_tagger(settings, build_embedder(settings))
+    results = classify_records(tagger, records, where)
+    out = sys.stdout if output_file == "-" else Path(output_file).open("w", encoding="utf-8")
+    try:
+        for rec in results:
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+@main.command()
+@click.argument("labeled", metavar="FILE.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mistakes", is_flag=True, help="Also list the items the tagger got wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("-v", "--verbose", count=True, help="More log output.")
+def evaluate(labeled: Path, mistakes: bool, as_json: bool, verbose: int) -> None:
+    """Score the tagger on a labeled file (the format of shared/eval/labeled/dev.jsonl).
+
+    Prints relevance precision/recall/F1, country micro P/R/F1, topic micro and macro F1, and relevance F1
+    per language.
+    """
+    import json
+
+    from mediawatch.classify.evaluate import evaluate as run_eval
+    from mediawatch.classify.evaluate import format_report, load_labeled
+    from mediawatch.enrich import build_embedder, build_tagger
+
+    settings = _settings(verbose=verbose)
+    try:
+        records = load_labeled(labeled)
+        tagger = build_tagger(settings, build_embedder(settings))
+        report = run_eval(tagger, records)
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else format_report(report, mistakes=mistakes))
+    except Exception as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("--relevant/--not-relevant", default=None, help="Whether the item is about Kazakh communities abroad.")
+@click.option("--country", "countries", multiple=True, metavar="CC", help="Country where the community lives (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC", help="Topic (repeatable).")
+@click.option("--editor", help="Who made the correction.")
+@click.option("--note", help="Why.")
+@_common
+def label(item_id: str, relevant: bool | None, countries: tuple[str, ...], topics: tuple[str, ...],
+          editor: str | None, note: str | None, db: str | None, sources: Path | None, verbose: int) -> None:
+    """Store an editor's correction for ITEM_ID: it overrides the model's tags and trains the next heads."""
+    from mediawatch.labels import make_label
+
+    settings = _settings(db, sources, verbose)
+    try:
+        app = _open_app(settings)
+        if app.store.get_item(item_id) is None:
+            raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
+        lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now())
+        app.store.save_label(lab)
+        tags = " ".join([*lab.countries, *lab.topics])
+        click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        _fail(exc)
+
+
 # ---------------------------------------------------------------------------------------------- digest
 
 
@@ -203,6 +320,37 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
         _fail(exc)
 
 
+# ---------------------------------------------------------------------------------------------- run
+
+
+@main.command()
+@_common
+def run(db: str | None, sources: Path | None, verbose: int) -> None:
+    """The always-on service: collect, tag, stories and feeds every tick; the weekly digest on schedule.
+
+    Stops cleanly on SIGTERM/SIGINT. Refuses to start while another `run` uses the same database.
+    """
+    import logging
+
+    from mediawatch.enrich import build_embedder
+    from mediawatch.pipeline import run_digest, run_tick
+    from mediawatch.service import Service
+
+    settings = _settings(db, sources, verbose)
+    logging.getLogger("mediawatch.service").setLevel(min(logging.INFO, logging.getLogger().level))
+    try:
+        app = _open_app(settings)
+        embedder = build_embedder(settings)  # loaded on first use, then kept for every tick
+        service = Service(
+            app,
+            tick=lambda a: run_tick(a, embedder=embedder),  # type: ignore[arg-type,return-value]
+            digest=lambda a, now: run_digest(a, None, settings.digests),
+        )
+        service.run()
+    except Exception as exc:
+        _fail(exc)
+
+
 # ---------------------------------------------------------------------------------------------- serve
 
 
@@ -222,6 +370,39 @@ def serve(host: str, port: int, db: str | None, sources: Path | None, verbose: i
         run_server(settings, host, port)
     except Exception as exc:
         _fail(exc)
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("mediawatch-demo"),
+              show_default=True, help="Folder for the demo's sources file, database, digest and feeds (emptied first).")
+@click.option("--serve", "keep_serving", is_flag=True, help="Afterwards keep the web pages up for a look.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: port.")
+@click.option("-v", "--verbose", count=True, help="More log output.")
+def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -> None:
+    """Offline demo: sample sources on a loopback server -> collect -> tag -> stories -> feeds -> digest."""
+    from mediawatch.demo.run import run_demo
+
+    settings = _settings(verbose=verbose)
+    try:
+        result, used = run_demo(folder, settings, say=lambda line: click.echo(line, err=True))
+    except Exception as exc:
+        _fail(exc)
+        return
+    click.echo(f"items:   {result.items} collected from {result.sources} sources ({result.sources_failed} failed), "
+               f"{result.relevant} relevant, {result.stories} stories")
+    click.echo(f"digest:  {result.digest_html}")
+    click.echo(f"         {result.digest_md}")
+    click.echo(f"feeds:   {used.digests / 'feeds'} ({result.feeds} files; list in {used.digests / 'feeds.opml'})")
+    click.echo(f"database: {used.db}")
+    if keep_serving:
+        from mediawatch.web.app import serve as run_server
+
+        click.echo(f"web:     http://{host}:{port}/ (Ctrl-C stops)")
+        run_server(used, host, port)
 
 
 # ---------------------------------------------------------------------------------------------- db

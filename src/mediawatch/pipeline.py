@@ -169,3 +169,25 @@ def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no
     logger.info("digest written", extra={"fields": {"week": str(iso), "md": str(files.md),
                                                     "relevant": files.relevant_items}})
     return files
+
+
+def run_tick(app: App, *, embedder: object | None = None) -> object:
+    """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds."""
+    from mediawatch.enrich import run_classify
+    from mediawatch.errors import ClassifierUnavailable
+    from mediawatch.publish import rebuild_feeds
+    from mediawatch.service import TickReport
+
+    started = time.monotonic()
+    app.reload_sources()
+    specs = select_sources(app)
+    collected = run_collect(app, specs) if specs else CollectReport()
+    tagged_ids: list[ItemId] = []
+    try:
+        classified = run_classify(app, embedder=embedder)  # type: ignore[arg-type]
+        tagged_ids = classified.item_ids
+    except ClassifierUnavailable as exc:
+        logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
+    feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids) if tagged_ids else []
+    return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
+                      tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started)

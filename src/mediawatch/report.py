@@ -95,3 +95,27 @@ def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
         print(f"  failed  {source_id}: {reason}")
     for source_id, warning in sorted(report.warnings.items()):
         print(f"  warning {source_id}: {warning}")
+
+
+def count_progress(what: str):  # type: ignore[no-untyped-def]
+    """A rich progress bar on a terminal for work counted as (done, total); yields the callback or None."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty():
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as prog:
+            task = prog.add_task(what, total=None)
+
+            def advance(done: int, total: int) -> None:
+                prog.update(task, completed=done, total=total)
+
+            yield advance
+
+    return bar()

@@ -196,6 +196,14 @@ class _FileModel(_Strict):
     defaults: Defaults = Defaults()
     sources: tuple[SourceModel, ...] = ()
 
+    @field_validator("defaults", "sources", mode="before")
+    @classmethod
+    def _empty(cls, value: object, info: Any) -> object:
+        """``sources:`` with every stanza commented out is an empty list, not an error."""
+        if value is None:
+            return {} if info.field_name == "defaults" else ()
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:

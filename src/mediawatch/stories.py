@@ -37,7 +37,7 @@ import numpy as np
 
 from mediawatch.models import Item, ItemId, SourceId, StoryId
 
-DEFAULT_THRESHOLD = 0.85
+DEFAULT_THRESHOLD = 0.86  # measured on the tagger's text (title + lead, Kazakh transliterated)
 DEFAULT_SAME_LANGUAGE_THRESHOLD = 0.93
 DEFAULT_ANCHOR_BONUS = 0.03
 DEFAULT_WINDOW = timedelta(days=4)
@@ -118,15 +118,12 @@ class StoryPlan:
 # ---------------------------------------------------------------------------------------------- text helpers
 
 
-def story_text(title: str, summary: str, text: str = "") -> str:
-    """What is embedded for story matching: the title and the start of the summary (or of the text)."""
-    body = (summary or text or "").strip()
-    if len(body) > SUMMARY_CHARS:
-        cut = body[:SUMMARY_CHARS]
-        space = cut.rfind(" ")
-        body = cut[:space] if space > SUMMARY_CHARS // 2 else cut
-    title = (title or "").strip()
-    return f"{title}\n{body}" if body and body != title else title
+def story_text(title: str, summary: str, text: str = "", lang: str | None = None) -> str:
+    """What is embedded for story matching: the tagger's own input (title and lead, Kazakh in Latin or Arabic
+    script transliterated to Cyrillic), so an item is embedded once and its vector serves both."""
+    from mediawatch.classify.translit import text_for
+
+    return text_for(title or "", text or summary or "", lang=(lang or "und").split("-")[0].lower())
 
 
 def story_anchors(*texts: str) -> frozenset[str]:
@@ -152,7 +149,7 @@ def candidate_for(item: Item, vector: np.ndarray) -> StoryCandidate:
         published=item.published,
         source_id=item.source_id,
         language=item.language,
-        anchors=story_anchors(story_text(item.title, item.summary, item.text)),
+        anchors=story_anchors(story_text(item.title, item.summary, item.text, item.language)),
     )
 
 

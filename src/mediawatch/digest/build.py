@@ -173,10 +173,11 @@ def _source_names(sources: Sequence[SourceWeek], given: Mapping[str, str] | None
 
 
 def _group(relevant: Sequence[WeekItem], members: Sequence[WeekItem]) -> dict[str, list[WeekItem]]:
-    """Relevant items by story; a story's group is every member published before the week's end."""
+    """Relevant items by story; a story's group is its relevant members published before the week's end
+    (a story can gather an item the tagger or an editor judged not relevant: editors do not see it here)."""
     by_story: dict[str, list[WeekItem]] = {}
     for m in members:
-        if m.story_id is not None:
+        if m.story_id is not None and m.relevant:
             by_story.setdefault(m.story_id, []).append(m)
     groups: dict[str, list[WeekItem]] = {}
     for it in relevant:

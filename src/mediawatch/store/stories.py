@@ -161,7 +161,7 @@ class StoryStore:
                 )
                 rows.extend(conn.execute(q))
         rows.sort(key=lambda r: (r.story_id, r.published, r.id))
-        texts = [story_text(r.title, r.summary, r.text) for r in rows]
+        texts = [story_text(r.title, r.summary, r.text, r.lang) for r in rows]
         vectors = member_vectors(texts) if member_vectors is not None and rows else None
         by_story: dict[str, list[StoryMember]] = {}
         for i, r in enumerate(rows):

@@ -1,0 +1,181 @@
+"""Tagging and story assignment over stored items (the second half of the pipeline).
+
+``run_classify`` tags the items that lack tags from the current model and taxonomy, in batches: embed
+(cached by content hash: nothing is embedded twice), classify, store, then place the newly tagged items into
+stories. Editors' labels are training examples for the heads and override the model's tags when read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mediawatch.models import Classification, Item, ItemId
+
+if TYPE_CHECKING:
+    from mediawatch.app import App
+    from mediawatch.classify.embed import Embedder
+    from mediawatch.classify.tagger import Tagger, TagInput
+    from mediawatch.settings import Settings
+    from mediawatch.store import Store
+
+logger = logging.getLogger(__name__)
+
+BATCH = 256
+
+
+@dataclass
+class ClassifyReport:
+    tagged: int = 0
+    relevant: int = 0
+    embedded: int = 0  # texts actually run through the model
+    cached: int = 0  # texts whose vectors came from the cache
+    stories: int = 0  # items placed into stories
+    seconds: float = 0.0
+    item_ids: list[ItemId] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"tagged {self.tagged} items ({self.relevant} relevant); embedded {self.embedded}, "
+            f"{self.cached} from cache; {self.stories} placed in stories; {self.seconds:.1f} s"
+        )
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    from mediawatch.classify.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model, settings.cache_dir)
+
+
+def build_tagger(settings: Settings, embedder: Embedder, store: Store | None = None) -> Tagger:
+    """The tagger with heads trained on the packaged examples plus the editors' corrections in ``store``."""
+    from mediawatch.classify.tagger import build_tagger as build
+
+    extra = editor_examples(store) if store is not None else []
+    return build(embedder, settings.cache_dir, extra)
+
+
+def tagger_identity(embedder: Embedder, store: Store) -> tuple[str, str]:
+    """(model, heads key) the tagger built now would stamp on its tags, computed without training it."""
+    from mediawatch.classify.taxonomy import load_taxonomy
+    from mediawatch.classify.train import embedder_name, heads_key, load_examples
+
+    taxonomy = load_taxonomy()
+    name = embedder_name(embedder)
+    key = heads_key(name, taxonomy, load_examples(taxonomy) + editor_examples(store))
+    return f"{name}+heads:{key[:12]}", key
+
+
+def editor_examples(store: Store) -> list[Any]:
+    from mediawatch.classify.train import Example
+
+    return [
+        Example(item.title, item.text or item.summary, _primary(item.language), label.relevant,
+                label.countries if label.relevant else (), label.topics if label.relevant else (),
+                f"editor:{item.id}")
+        for item, label in store.labeled_items()
+    ]
+
+
+def tag_input(item: Item) -> TagInput:
+    from mediawatch.classify.tagger import TagInput
+
+    return TagInput(id=item.id, title=item.title, text=item.text or item.summary, lang=_primary(item.language),
+                    url=item.url)
+
+
+def _primary(lang: str | None) -> str:
+    """``kk-arab`` -> ``kk``: the tagger works on primary language subtags (scripts are detected)."""
+    return (lang or "und").split("-")[0].lower() or "und"
+
+
+def run_classify(
+    app: App,
+    *,
+    everything: bool = False,
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassifyReport:
+    """Tag stored items that lack tags from the current model and taxonomy (or all), then assign stories."""
+    from mediawatch.classify.cache import CachingEmbedder
+
+    started = time.monotonic()
+    store = app.store
+    cached = CachingEmbedder(embedder or build_embedder(app.settings), store)
+    report = ClassifyReport()
+    if not everything:
+        model, key = tagger_identity(cached, store)
+        if not store.items_to_classify(model, key):
+            return report  # nothing to do: do not load the model or train heads
+    tagger = build_tagger(app.settings, cached, store)
+    items = store.items_to_classify(tagger.model, tagger.heads.key, everything=everything)
+    for start in range(0, len(items), BATCH):
+        batch = items[start : start + BATCH]
+        results = tagger.classify([tag_input(i) for i in batch])
+        now = app.now()
+        store.save_classifications(
+            Classification(
+                item_id=ItemId(r.id), relevant=r.relevant, relevance=r.relevance, countries=r.countries,
+                topics=r.topics, why=r.why, model=tagger.model, taxonomy_hash=tagger.heads.key, classified_at=now,
+            )
+            for r in results
+        )
+        report.tagged += len(results)
+        report.relevant += sum(r.relevant for r in results)
+        report.item_ids.extend(ItemId(i.id) for i in batch)
+        if progress:
+            progress(report.tagged, len(items))
+    report.stories = assign_new_stories(store, report.item_ids, cached)
+    report.embedded, report.cached = cached.embedded, cached.cached
+    report.seconds = time.monotonic() - started
+    logger.info("classify finished", extra={"fields": {"summary": report.summary()}})
+    return report
+
+
+def assign_new_stories(store: Store, item_ids: Iterable[str], embedder: Embedder) -> int:
+    """Place items that are in no story yet into recent stories (or new ones). Returns how many."""
+    from mediawatch.stories import DEFAULT_WINDOW, assign_stories, candidate_for, story_text
+
+    ids = store.items_without_story(list(item_ids))
+    items = [it for i in ids if (it := store.get_item(i)) is not None]
+    if not items:
+        return 0
+    items.sort(key=lambda i: (i.published, i.id))
+    vectors = embedder.embed([story_text(i.title, i.summary, i.text, i.language) for i in items], kind="passage")
+    opened = store.open_stories(
+        items[0].published - DEFAULT_WINDOW,
+        member_vectors=lambda texts: embedder.embed(list(texts), kind="passage"),
+    )
+    plan = assign_stories([candidate_for(i, v) for i, v in zip(items, vectors, strict=True)], opened)
+    store.save_story_plan(plan)
+    return len(items)
+
+
+def classify_records(tagger: Tagger, records: Sequence[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """``classify --input``: JSON objects with id, title, text (lang, url optional) -> result objects."""
+    from mediawatch.classify.tagger import TagInput
+    from mediawatch.errors import ConfigError
+
+    inputs = []
+    problems = []
+    for n, rec in enumerate(records, 1):
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), (str, int)):
+            problems.append(f"{where}:{n}: each line needs an 'id' (string)")
+            continue
+        title, text = rec.get("title") or "", rec.get("text") or ""
+        if not isinstance(title, str) or not isinstance(text, str) or not (title or text):
+            problems.append(f"{where}:{n}: 'title' and 'text' must be strings, and one of them non-empty")
+            continue
+        inputs.append(TagInput(id=str(rec["id"]), title=title, text=text, lang=_primary(rec.get("lang")) if
+                               rec.get("lang") else None, url=rec.get("url")))
+    if problems:
+        raise ConfigError(f"{where}: {len(problems)} bad line(s)", problems)
+    out = []
+    for start in range(0, len(inputs), BATCH):
+        for r in tagger.classify(inputs[start : start + BATCH]):
+            out.append({"id": r.id, "relevant": r.relevant, "relevance": round(r.relevance, 4),
+                        "countries": list(r.countries), "topics": list(r.topics), "why": r.why})
+    return out

@@ -1,0 +1,155 @@
+"""The always-on service: due sources and backoff under a controllable clock, the lock, the missed digest,
+and a real `mediawatch run` process that refuses a second instance and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import stamina
+
+from mediawatch.app import App, open_app
+from mediawatch.pipeline import run_collect, select_sources, run_digest
+from mediawatch.service import LOCK_NAME, AlreadyRunning, Service, TickReport, scheduled_time
+from mediawatch.settings import Settings
+
+T0 = datetime(2025, 11, 3, 7, 0, tzinfo=UTC)  # a Monday, after the default 06:00 digest time
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> None:
+    stamina.set_testing(True)
+    yield
+    stamina.set_testing(False)
+
+
+def make_app(tmp_path: Path, stanzas: str, clock: Clock, **settings: object) -> App:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("version: 1\nsources:\n" + stanzas, encoding="utf-8")
+    s = Settings(db=f"sqlite:///{tmp_path / 'mw.db'}", sources=sources, digests=tmp_path / "digests",
+                 timeout=2.0, retries=1, **settings)
+    return open_app(s, clock=clock)
+
+
+def test_due_sources_and_backoff_follow_the_clock(tmp_path: Path, loopserver) -> None:
+    feed = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>Қазақтар</title>'
+            '<link>http://x.example/1</link></item></channel></rss>')
+    ok_url = loopserver.serve("/ok.xml", feed, content_type="application/rss+xml")
+    bad_url = loopserver.status("/bad.xml", 500)
+    clock = Clock(T0)
+    app = make_app(tmp_path, f"  - {{id: good, kind: rss, url: '{ok_url}', every: 30m}}\n"
+                             f"  - {{id: flaky, kind: rss, url: '{bad_url}', every: 30m}}\n", clock)
+    assert sorted(s.id for s in select_sources(app)) == ["flaky", "good"]
+    run_collect(app, select_sources(app))
+    clock.now = T0 + timedelta(minutes=29)
+    assert select_sources(app) == []
+    clock.now = T0 + timedelta(minutes=31)
+    assert [s.id for s in select_sources(app)] == ["good"]  # the failing one backs off: 2 x 30 min
+    run_collect(app, select_sources(app))
+    clock.now = T0 + timedelta(minutes=61)
+    assert sorted(s.id for s in select_sources(app)) == ["flaky", "good"]
+    run_collect(app, select_sources(app))
+    state = app.store.source_state("flaky")
+    assert state.consecutive_failures == 2
+    assert state.next_check == T0 + timedelta(minutes=61) + timedelta(minutes=120)  # 4 x 30 min after 2 failures
+    assert len(loopserver.requests_for("/bad.xml")) == 2
+
+
+def test_lock_refuses_a_second_holder_until_the_first_goes_stale(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    app = make_app(tmp_path, "", clock)
+    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    second = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    second.holder = "other-host:1"
+    first.acquire()
+    with pytest.raises(AlreadyRunning, match="another 'mediawatch run'"):
+        second.acquire()
+    clock.now = T0 + timedelta(seconds=90)
+    first.heartbeat()
+    clock.now = T0 + timedelta(seconds=200)
+    with pytest.raises(AlreadyRunning):
+        second.acquire()  # 110 s since the last beat: still fresh (stale after 120 s)
+    clock.now = T0 + timedelta(seconds=300)
+    second.acquire()  # the first holder stopped beating: taken over
+    assert app.store.lock_holder(LOCK_NAME)[0] == "other-host:1"
+    assert not app.store.refresh_lock(LOCK_NAME, first.holder, clock.now)
+    second.release()
+    assert app.store.lock_holder(LOCK_NAME) is None
+
+
+def test_missed_digest_is_built_once_at_start(tmp_path: Path) -> None:
+    clock = Clock(T0 - timedelta(hours=2))  # Monday 05:00: this week's digest is not due yet
+    app = make_app(tmp_path, "", clock)
+    built: list[datetime] = []
+
+    def digest(a: App, now: datetime) -> None:
+        built.append(now)
+        run_digest(a, None, a.settings.digests)
+
+    service = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=digest)
+    assert service.catch_up() is False
+    clock.now = T0  # 07:00: the 06:00 digest was missed while the service was down
+    assert service.catch_up() is True
+    assert service.catch_up() is False
+    assert built == [T0]
+    assert (tmp_path / "digests" / "2025-W44.md").exists()
+    clock.now = T0 + timedelta(days=7)  # a week later the next one is missing again
+    assert service.catch_up() is True and len(built) == 2
+
+
+def test_scheduled_time_in_a_time_zone() -> None:
+    week_end = datetime(2025, 11, 10, tzinfo=UTC)
+    assert scheduled_time(week_end, "mon", "06:00", "UTC") == datetime(2025, 11, 10, 6, tzinfo=UTC)
+    assert scheduled_time(week_end, "mon", "09:00", "Asia/Almaty") == datetime(2025, 11, 10, 4, tzinfo=UTC)
+    assert scheduled_time(week_end, "sun", "20:00", "UTC") == datetime(2025, 11, 16, 20, tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_run_refuses_a_second_instance_and_stops_on_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text("version: 1\nsources: []\n", encoding="utf-8")
+    env = {**os.environ, "MEDIAWATCH_DB": f"sqlite:///{tmp_path / 'mw.db'}", "MEDIAWATCH_TICK_MINUTES": "60",
+           "MEDIAWATCH_CACHE_DIR": str(tmp_path / "cache"), "MEDIAWATCH_DIGESTS": str(tmp_path / "digests")}
+    cmd = [sys.executable, "-m", "mediawatch", "run"]
+    first = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            probe = subprocess.run([sys.executable, "-c", (
+                "from mediawatch.store import open_store; import sys; "
+                f"s = open_store({env['MEDIAWATCH_DB']!r}); sys.exit(0 if s.lock_holder('run') else 1)")],
+                env=env, capture_output=True)
+            if probe.returncode == 0:
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.3)
+        else:
+            pytest.fail("the service never took its lock")
+        second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "another 'mediawatch run'" in second.stderr
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=60)
+        assert first.returncode == 0, err
+        assert "service stopped" in err
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # the lock is released: a new run could start
+    check = subprocess.run([sys.executable, "-c", (
+        "from mediawatch.store import open_store; "
+        f"print(open_store({env['MEDIAWATCH_DB']!r}).lock_holder('run'))")], env=env, capture_output=True, text=True)
+    assert check.stdout.strip() == "None"
