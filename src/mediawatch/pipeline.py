@@ -16,6 +16,7 @@ from mediawatch.app import App
 from mediawatch.errors import ConfigError
 from mediawatch.models import ItemId, SourceId
 from mediawatch.sourcefile import SourceSpec
+from mediawatch.store import AddReport, SourceState
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class CollectReport:
 
 
 Progress = Callable[[str, bool], None]  # (source id, ok) after each source
+STATE_BATCH = 100  # unchanged or failed sources' states written together
 POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
 
 
@@ -82,15 +84,22 @@ async def _collect(
 ) -> CollectReport:
     from mediawatch import __version__
     from mediawatch.collect.runner import SourceCollector, inline, process_offload
-    from mediawatch.http import Fetcher, build_client
+    from contextlib import AsyncExitStack
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediawatch.http import Fetcher, build_clients
     from mediawatch.robots import RobotsCache
 
     started = time.monotonic()
     report = CollectReport()
     settings = app.settings
     pool = _parse_pool(settings.parse_workers, len(specs))
-    async with build_client(settings, transport=transport) as client:  # type: ignore[arg-type]
-        fetcher = Fetcher(client, settings, per_host=per_host)
+    # one writer thread: SQLite's single-writer rule kept, and the event loop never waits on a commit
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mediawatch-writer")
+    loop = asyncio.get_running_loop()
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(c) for c in build_clients(settings, transport=transport)]  # type: ignore[arg-type]
+        fetcher = Fetcher(clients, settings, per_host=per_host)
         robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
         collector = SourceCollector(
             fetcher,
@@ -103,10 +112,26 @@ async def _collect(
         limit = asyncio.Semaphore(settings.concurrency)
         states = app.store.source_states([s.id for s in specs])
 
+        pending: list[SourceState] = []  # states of sources that brought no items, written in batches
+
+        async def flush() -> None:
+            batch = pending[:]
+            pending.clear()
+            if batch:
+                await loop.run_in_executor(writer, app.store.save_source_states, batch)
+
         async def one(spec: SourceSpec) -> None:
             async with limit:
                 outcome = await collector.collect(spec, states[spec.id])
-            added = app.store.commit_source(SourceId(spec.id), outcome.items, outcome.state, app.now())
+            if outcome.items:
+                added = await loop.run_in_executor(
+                    writer, app.store.commit_source, SourceId(spec.id), outcome.items, outcome.state, app.now()
+                )
+            else:
+                added = AddReport((), 0)
+                pending.append(outcome.state)
+                if len(pending) >= STATE_BATCH:
+                    await flush()
             if outcome.ok:
                 report.sources_ok += 1
                 report.sources_unchanged += int(outcome.unchanged)
@@ -128,7 +153,9 @@ async def _collect(
 
         try:
             await asyncio.gather(*(one(s) for s in specs))
+            await flush()
         finally:
+            writer.shutdown(wait=True)
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
     report.seconds = time.monotonic() - started

@@ -18,7 +18,7 @@ from mediawatch.errors import StoreError
 from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, SourceKind
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import insert_ignore, upsert
+from mediawatch.store.dialect import insert_ignore, upsert, upsert_many
 from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.locks import LockStore
 from mediawatch.store.queries import QueryStore
@@ -182,56 +182,45 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
         with self.engine.begin() as conn:
             self._write_state(conn, state)
 
+    def save_source_states(self, states: Sequence[SourceState]) -> None:
+        """Many sources' states in one transaction (sources that brought no items: nothing to lose)."""
+        rows = [_state_row(s) for s in states]
+        with self.engine.begin() as conn:
+            for keep in (True, False):  # rows with and without last_new_item have different columns
+                upsert_many(conn, t.source_state, [r for r in rows if ("last_new_item" in r) is keep], ["source_id"])
+
     def _write_state(self, conn: Any, state: SourceState) -> None:
-        values = {
-            k: getattr(state, k)
-            for k in SourceState.__slots__  # type: ignore[attr-defined]
-            if k not in ("source_id", "notes")
-        }
-        values["notes_json"] = json.dumps(state.notes or {}, ensure_ascii=False, sort_keys=True)
-        if values["last_new_item"] is None:
-            del values["last_new_item"]  # a run that brought nothing new does not forget when something last came
-        conn.execute(upsert(conn, t.source_state, {"source_id": state.source_id, **values}, ["source_id"]))
+        conn.execute(upsert(conn, t.source_state, _state_row(state), ["source_id"]))
 
     # ------------------------------------------------------------------------------------------ items
     def commit_source(self, source_id: SourceId, items: Sequence[Item], state: SourceState, now: datetime) -> AddReport:
         """Store one source's items and its new state in one transaction (a crash loses at most this source).
 
-        Dedupe: within the source by GUID, then everywhere by canonical URL (= item id).
+        Dedupe: within the source by GUID, then everywhere by canonical URL (= item id). A handful of
+        statements per source, whatever its number of items.
         """
-        new: list[ItemId] = []
-        seen = 0
+        batch = list(_unique(items))
         try:
             with self.engine.begin() as conn:
-                for it in _unique(items):
-                    if it.guid is not None:
-                        known = conn.execute(
-                            select(t.item_source.c.item_id).where(
-                                t.item_source.c.source_id == source_id, t.item_source.c.guid == it.guid
-                            )
-                        ).first()
-                        if known is not None:
-                            seen += 1
-                            continue
-                    inserted = conn.execute(insert_ignore(conn, t.item, _item_row(it), ["id"])).rowcount
+                guids = [it.guid for it in batch if it.guid is not None]
+                known_guids = set(_in_chunks(conn, select(t.item_source.c.guid).where(
+                    t.item_source.c.source_id == source_id), t.item_source.c.guid, guids))
+                fresh = [it for it in batch if it.guid is None or it.guid not in known_guids]
+                existing = set(_in_chunks(conn, select(t.item.c.id), t.item.c.id, [it.id for it in fresh]))
+                new = [it for it in fresh if it.id not in existing]
+                if new:
+                    conn.execute(insert_ignore(conn, t.item, None, ["id"]), [_item_row(it) for it in new])
+                if fresh:
                     conn.execute(
-                        insert_ignore(
-                            conn,
-                            t.item_source,
-                            {"item_id": it.id, "source_id": source_id, "guid": it.guid, "first_seen": now},
-                            ["item_id", "source_id"],
-                        )
+                        insert_ignore(conn, t.item_source, None, ["item_id", "source_id"]),
+                        [{"item_id": it.id, "source_id": source_id, "guid": it.guid, "first_seen": now} for it in fresh],
                     )
-                    if inserted:
-                        new.append(it.id)
-                    else:
-                        seen += 1
                 if new:
                     state = _replace(state, last_new_item=now)
                 self._write_state(conn, state)
         except SQLAlchemyError as exc:
             raise StoreError(f"{source_id}: could not store items: {exc}") from exc
-        return AddReport(tuple(new), seen)
+        return AddReport(tuple(it.id for it in new), len(batch) - len(new))
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         urls = list(urls)
@@ -429,6 +418,24 @@ def _row_item(row: Any) -> Item:
         guid=m["guid"],
         media=json.loads(m["media_json"] or "{}"),
     )
+
+
+def _in_chunks(conn: Any, query: Any, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """First column of ``query`` restricted to ``column IN values``, 500 values at a time."""
+    for i in range(0, len(values), 500):
+        yield from conn.execute(query.where(column.in_(values[i : i + 500]))).scalars()
+
+
+def _state_row(state: SourceState) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        k: getattr(state, k)
+        for k in SourceState.__slots__  # type: ignore[attr-defined]
+        if k != "notes"
+    }
+    values["notes_json"] = json.dumps(state.notes or {}, ensure_ascii=False, sort_keys=True)
+    if values["last_new_item"] is None:
+        del values["last_new_item"]  # a run that brought nothing new does not forget when something last came
+    return values
 
 
 def _replace(state: SourceState, **changes: Any) -> SourceState:

@@ -20,9 +20,14 @@ def _insert(conn: Any, table: Table) -> Any:
     return insert(table)
 
 
-def insert_ignore(conn: Any, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> Executable:
-    """INSERT … ON CONFLICT (keys) DO NOTHING; ``rowcount`` tells whether a row was added."""
-    return _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+def insert_ignore(conn: Any, table: Table, values: Mapping[str, Any] | None, keys: Sequence[str]) -> Executable:
+    """INSERT … ON CONFLICT (keys) DO NOTHING; ``rowcount`` tells whether a row was added.
+
+    With ``values=None`` the statement takes its rows as executemany parameters."""
+    stmt = _insert(conn, table)
+    if values is not None:
+        stmt = stmt.values(**values)
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def upsert(conn: Any, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> Executable:
@@ -30,3 +35,12 @@ def upsert(conn: Any, table: Table, values: Mapping[str, Any], keys: Sequence[st
     stmt = _insert(conn, table).values(**values)
     update = {k: stmt.excluded[k] for k in values if k not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
+
+
+def upsert_many(conn: Any, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+    """Upsert many rows with one executemany (all rows must carry the same columns)."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    update = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), [dict(r) for r in rows])
