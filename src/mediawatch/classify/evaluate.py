@@ -1,0 +1,225 @@
+"""Scoring the tagger against labeled items (the ``dev.jsonl`` layout of the shared evaluation set).
+
+* relevance: precision, recall and F1 of ``relevant`` over all items, and per language (gold ``lang``);
+* countries: micro P/R/F1 over the gold-relevant items (an item wrongly judged irrelevant predicts no
+  countries; countries predicted for a relevant item whose gold list is empty are false positives);
+* topics: micro P/R/F1 and macro F1 (mean over topics with gold support) over the gold-relevant items.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from mediawatch.classify.tagger import TagInput, TagResult
+from mediawatch.errors import ConfigError
+
+
+class Classifier(Protocol):
+    def classify(self, items: Sequence[TagInput]) -> list[TagResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledItem:
+    id: str
+    title: str
+    text: str
+    lang: str
+    relevant: bool
+    countries: tuple[str, ...]
+    topics: tuple[str, ...]
+    url: str | None = None
+
+    def as_input(self, *, with_lang: bool = True) -> TagInput:
+        return TagInput(self.id, self.title, self.text, self.lang if with_lang else None, self.url)
+
+
+def load_labeled(path: Path) -> list[LabeledItem]:
+    """Read a JSON Lines file of labeled items (id, title, text, lang, diaspora, countries, topics)."""
+    items: list[LabeledItem] = []
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                items.append(
+                    LabeledItem(
+                        str(rec["id"]),
+                        str(rec.get("title") or ""),
+                        str(rec.get("text") or ""),
+                        str(rec.get("lang") or "und"),
+                        bool(rec["diaspora"]),
+                        tuple(rec.get("countries") or ()),
+                        tuple(rec.get("topics") or ()),
+                        rec.get("url"),
+                    )
+                )
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ConfigError(f"{path}:{line_no}: not a labeled item ({exc})") from exc
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
+
+
+def _set_scores(pairs: Iterable[tuple[Iterable[str], Iterable[str]]]) -> Scores:
+    tp = fp = fn = 0
+    for predicted, gold in pairs:
+        p, g = set(predicted), set(gold)
+        tp += len(p & g)
+        fp += len(p - g)
+        fn += len(g - p)
+    return Scores(tp, fp, fn)
+
+
+def _binary(pairs: Iterable[tuple[bool, bool]]) -> Scores:
+    tp = fp = fn = 0
+    for predicted, gold in pairs:
+        tp += predicted and gold
+        fp += predicted and not gold
+        fn += gold and not predicted
+    return Scores(tp, fp, fn)
+
+
+@dataclass(frozen=True)
+class Report:
+    n: int
+    relevance: Scores
+    countries: Scores
+    topics: Scores
+    topic_macro_f1: float
+    per_topic: Mapping[str, Scores]
+    per_language: Mapping[str, tuple[int, Scores, float]]  # lang -> (items, relevance scores, accuracy)
+    mistakes: Sequence[Mapping[str, object]] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "relevance": self.relevance.as_dict(),
+            "countries": self.countries.as_dict(),
+            "topics_micro": self.topics.as_dict(),
+            "topics_macro_f1": round(self.topic_macro_f1, 4),
+            "per_topic": {t: s.as_dict() for t, s in self.per_topic.items()},
+            "per_language": {
+                lang: {"n": n, "accuracy": round(acc, 4), **s.as_dict()}
+                for lang, (n, s, acc) in self.per_language.items()
+            },
+        }
+
+
+def score(records: Sequence[LabeledItem], results: Sequence[TagResult]) -> Report:
+    """Compare results with the gold labels (matched by position; ids must agree)."""
+    if len(records) != len(results) or any(r.id != t.id for r, t in zip(records, results, strict=True)):
+        raise ValueError("results do not match the labeled records one to one")
+    pairs = list(zip(records, results, strict=True))
+    relevance = _binary((t.relevant, r.relevant) for r, t in pairs)
+    gold_relevant = [(r, t) for r, t in pairs if r.relevant]
+    countries = _set_scores((t.countries, r.countries) for r, t in gold_relevant)
+    topics = _set_scores((t.topics, r.topics) for r, t in gold_relevant)
+    topic_ids = sorted(
+        {x for r, _ in gold_relevant for x in r.topics} | {x for _, t in gold_relevant for x in t.topics}
+    )
+    per_topic = {
+        topic: _binary((topic in t.topics, topic in r.topics) for r, t in gold_relevant)
+        for topic in topic_ids
+    }
+    supported = [s.f1 for topic, s in per_topic.items() if s.tp + s.fn > 0]
+    per_language: dict[str, tuple[int, Scores, float]] = {}
+    for lang in sorted({r.lang for r in records}):
+        subset = [(r, t) for r, t in pairs if r.lang == lang]
+        accuracy = sum(r.relevant == t.relevant for r, t in subset) / len(subset)
+        per_language[lang] = (len(subset), _binary((t.relevant, r.relevant) for r, t in subset), accuracy)
+    mistakes = [
+        {
+            "id": r.id,
+            "lang": r.lang,
+            "title": r.title[:100],
+            "gold": {"relevant": r.relevant, "countries": list(r.countries), "topics": list(r.topics)},
+            "predicted": {
+                "relevant": t.relevant,
+                "relevance": t.relevance,
+                "countries": list(t.countries),
+                "topics": list(t.topics),
+            },
+        }
+        for r, t in pairs
+        if r.relevant != t.relevant
+        or (r.relevant and (set(r.countries) != set(t.countries) or set(r.topics) != set(t.topics)))
+    ]
+    return Report(
+        len(records),
+        relevance,
+        countries,
+        topics,
+        sum(supported) / max(len(supported), 1),
+        per_topic,
+        per_language,
+        mistakes,
+    )
+
+
+def evaluate(tagger: Classifier, records: Sequence[LabeledItem], *, with_lang: bool = True) -> Report:
+    """Run ``tagger`` on the labeled records and score it."""
+    results = tagger.classify([r.as_input(with_lang=with_lang) for r in records])
+    return score(records, results)
+
+
+def format_report(report: Report, *, mistakes: bool = False) -> str:
+    """A plain-text table for the CLI."""
+
+    def row(name: str, s: Scores) -> str:
+        counts = f"(tp {s.tp}, fp {s.fp}, fn {s.fn})"
+        return f"  {name:<22} P {s.precision:5.3f}  R {s.recall:5.3f}  F1 {s.f1:5.3f}   {counts}"
+
+    lines = [
+        f"{report.n} items",
+        row("relevance", report.relevance),
+        row("countries (micro)", report.countries),
+        row("topics (micro)", report.topics),
+        f"  {'topics (macro F1)':<22} {report.topic_macro_f1:5.3f}",
+        "",
+        "per topic:",
+    ]
+    lines += [row(topic, s) for topic, s in report.per_topic.items()]
+    lines += ["", "relevance per language:"]
+    for lang, (n, s, acc) in report.per_language.items():
+        lines.append(
+            f"  {lang:<4} n={n:<4} F1 {s.f1:5.3f}  accuracy {acc:5.3f}  (tp {s.tp}, fp {s.fp}, fn {s.fn})"
+        )
+    if mistakes and report.mistakes:
+        lines += ["", "mistakes:"]
+        for m in report.mistakes:
+            lines.append(f"  {m['id']} [{m['lang']}] {m['title']}")
+            lines.append(f"      gold {m['gold']}")
+            lines.append(f"      pred {m['predicted']}")
+    return "\n".join(lines)

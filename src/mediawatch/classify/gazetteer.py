@@ -1,0 +1,517 @@
+"""A multi-script gazetteer: countries, regions, cities, community names and key vocabulary.
+
+The data lives in ``data/gazetteer.yaml`` (operators may add names through an override file with the same
+layout; lists are appended, mappings merged). Names are matched word by word on *folded* text
+(:func:`fold`): case and Latin diacritics removed, Kazakh Cyrillic letters mapped onto their Russian
+neighbours (ә→а, ғ→г, ң→н, ө→о, ұ/ү→у, һ→х, і→и; қ is kept so that Kazakh ``қазақ`` never folds onto
+Russian ``казак``, a Cossack), apostrophes of Uzbek o‘/g‘ dropped. A ``*`` at the end of a word makes it a
+stem (``Монголи*`` matches ``Монголии``, ``Моңғолиядағы``; ``этническ* казах*`` matches ``этнических
+казахов``). Chinese names match as substrings. At one place the longest name wins (``Inner Mongolia``
+before ``Mongolia``, ``Kazakhstan`` before ``Kazakh``). Acronyms (``US``, ``РФ``) match case-sensitively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+from mediawatch.errors import ConfigError
+
+
+class EntryKind(StrEnum):
+    COUNTRY = "country"  # a country's own name
+    PLACE = "place"  # a region or a city
+    COMMUNITY = "community"  # a community, organisation or person tied to one country's Kazakhs
+    DEMONYM = "demonym"  # an adjective (Mongolian, турецкий): weak evidence
+    AMBIGUOUS = "ambiguous"  # a name shared by several countries (Altai): supports, never decides
+    BLOCK = "block"  # names that hide a shorter match (Latin America, Europe)
+    HOME = "home"  # Kazakhstan and its places
+    KAZAKH = "kazakh"  # the ethnonym in any language
+    DIASPORA = "diaspora"  # diaspora, compatriots, qandas, repatriation vocabulary
+    OTHER_GROUP = "other_group"  # other peoples often confused with the Kazakh diaspora
+
+
+COUNTRY_KINDS = frozenset({EntryKind.COUNTRY, EntryKind.PLACE, EntryKind.COMMUNITY})
+TERM_KINDS = (EntryKind.KAZAKH, EntryKind.DIASPORA, EntryKind.OTHER_GROUP)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    label: str  # display name: the country code's name, the place or the term list
+    kind: EntryKind
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: Entry
+    surface: str  # the folded text that matched
+    start: int
+    end: int
+    part: int = 0  # which rendering of the item (original, transliterated) it was found in
+
+
+# --- YAML data files ----------------------------------------------------------------------------------------
+
+
+def load_yaml_mapping(text: str, source: str) -> dict[str, object]:
+    """Parse YAML text whose top level must be a mapping (errors name ``source`` and the line)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    return data
+
+
+def merge_data(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
+    """``base`` updated by ``extra``: mappings merged key by key, lists appended, other values replaced."""
+    merged: dict[str, object] = dict(base)
+    for key, value in extra.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_data(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            merged[key] = old + [v for v in value if v not in old]
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- folding ------------------------------------------------------------------------------------------------
+
+_FOLD_TABLE = str.maketrans("әғңөұүһіёйıəøłđ", "агноуухиеиiaold", "ъь") | {
+    ord("ß"): "ss",
+    ord("æ"): "ae",
+    ord("œ"): "oe",
+}
+_UZ_APOSTROPHE = re.compile(r"(?<=[og])[‘’'ʻʼ`](?=\w)")
+_APOSTROPHE = re.compile(r"[‘’'ʻʼ`]")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritic-free, Kazakh-to-Russian-letter form used for matching (words space-separated)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _UZ_APOSTROPHE.sub("", text)
+    text = _APOSTROPHE.sub(" ", text)
+    text = text.translate(_FOLD_TABLE)
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFC", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def _is_cjk(text: str) -> bool:
+    return any(0x3400 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
+
+
+# --- matching -----------------------------------------------------------------------------------------------
+
+_Token = tuple[str, bool]  # (folded literal, is a stem)
+_Parsed = tuple[_Token, ...] | str  # word tokens, or the folded literal of a Chinese name
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    tokens: tuple[_Token, ...]
+    entry: int
+    size: int  # folded literal length: the longer name wins at one place
+
+
+def _parse_name(name: str, source: str) -> _Parsed:
+    """A name as folded tokens (``*`` ends a stem token), or its folded literal for Chinese names."""
+    if _is_cjk(name):
+        return fold(name.replace("*", ""))
+    tokens: list[_Token] = []
+    for raw in name.split():
+        if "*" in raw.rstrip("*"):
+            raise ConfigError(f"{source}: in {name!r}, '*' may only end a word")
+        parts = fold(raw.rstrip("*")).split()
+        if not parts:
+            continue
+        tokens.extend((p, False) for p in parts[:-1])
+        tokens.append((parts[-1], raw.endswith("*")))
+    return tuple(tokens)
+
+
+_SPACE_WORD = re.compile(r"\S+")
+
+
+class _Matcher:
+    """Names indexed by their first word (exact words in a dict, stems by prefix); Chinese by substring."""
+
+    def __init__(self, names: list[_Parsed], entries: list[int]) -> None:
+        self.exact: dict[str, list[_Name]] = {}
+        self.stems: dict[str, list[_Name]] = {}
+        self.cjk: list[tuple[str, int]] = []
+        self.max_stem = 0
+        for parsed, entry in zip(names, entries, strict=True):
+            if isinstance(parsed, str):
+                self.cjk.append((parsed, entry))
+                continue
+            item = _Name(parsed, entry, sum(len(t) for t, _ in parsed) + len(parsed) - 1)
+            first, stem = parsed[0]
+            (self.stems if stem else self.exact).setdefault(first, []).append(item)
+            if stem:
+                self.max_stem = max(self.max_stem, len(first))
+        self.cjk.sort(key=lambda c: -len(c[0]))
+
+    def _candidates(self, word: str) -> list[_Name]:
+        found = list(self.exact.get(word, ()))
+        for k in range(1, min(len(word), self.max_stem) + 1):
+            found.extend(self.stems.get(word[:k], ()))
+        return found
+
+    def find(self, folded: str) -> list[tuple[int, int, int]]:
+        """(entry, start, end) spans, left to right, the longest name at each word."""
+        words = [(m.group(0), m.start(), m.end()) for m in _SPACE_WORD.finditer(folded)]
+        spans: list[tuple[int, int, int]] = []
+        i = 0
+        while i < len(words):
+            best: _Name | None = None
+            for name in self._candidates(words[i][0]):
+                if i + len(name.tokens) > len(words) or (best is not None and name.size <= best.size):
+                    continue
+                if all(
+                    words[i + j][0].startswith(lit) if stem else words[i + j][0] == lit
+                    for j, (lit, stem) in enumerate(name.tokens)
+                ):
+                    best = name
+            if best is None:
+                i += 1
+                continue
+            last = i + len(best.tokens) - 1
+            spans.append((best.entry, words[i][1], words[last][2]))
+            i = last + 1
+        if self.cjk and _is_cjk(folded):
+            taken: list[tuple[int, int]] = []
+            for literal, entry in self.cjk:
+                for m in re.finditer(re.escape(literal), folded):
+                    if not any(s < m.end() and m.start() < e for s, e in taken):
+                        taken.append((m.start(), m.end()))
+                        spans.append((entry, m.start(), m.end()))
+        return spans
+
+
+# --- the gazetteer ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    entries: tuple[Entry, ...]
+    country_names: Mapping[str, str]  # ISO code -> English name
+    home: str  # the country whose places are "domestic" (KZ)
+    digest: str  # hash of the data, for cache keys and Classification.taxonomy_hash
+    transit: frozenset[str]  # countries named mostly as routes of past migrations (count only when anchored)
+    # One matcher per layer: places (with blocks), then each term list. Term layers also hold the place
+    # names, so that "Kazakhstan" is not read as the ethnonym and "Kyrgyzstan" not as the Kyrgyz people.
+    _layers: tuple[tuple[_Matcher, frozenset[EntryKind]], ...] = field(repr=False, compare=False)
+    # Acronyms (US, UK, РФ) match case-sensitively on the original text: folded, "US" would be "us".
+    _acronyms: tuple[re.Pattern[str] | None, Mapping[str, int]] = field(
+        repr=False, compare=False, default=(None, {})
+    )
+
+    def find(self, text: str) -> tuple[Hit, ...]:
+        """All names found in ``text`` (folded first), by layer, the longest name at each place."""
+        folded = fold(text)
+        hits: list[Hit] = []
+        pattern, acronyms = self._acronyms
+        if pattern is not None:
+            original = unicodedata.normalize("NFKC", text)
+            for m in pattern.finditer(original):
+                # positions of acronym hits refer to the original text: keep them out of adjacency checks
+                hits.append(Hit(self.entries[acronyms[m.group(0)]], m.group(0), -10, -10))
+        for matcher, reported in self._layers:
+            for index, start, end in matcher.find(folded):
+                entry = self.entries[index]
+                if entry.kind in reported:
+                    hits.append(Hit(entry, folded[start:end], start, end))
+        return tuple(hits)
+
+
+def _entries_from(
+    data: Mapping[str, object], source: str
+) -> tuple[list[Entry], list[tuple[int, str]], dict[str, str], str, dict[str, int]]:
+    entries: list[Entry] = []
+    names: list[tuple[int, str]] = []
+    country_names: dict[str, str] = {}
+    acronyms: dict[str, int] = {}
+    home = str(data.get("home", "KZ"))
+
+    def add(entry: Entry, values: object, where: str) -> None:
+        if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+            raise ConfigError(f"{source}: {where} must be a list of non-empty strings")
+        entries.append(entry)
+        names.extend((len(entries) - 1, v) for v in values)
+
+    countries = data.get("countries", {})
+    if not isinstance(countries, Mapping):
+        raise ConfigError(f"{source}: 'countries' must be a mapping of ISO codes")
+    for code, spec in countries.items():
+        code = str(code)
+        if not re.fullmatch(r"[A-Z]{2}", code) or not isinstance(spec, Mapping):
+            raise ConfigError(
+                f"{source}: countries.{code}: expected an ISO 3166-1 alpha-2 code with a mapping"
+            )
+        label = str(spec.get("name", code))
+        country_names[code] = label
+        is_home = code == home
+        add(
+            Entry(label, EntryKind.HOME if is_home else EntryKind.COUNTRY, (code,)),
+            spec.get("names", []),
+            f"countries.{code}.names",
+        )
+        if spec.get("acronyms"):
+            values = spec["acronyms"]
+            if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+                raise ConfigError(f"{source}: countries.{code}.acronyms must be a list of non-empty strings")
+            for value in values:
+                acronyms[value.strip()] = len(entries) - 1
+        if spec.get("demonyms"):
+            add(
+                Entry(label, EntryKind.HOME if is_home else EntryKind.DEMONYM, (code,)),
+                spec["demonyms"],
+                f"countries.{code}.demonyms",
+            )
+        for key, kind in (("places", EntryKind.PLACE), ("communities", EntryKind.COMMUNITY)):
+            group = spec.get(key, {})
+            if not isinstance(group, Mapping):
+                raise ConfigError(f"{source}: countries.{code}.{key} must map a name to a list of spellings")
+            for place, spellings in group.items():
+                add(
+                    Entry(str(place), EntryKind.HOME if is_home else kind, (code,)),
+                    spellings,
+                    f"countries.{code}.{key}.{place}",
+                )
+    ambiguous = data.get("ambiguous", {})
+    if not isinstance(ambiguous, Mapping):
+        raise ConfigError(f"{source}: 'ambiguous' must be a mapping")
+    for label, spec in ambiguous.items():
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("countries"), list):
+            raise ConfigError(f"{source}: ambiguous.{label} needs 'countries' and 'names'")
+        add(
+            Entry(str(label), EntryKind.AMBIGUOUS, tuple(str(c) for c in spec["countries"])),
+            spec.get("names"),
+            f"ambiguous.{label}.names",
+        )
+    if data.get("block"):
+        add(Entry("block", EntryKind.BLOCK, ()), data["block"], "block")
+    terms = data.get("terms", {})
+    if not isinstance(terms, Mapping):
+        raise ConfigError(f"{source}: 'terms' must be a mapping")
+    for kind in TERM_KINDS:
+        if terms.get(kind.value):
+            add(Entry(kind.value, kind, ()), terms[kind.value], f"terms.{kind.value}")
+    unknown = set(terms) - {k.value for k in TERM_KINDS}
+    if unknown:
+        raise ConfigError(f"{source}: unknown term lists {sorted(unknown)}")
+    return entries, names, country_names, home, acronyms
+
+
+def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Gazetteer:
+    """Compile gazetteer data (the YAML layout) into a matcher."""
+    entries, names, country_names, home, acronyms = _entries_from(data, source)
+    seen: dict[_Parsed, int] = {}
+    places: tuple[list[_Parsed], list[int]] = ([], [])
+    terms: dict[EntryKind, tuple[list[_Parsed], list[int]]] = {k: ([], []) for k in TERM_KINDS}
+    for index, name in names:
+        parsed = _parse_name(name, source)
+        if not parsed:
+            raise ConfigError(f"{source}: name {name!r} has no letters")
+        if parsed in seen:
+            other = entries[seen[parsed]]
+            if other != entries[index]:
+                raise ConfigError(
+                    f"{source}: name {name!r} is listed for both {other.label} ({other.kind}) and "
+                    f"{entries[index].label} ({entries[index].kind}); list it under 'ambiguous' instead"
+                )
+            continue
+        seen[parsed] = index
+        kind = entries[index].kind
+        target = terms.get(kind, places)
+        target[0].append(parsed)
+        target[1].append(index)
+    layers = [(_Matcher(*places), frozenset(EntryKind) - frozenset(TERM_KINDS))]
+    for kind in TERM_KINDS:
+        layers.append((_Matcher(places[0] + terms[kind][0], places[1] + terms[kind][1]), frozenset({kind})))
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
+    pattern = None
+    if acronyms:
+        alternatives = "|".join(re.escape(a) for a in sorted(acronyms, key=lambda a: (-len(a), a)))
+        pattern = re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])")
+    transit = data.get("transit") or []
+    if not isinstance(transit, list):
+        raise ConfigError(f"{source}: 'transit' must be a list of country codes")
+    return Gazetteer(
+        tuple(entries),
+        country_names,
+        home,
+        hashlib.sha256(blob).hexdigest()[:16],
+        frozenset(str(c) for c in transit),
+        tuple(layers),
+        (pattern, acronyms),
+    )
+
+
+def load_gazetteer(override: Path | None = None) -> Gazetteer:
+    """The packaged gazetteer, merged with an operator's override file when given."""
+    packaged = resources.files("mediawatch.classify").joinpath("data/gazetteer.yaml")
+    data = load_yaml_mapping(packaged.read_text(encoding="utf-8"), "gazetteer.yaml (packaged)")
+    source = "gazetteer.yaml"
+    if override is not None:
+        try:
+            extra_text = override.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{override}: cannot read gazetteer override ({exc})") from exc
+        data = merge_data(data, load_yaml_mapping(extra_text, str(override)))
+        source = f"gazetteer.yaml + {override}"
+    return build_gazetteer(data, source)
+
+
+# --- evidence -----------------------------------------------------------------------------------------------
+
+
+# Words that may stand between names of one list ("Mongolia, China and Turkey"; punctuation is folded away).
+CONNECTORS = frozenset(
+    """
+    and or as well also from of in to the и или а также из в мен пен бен және немесе ve veya ile und
+    oder et ou e y va yoki ham hem da de ва
+    """.split()
+)
+# Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
+# "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Afghanistan's
+# ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between ("refugees crossed Pakistan")
+# breaks the tie.
+ANCHOR_WORDS = CONNECTORS | frozenset(
+    """
+    s who that which living live lives lived settled moved residing resident based born families family
+    community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
+    проживающих проживающий семьи семей община общины диаспора диаспоры на по со тұратын тұрған
+    қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
+    den dem im 的 在
+    """.split()
+)
+ANCHOR_GAP = 3  # at most this many such words
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the gazetteer found in one text, summarised for the tagger."""
+
+    hits: tuple[Hit, ...]
+    home: str
+    texts: tuple[str, ...] = ()  # the folded texts the positions refer to, one per part
+    transit: frozenset[str] = frozenset()  # countries that count only when anchored (see gazetteer.yaml)
+
+    def of_kind(self, *kinds: EntryKind) -> tuple[Hit, ...]:
+        return tuple(h for h in self.hits if h.entry.kind in kinds)
+
+    def has(self, kind: EntryKind) -> bool:
+        return any(h.entry.kind is kind for h in self.hits)
+
+    def _gap(self, a: Hit, b: Hit) -> list[str] | None:
+        """Words between two hits of the same text (``None`` if they are in different texts or overlap)."""
+        if a.part != b.part or a.start < 0 or b.start < 0 or not 0 <= a.part < len(self.texts):
+            return None
+        first, second = (a, b) if a.start <= b.start else (b, a)
+        if second.start < first.end:
+            return None
+        return self.texts[a.part][first.end : second.start].split()
+
+    def anchored(self) -> set[int]:
+        """Indexes of place hits tied to the community.
+
+        A place is tied when it stands next to the ethnonym or a diaspora term ("Kazakhs of Mongolia",
+        "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), or is listed right after a tied
+        place ("Kazakhs from Mongolia, China and Turkey").
+        """
+        anchors = self.of_kind(EntryKind.KAZAKH, EntryKind.DIASPORA)
+        places = [
+            (n, h)
+            for n, h in enumerate(self.hits)
+            if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
+        ]
+        tied: set[int] = set()
+        for n, hit in places:
+            for anchor in anchors:
+                gap = self._gap(hit, anchor)
+                if gap is not None and len(gap) <= ANCHOR_GAP and all(w in ANCHOR_WORDS for w in gap):
+                    tied.add(n)
+                    break
+        changed = True
+        while changed:
+            changed = False
+            for n, hit in places:
+                if n in tied:
+                    continue
+                for m, other in places:
+                    gap = self._gap(hit, other) if m in tied else None
+                    if gap is not None and len(gap) <= 3 and all(w in CONNECTORS for w in gap):
+                        tied.add(n)
+                        changed = True
+                        break
+        return tied
+
+    def country_support(self) -> dict[str, list[str]]:
+        """Countries (never the home country) where the text places the community, with supporting names.
+
+        * Country names, places and community names are evidence; an adjective ("Mongolian") only when it is
+          anchored to the ethnonym or when nothing stronger names a country.
+        * When some names are anchored to the community or are community names (Bayan-Ölgii, "Kazakhs of
+          Turkey"), only those countries count: other countries in the text are then context (a route of
+          migration, a partner in a deal).
+        * Transit countries (``transit`` in the data: Pakistan, India) count only when anchored.
+        * A name shared by several countries (Altai) only adds to a country already supported.
+        """
+        tied = self.anchored()
+        strong: dict[str, list[str]] = {}
+        weak: dict[str, list[str]] = {}
+        focus: dict[str, list[str]] = {}
+        for n, hit in enumerate(self.hits):
+            kind = hit.entry.kind
+            if kind not in COUNTRY_KINDS and kind is not EntryKind.DEMONYM:
+                continue
+            code = hit.entry.countries[0]
+            is_focus = n in tied or kind is EntryKind.COMMUNITY
+            if code in self.transit and not is_focus:
+                continue
+            if is_focus:
+                focus.setdefault(code, []).append(hit.surface)
+            (strong if kind in COUNTRY_KINDS or is_focus else weak).setdefault(code, []).append(hit.surface)
+        focus.pop(self.home, None)
+        strong.pop(self.home, None)
+        weak.pop(self.home, None)
+        support = {code: strong[code] for code in focus} if focus else (strong or weak)
+        for hit in self.of_kind(EntryKind.AMBIGUOUS):
+            for code in hit.entry.countries:
+                if code in support:
+                    support[code].append(hit.surface)
+        return support
+
+
+def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
+    """Gazetteer hits over several renderings of one item (original and transliterated), de-duplicated."""
+    seen: set[tuple[str, str, str]] = set()
+    hits: list[Hit] = []
+    folded: list[str] = []
+    for part, text in enumerate(texts):
+        folded.append(fold(text))
+        for hit in gazetteer.find(text):
+            key = (hit.entry.label, hit.entry.kind, hit.surface)
+            if key not in seen:
+                seen.add(key)
+                hits.append(replace(hit, part=part))
+    return Evidence(tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit)

@@ -1,0 +1,226 @@
+"""Language and script detection, Kazakh-aware.
+
+py3langid knows Kazakh (``kk``) only in Cyrillic: Latin-script Kazakh comes out as Crimean Tatar, Turkish or
+Uzbek, and Arabic-script Kazakh (tote jazuw, used in Xinjiang) as Uyghur. Script heuristics fix that:
+
+* Cyrillic with letters only Kazakh uses (қ ұ, and ә ғ ң ө ү һ і together) is Kazakh;
+* Arabic script with Kazakh letters (the high-hamza ٴ ٵ ٶ ٷ ٸ, or ە ۋ ڭ ۇ) and without Uyghur's ې ۈ ئ
+  (or Sorani Kurdish letters) is Kazakh;
+* Latin text is Kazakh when Kazakh-only letters, Kazakh function words and suffixes outweigh Uzbek, Turkish
+  and English markers (:func:`kazakh_latin_score`).
+
+:func:`kazakh_script` is pure and cheap (used by ``text_for``); :class:`LanguageDetector` adds py3langid and
+is built once by the caller (it loads a ~1 s model lazily, never at import).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
+
+
+class Script(StrEnum):
+    CYRILLIC = "Cyrl"
+    LATIN = "Latn"
+    ARABIC = "Arab"
+    HAN = "Hani"
+    OTHER = "Zyyy"
+
+
+# Letters of Kazakh Cyrillic that Russian lacks. қ and ұ are Kazakh-only (Bashkir's ҡ is another code point);
+# ә ғ ң ө ү һ і also occur in Tatar, Bashkir, Kyrgyz, Mongolian or Ukrainian.
+KAZAKH_CYRILLIC_UNIQUE = frozenset("құҚҰ")
+KAZAKH_CYRILLIC_EXTRA = frozenset("әғңөүһіӘҒҢӨҮҺІ")
+# Arabic-script Kazakh: the hamza sign (front-vowel word) and its precomposed high-hamza letters.
+KAZAKH_ARABIC_MARKS = frozenset("\u0674\u0675\u0676\u0677\u0678")
+# Arabic-script letters shared by Kazakh and Uyghur but not Arabic/Persian.
+TURKIC_ARABIC_LETTERS = frozenset("\u06d5\u06cb\u06ad\u06c7\u06c6")  # ە ۋ ڭ ۇ ۆ
+UYGHUR_ARABIC_LETTERS = frozenset("\u06d0\u06c8\u0626")  # ې ۈ ئ
+# Letters of Sorani Kurdish, which also writes ە and ۆ: ێ ڵ ڕ ڤ
+KURDISH_ARABIC_LETTERS = frozenset("\u06ce\u06b5\u0695\u06a4")
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ‘`ʻ][^\W\d_]+)*")
+
+# Latin-script Kazakh markers. Letters that only Kazakh Latin alphabets use (2018 acute letters, 2021 ä ñ ū).
+_KK_LATIN_LETTERS = frozenset("ǵǴ")  # only Kazakh's 2018 alphabet writes ǵ
+# Letters of Kazakh alphabets that other languages share (á ó ú: Spanish, Czech; ä: German, Estonian; ...)
+_KK_LATIN_SHARED = frozenset("áńóúýäñūğşçöüı")
+# Letters no Kazakh Latin alphabet uses: Estonian õ, Nordic å ø, French é è ê, Polish ł ż ś ć ę ą,
+# Czech ř ě ů, Hungarian ő ű, German ß.
+_NOT_KK_LATIN = frozenset("õåøéèêëàâîïôûłżźśćęąřěůőűßčšžďťň")
+_KK_LATIN_WORDS = frozenset(
+    """
+    jáne jäne zhane zháne men ben pen úshin üşin ushin üshin ushın bul osy dep degen bolyp bolady boldy
+    edi eken jyly jyl boıynsha boiynsha boyınşa boiinsha arqyly arkyly turaly týraly sońǵy soñğı songy
+    qazaq qazaqtar qazaqtary qazaqtyń qazaqtıñ qazaqstan qazaqstannyń qazaqstandyq halyq halqy
+    memlekettik tili eli elinde qala qalasy aýdany audany oblysy mereke merekesi toıy toyı toiy jańa
+    jaña zhana búgin bügin bugin birge barlyq kóp köp kop úlken ülken ulken otandas otandastar qandas
+    qandastar naýryz nauryz merekesi merekesin ótkizdi ötkizdi otkizdi ótti ötti otti toılady toyladı
+    toylady aımaq aimaq aımaǵy aimagy aımaǵynda aimagynda aýyl auyl aýyly auyly mektep mektebi mektepte
+    balalar jastar ókilderi ökilderi okilderi ulttyq ulttyq ūlttyq dástúrli dästürli dasturli shetel
+    shetelde şetel şetelde shetelde kóshi köşi koshi atajurt atamekenge elge oraldy
+    """.split()
+)
+_KK_LATIN_SUFFIXES = tuple(
+    """
+    dyń tyń nyń diń tiń niń dıñ tıñ nıñ dyn tyn nyn daǵy taǵy dağı tağı dagy tagy degi tegi
+    tary lary dary teri leri deri ǵa ğa qa ǵan ğan qan
+    """.split()
+)
+_UZ_WORDS = frozenset(
+    """
+    va bilan uchun qilib qildi ham yil yilda bo'lib boʻlib o'z oʻz bu emas edi deb
+    """.split()
+)
+_TR_WORDS = frozenset(
+    """
+    ve bir için ile olarak olan bu da de çok gibi daha sonra ise nevruz bayramı bayram derneği türkiye
+    """.split()
+)
+_EN_WORDS = frozenset("the and of in to for is on with from by at as that".split())
+_UZ_APOSTROPHE = re.compile(r"[oOgG][‘’'ʻʼ`][a-zA-Z]")
+# The 2017 apostrophe alphabet: a' n' u' y' i' s' c' inside a word (Uzbek puts them after o and g only).
+_KK_APOSTROPHE = re.compile(r"[a-zA-Z][aAnNuUyYiIsScC][‘’'ʼ`][a-zA-Z]")
+
+
+def script_counts(text: str) -> dict[Script, int]:
+    """Count letters per script."""
+    counts = dict.fromkeys(Script, 0)
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        counts[_char_script(ch)] += 1
+    return counts
+
+
+def _char_script(ch: str) -> Script:
+    code = ord(ch)
+    if 0x0400 <= code <= 0x052F:
+        return Script.CYRILLIC
+    if code < 0x0250 or 0x1E00 <= code <= 0x1EFF:
+        return Script.LATIN
+    if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
+        return Script.ARABIC
+    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
+        return Script.HAN
+    return Script.OTHER
+
+
+def dominant_script(text: str) -> Script:
+    """The script with most letters (``OTHER`` for text without letters)."""
+    counts = script_counts(text)
+    best = max(counts, key=lambda s: counts[s])
+    if counts[best] == 0:
+        return Script.OTHER
+    # Han characters carry a word each; weigh them so a Chinese headline with a Latin name stays Chinese.
+    if counts[Script.HAN] * 3 >= counts[best]:
+        return Script.HAN
+    return best
+
+
+def kazakh_latin_score(text: str) -> float:
+    """Evidence that Latin-script ``text`` is Kazakh (> 1) rather than Uzbek, Turkish, English or another
+    Latin-script language (<= 1): Kazakh words, suffixes, q and letters, minus other languages' markers."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return 0.0
+    score = 0.0
+    kazakh_words = 0
+    for word in words:
+        if any(ch in _KK_LATIN_LETTERS for ch in word):
+            score += 2.0
+        elif any(ch in _KK_LATIN_SHARED for ch in word):
+            score += 1.0
+        if word in _KK_LATIN_WORDS:
+            score += 2.0
+            kazakh_words += 1
+        elif len(word) > 4 and word.endswith(_KK_LATIN_SUFFIXES):
+            score += 1.0
+        if "q" in word and not word.startswith(("qatar", "iraq")):
+            score += 0.5
+            kazakh_words += 1
+        if word in _UZ_WORDS:
+            score -= 2.0
+        if word in _TR_WORDS or word in _EN_WORDS:
+            score -= 1.5
+        if word.startswith(("kazak", "kasach", "qozoq")):  # Kazakh Latin spells its name with q: qazaq
+            score -= 1.0
+        if any(ch in _NOT_KK_LATIN for ch in word):
+            score -= 3.0
+    if not kazakh_words:  # letters alone (ä, ú, ñ...) do not make a text Kazakh
+        return min(score, 0.0)
+    score -= 2.0 * len(_UZ_APOSTROPHE.findall(text))
+    score += 2.0 * len(_KK_APOSTROPHE.findall(text))
+    return float(score / len(words) ** 0.5)
+
+
+def kazakh_script(text: str) -> Script | None:
+    """The script ``text`` is written in if it is Kazakh, else ``None`` (heuristic, no model)."""
+    counts = script_counts(text)
+    letters = sum(counts.values())
+    if letters == 0:
+        return None
+    script = dominant_script(text)
+    if script is Script.CYRILLIC:
+        unique = sum(ch in KAZAKH_CYRILLIC_UNIQUE for ch in text)
+        extra = sum(ch in KAZAKH_CYRILLIC_EXTRA for ch in text)
+        # Kazakh prose has about one such letter in ten; a Russian text quoting "қазақ күресі" far fewer
+        dense = unique + extra >= 0.07 * counts[Script.CYRILLIC]
+        return Script.CYRILLIC if unique >= 1 and dense else None
+    if script is Script.ARABIC:
+        marks = sum(ch in KAZAKH_ARABIC_MARKS for ch in text)
+        turkic = sum(ch in TURKIC_ARABIC_LETTERS for ch in text)
+        other = sum(ch in UYGHUR_ARABIC_LETTERS or ch in KURDISH_ARABIC_LETTERS for ch in text)
+        if (marks + turkic >= 1 and other == 0) or (marks + turkic >= 2 and other * 4 <= marks + turkic):
+            return Script.ARABIC
+        return None
+    if script is Script.LATIN:
+        return Script.LATIN if kazakh_latin_score(text) >= 1.0 else None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LangGuess:
+    lang: str  # ISO 639-1 (``und`` when unknown)
+    script: Script
+    confidence: float
+    kazakh_script: Script | None = None  # set when the text is Kazakh
+
+
+class LanguageDetector:
+    """py3langid plus the Kazakh script heuristics. Build one and pass it where needed."""
+
+    def __init__(self) -> None:
+        self._identifier: LanguageIdentifier | None = None
+
+    def _ident(self) -> LanguageIdentifier:
+        if self._identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        return self._identifier
+
+    def detect(self, text: str) -> LangGuess:
+        text = unicodedata.normalize("NFC", text)
+        script = dominant_script(text)
+        kk = kazakh_script(text)
+        if kk is not None:
+            return LangGuess("kk", script, 0.9 if kk is Script.CYRILLIC else 0.75, kk)
+        if script is Script.OTHER and not text.strip():
+            return LangGuess("und", script, 0.0)
+        lang, prob = self._ident().classify(text)
+        lang = _ALIASES.get(str(lang), str(lang))
+        if script is Script.HAN:
+            lang = "zh" if lang in {"zh", "wuu", "yue"} else lang
+        if lang == "kk" and script is Script.CYRILLIC:
+            return LangGuess("kk", script, float(prob), Script.CYRILLIC)
+        return LangGuess(lang, script, float(prob))
+
+
+_ALIASES = {"wuu": "zh", "yue": "zh", "uzs": "uz"}

@@ -1,0 +1,229 @@
+"""The tagger: relevance, countries and topics for news items, with the evidence behind each verdict.
+
+``build_tagger(embedder, cache_dir)`` loads the taxonomy, the gazetteer and the written examples (pass
+``taxonomy=load_taxonomy(override, gazetteer_override)`` for operators' additions), and trains the heads (or
+loads them from the cache). ``Tagger.classify(items)`` embeds ``text_for(title, text)`` and
+applies the heads; ``Tagger.classify_embedded`` does the same for vectors computed elsewhere (the pipeline
+embeds once and reuses the vectors for story clustering).
+
+Decisions:
+
+* ``relevant`` = calibrated probability >= the head's threshold;
+* ``countries`` (only for relevant items) = countries the text places the community in, from the gazetteer
+  (see :meth:`~mediawatch.classify.gazetteer.Evidence.country_support`): names tied to the community
+  ("Kazakhs of Mongolia", Bayan-Ölgii) win over other countries in the text; adjectives count only next to the
+  ethnonym or when nothing stronger is named; never Kazakhstan itself;
+* ``topics`` (only for relevant items) = topics whose head clears its cross-validated threshold; at least one
+  (the topic closest to its threshold) and at most ``MAX_TOPICS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mediawatch.classify.gazetteer import COUNTRY_KINDS, EntryKind, Evidence
+from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
+from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
+from mediawatch.classify.train import (
+    EMBED_KIND,
+    Example,
+    Heads,
+    Vector,
+    embedder_name,
+    heads_key,
+    item_evidence,
+    load_examples,
+    relevance_features,
+    train_heads,
+)
+from mediawatch.classify.translit import text_for
+
+if TYPE_CHECKING:
+    from mediawatch.classify.embed import Embedder
+
+__all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "text_for"]
+
+logger = logging.getLogger(__name__)
+
+MAX_TOPICS = 3
+NEAREST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TagInput:
+    id: str
+    title: str
+    text: str
+    lang: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagResult:
+    id: str
+    relevant: bool
+    relevance: float
+    countries: tuple[str, ...]
+    topics: tuple[str, ...]
+    why: dict[str, object] = field(default_factory=dict)
+
+
+class Tagger:
+    """Applies trained heads and the gazetteer to items. Build with :func:`build_tagger`."""
+
+    def __init__(
+        self, embedder: Embedder, taxonomy: Taxonomy, heads: Heads, detector: LanguageDetector | None = None
+    ) -> None:
+        if tuple(heads.topics) != taxonomy.topic_ids:
+            raise ValueError(
+                f"heads were trained for topics {heads.topics}, taxonomy has {taxonomy.topic_ids}"
+            )
+        self.embedder = embedder
+        self.taxonomy = taxonomy
+        self.heads = heads
+        self.detector = detector or LanguageDetector()
+
+    @property
+    def model(self) -> str:
+        """Embedder name and head version, for ``Classification.model``."""
+        return f"{self.heads.model}+heads:{self.heads.key[:12]}"
+
+    def texts(self, items: Sequence[TagInput]) -> list[str]:
+        return [text_for(i.title, i.text, lang=i.lang) for i in items]
+
+    def classify(self, items: Sequence[TagInput]) -> list[TagResult]:
+        if not items:
+            return []
+        vectors = self.embedder.embed(self.texts(items), kind=EMBED_KIND)
+        return self.classify_embedded(items, np.asarray(vectors, dtype=np.float32))
+
+    def classify_embedded(self, items: Sequence[TagInput], vectors: Vector) -> list[TagResult]:
+        """Classify items whose ``text_for`` texts were embedded (with ``kind=EMBED_KIND``) by the caller."""
+        if len(items) != len(vectors):
+            raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
+        if not items:
+            return []
+        evidences = [item_evidence(self.taxonomy, i.title, i.text, i.lang) for i in items]
+        relevance = self.heads.relevance(relevance_features(vectors, evidences))
+        topic_scores = self.heads.topic_scores(vectors)
+        similarities = vectors @ self.heads.example_vectors.astype(np.float32).T
+        return [
+            self._result(item, float(relevance[n]), topic_scores[n], similarities[n], evidences[n])
+            for n, item in enumerate(items)
+        ]
+
+    def _result(
+        self, item: TagInput, relevance: float, topic_scores: np.ndarray, similarity: np.ndarray, ev: Evidence
+    ) -> TagResult:
+        heads = self.heads
+        relevant = relevance >= heads.threshold
+        support = ev.country_support()
+        countries = tuple(sorted(support)) if relevant else ()
+        topics: tuple[str, ...] = ()
+        if relevant:
+            ratio = topic_scores / np.maximum(heads.topic_thresholds, 1e-6)
+            order = [int(k) for k in np.argsort(-ratio) if heads.topic_thresholds[k] < 1.0]
+            chosen = [k for k in order if ratio[k] >= 1.0][:MAX_TOPICS] or order[:1]
+            topics = tuple(heads.topics[k] for k in sorted(chosen))
+        nearest = [
+            {
+                "text": heads.example_texts[k][:160],
+                "relevant": bool(heads.example_relevant[k]),
+                "topics": list(heads.example_topics[k]),
+                "similarity": round(float(similarity[k]), 3),
+            }
+            for k in np.argsort(-similarity)[:NEAREST]
+        ]
+        why: dict[str, object] = {
+            "relevance": round(relevance, 4),
+            "threshold": heads.threshold,
+            "language": self._language(item),
+            "places": [
+                {
+                    "name": h.entry.label,
+                    "country": h.entry.countries[0],
+                    "kind": h.entry.kind.value,
+                    "text": h.surface,
+                }
+                for h in ev.hits
+                if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
+            ],
+            "ambiguous_places": [h.surface for h in ev.of_kind(EntryKind.AMBIGUOUS)],
+            "home_places": [h.surface for h in ev.of_kind(EntryKind.HOME)],
+            "terms": {
+                kind.value: sorted({h.surface for h in ev.of_kind(kind)})
+                for kind in (EntryKind.KAZAKH, EntryKind.DIASPORA, EntryKind.OTHER_GROUP)
+            },
+            "countries": {code: sorted(set(names)) for code, names in sorted(support.items())},
+            "topic_scores": {t: round(float(s), 3) for t, s in zip(heads.topics, topic_scores, strict=True)},
+            "topic_thresholds": {
+                t: float(v) for t, v in zip(heads.topics, heads.topic_thresholds, strict=True)
+            },
+            "nearest": nearest,
+            "model": self.model,
+            "taxonomy": self.taxonomy.digest,
+        }
+        return TagResult(item.id, bool(relevant), round(relevance, 4), countries, topics, why)
+
+    def _language(self, item: TagInput) -> dict[str, object]:
+        sample = f"{item.title} {item.text[:400]}"
+        script = dominant_script(sample)
+        guess = self.detector.detect(sample)
+        transliterated = guess.kazakh_script in (Script.LATIN, Script.ARABIC) or (
+            item.lang == "kk" and script in (Script.LATIN, Script.ARABIC)
+        )
+        return {
+            "given": item.lang,
+            "detected": guess.lang,
+            "confidence": round(guess.confidence, 3),
+            "script": script.value,
+            "transliterated_from": script.value if transliterated else None,
+        }
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def heads_path(cache_dir: Path, model: str, key: str) -> Path:
+    return cache_dir / "classify" / f"heads-{_SLUG.sub('_', model)[:60]}-{key}.npz"
+
+
+def build_tagger(
+    embedder: Embedder,
+    cache_dir: Path,
+    extra_examples: Sequence[Example] = (),
+    *,
+    taxonomy: Taxonomy | None = None,
+    detector: LanguageDetector | None = None,
+) -> Tagger:
+    """A tagger with heads trained on the packaged examples plus ``extra_examples`` (cached by content)."""
+    from filelock import FileLock
+
+    taxonomy = taxonomy or load_taxonomy()
+    examples = load_examples(taxonomy) + list(extra_examples)
+    model = embedder_name(embedder)
+    key = heads_key(model, taxonomy, examples)
+    path = heads_path(cache_dir, model, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_suffix(".lock"))):
+        heads: Heads | None = None
+        if path.exists():
+            try:
+                heads = Heads.load(path)
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning(
+                    "discarding unreadable heads file", extra={"path": str(path), "error": str(exc)}
+                )
+        if heads is None or heads.key != key:
+            logger.info("training tagger heads", extra={"examples": len(examples), "model": model})
+            vector_cache = cache_dir / "classify" / f"examples-{_SLUG.sub('_', model)[:60]}.npz"
+            heads = train_heads(embedder, examples, taxonomy, vector_cache=vector_cache)
+            heads.save(path)
+    return Tagger(embedder, taxonomy, heads, detector)

@@ -1,0 +1,504 @@
+"""Training the tagger's heads from written examples.
+
+The examples (``data/examples/*.yaml`` plus every topic example of the taxonomy, plus editor corrections
+passed in at build time) are embedded with the e5 model and three kinds of head are fitted:
+
+* **relevance**: logistic regression on the embedding plus a few gazetteer features (Kazakh ethnonym, diaspora
+  vocabulary, foreign place, other peoples...), Platt-calibrated on 5-fold out-of-fold scores so that
+  ``relevance`` is a probability;
+* **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples, each with the decision
+  threshold that maximised F1 in cross-validation on the training set;
+* the example vectors themselves, kept to show the nearest examples as evidence.
+
+Heads are small (a few hundred kB) and stored in the cache directory under a key made of the model name and
+a hash of the examples, taxonomy and feature version: never committed, retrained when anything changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mediawatch.classify.gazetteer import EntryKind, Evidence, evidence, load_yaml_mapping
+from mediawatch.classify.taxonomy import Taxonomy
+from mediawatch.classify.translit import lead_text, text_for
+from mediawatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
+    from mediawatch.classify.embed import Embedder, Kind
+
+FEATURE_VERSION = 5
+# e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
+# topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
+EMBED_KIND: Kind = "passage"
+# Hyper-parameters chosen by cross-validation on the training examples at every training run:
+GAZETTEER_SCALES = (0.2, 0.4)  # weight of the 0/1 gazetteer features next to a unit-length embedding
+RELEVANCE_CS = (4.0, 16.0, 64.0)
+TOPIC_CS = (2.0, 8.0, 32.0)
+FOLDS = 5
+SEED = 20240322
+
+Vector = NDArray[np.float32]
+
+
+def embedder_name(embedder: object) -> str:
+    name = getattr(embedder, "name", None)
+    return str(name) if name else type(embedder).__name__
+
+
+# --- examples -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    title: str
+    text: str
+    lang: str
+    relevant: bool
+    countries: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    source: str = ""  # where it came from (file and position, "taxonomy:<topic>", "editor:<item id>")
+
+
+def parse_examples(data: Mapping[str, object], source: str, topic_ids: Iterable[str]) -> list[Example]:
+    """Examples from one YAML mapping (``examples: [...]``), validated against the taxonomy."""
+    known = set(topic_ids)
+    raw = data.get("examples")
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: expected a top-level 'examples' list")
+    out: list[Example] = []
+    for n, item in enumerate(raw):
+        where = f"{source}: examples[{n}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where}: expected a mapping")
+        title, text = item.get("title", ""), item.get("text", "")
+        if not isinstance(title, str) or not isinstance(text, str) or not (title.strip() or text.strip()):
+            raise ConfigError(f"{where}: needs a title or a text")
+        relevant = item.get("relevant")
+        if not isinstance(relevant, bool):
+            raise ConfigError(f"{where}: 'relevant' must be true or false")
+        countries = tuple(str(c) for c in item.get("countries") or ())
+        topics = tuple(str(t) for t in item.get("topics") or ())
+        if bad := [c for c in countries if len(c) != 2 or not c.isupper()]:
+            raise ConfigError(f"{where}: countries must be ISO 3166-1 alpha-2 codes, got {bad}")
+        if bad := [t for t in topics if t not in known]:
+            raise ConfigError(f"{where}: unknown topics {bad} (known: {sorted(known)})")
+        if not relevant and (countries or topics):
+            raise ConfigError(f"{where}: a not-relevant example takes no countries or topics")
+        out.append(
+            Example(
+                title.strip(),
+                text.strip(),
+                str(item.get("lang", "und")),
+                relevant,
+                countries,
+                topics,
+                f"{source}#{n}",
+            )
+        )
+    return out
+
+
+def taxonomy_examples(taxonomy: Taxonomy) -> list[Example]:
+    """Each topic example of the taxonomy, as a relevant example carrying that topic."""
+    return [
+        Example("", ex.text, ex.lang, True, (), (topic.id,), f"taxonomy:{topic.id}#{n}")
+        for topic in taxonomy.topics
+        for n, ex in enumerate(topic.examples)
+    ]
+
+
+def load_examples(taxonomy: Taxonomy, extra_files: Sequence[Path] = ()) -> list[Example]:
+    """The packaged examples, the taxonomy's topic examples and any extra example files."""
+    examples: list[Example] = []
+    folder = resources.files("mediawatch.classify").joinpath("data/examples")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            data = load_yaml_mapping(entry.read_text(encoding="utf-8"), f"examples/{entry.name}")
+            examples.extend(parse_examples(data, f"examples/{entry.name}", taxonomy.topic_ids))
+    for path in extra_files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read examples ({exc})") from exc
+        examples.extend(parse_examples(load_yaml_mapping(text, str(path)), str(path), taxonomy.topic_ids))
+    examples.extend(taxonomy_examples(taxonomy))
+    return examples
+
+
+# --- features -----------------------------------------------------------------------------------------------
+
+GAZETTEER_FEATURES = (
+    "kazakh",
+    "diaspora",
+    "foreign",
+    "community",
+    "home",
+    "other_group",
+    "kazakh_and_foreign",
+    "kazakh_and_diaspora",
+)
+
+
+def gazetteer_features(ev: Evidence) -> NDArray[np.float32]:
+    kazakh = ev.has(EntryKind.KAZAKH)
+    diaspora = ev.has(EntryKind.DIASPORA)
+    foreign = bool(ev.country_support())
+    values = (
+        kazakh,
+        diaspora,
+        foreign,
+        ev.has(EntryKind.COMMUNITY),
+        ev.has(EntryKind.HOME),
+        ev.has(EntryKind.OTHER_GROUP),
+        kazakh and foreign,
+        kazakh and diaspora,
+    )
+    return np.asarray(values, dtype=np.float32)
+
+
+def item_evidence(taxonomy: Taxonomy, title: str, text: str, lang: str | None = None) -> Evidence:
+    """Gazetteer evidence from the original title and lead and from the text the model reads."""
+    original = f"{title} {lead_text(text)}".strip()
+    prepared = text_for(title, text, lang=lang)
+    parts = [original] if prepared == original else [original, prepared]
+    return evidence(taxonomy.gazetteer, parts)
+
+
+def relevance_features(vectors: Vector, evidences: Sequence[Evidence]) -> NDArray[np.float32]:
+    """The embedding followed by the (unscaled, 0/1) gazetteer features."""
+    width = len(GAZETTEER_FEATURES)
+    gaz = (
+        np.stack([gazetteer_features(ev) for ev in evidences])
+        if evidences
+        else np.zeros((0, width), np.float32)
+    )
+    return np.hstack([vectors.astype(np.float32), gaz]).astype(np.float32)
+
+
+# --- heads --------------------------------------------------------------------------------------------------
+
+
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+@dataclass(frozen=True)
+class Heads:
+    model: str
+    key: str
+    topics: tuple[str, ...]
+    rel_coef: NDArray[np.float32]
+    rel_intercept: float
+    platt: tuple[float, float]
+    threshold: float
+    topic_coef: NDArray[np.float32]  # (topics, dim)
+    topic_intercept: NDArray[np.float32]
+    topic_thresholds: NDArray[np.float32]
+    example_vectors: NDArray[np.float16]
+    example_texts: tuple[str, ...]
+    example_relevant: NDArray[np.bool_]
+    example_topics: tuple[tuple[str, ...], ...]
+    cv: Mapping[str, float] = field(default_factory=dict)  # cross-validated scores on the training set
+
+    def relevance(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Calibrated probability that each row is relevant."""
+        score = features.astype(np.float64) @ self.rel_coef.astype(np.float64) + self.rel_intercept
+        return _sigmoid(self.platt[0] * score + self.platt[1])
+
+    def topic_scores(self, vectors: Vector) -> NDArray[np.float64]:
+        """Per-topic probabilities, shape (items, topics)."""
+        logits = vectors.astype(np.float64) @ self.topic_coef.T.astype(np.float64) + self.topic_intercept
+        return _sigmoid(logits)
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temporary file, then rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "model": self.model,
+            "key": self.key,
+            "topics": list(self.topics),
+            "rel_intercept": self.rel_intercept,
+            "platt": list(self.platt),
+            "threshold": self.threshold,
+            "example_texts": list(self.example_texts),
+            "example_topics": [list(t) for t in self.example_topics],
+            "cv": dict(self.cv),
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    rel_coef=self.rel_coef,
+                    topic_coef=self.topic_coef,
+                    topic_intercept=self.topic_intercept,
+                    topic_thresholds=self.topic_thresholds,
+                    example_vectors=self.example_vectors,
+                    example_relevant=self.example_relevant,
+                    meta=np.array(json.dumps(meta, ensure_ascii=False)),
+                )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> Heads:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            return cls(
+                model=meta["model"],
+                key=meta["key"],
+                topics=tuple(meta["topics"]),
+                rel_coef=data["rel_coef"],
+                rel_intercept=float(meta["rel_intercept"]),
+                platt=(float(meta["platt"][0]), float(meta["platt"][1])),
+                threshold=float(meta["threshold"]),
+                topic_coef=data["topic_coef"],
+                topic_intercept=data["topic_intercept"],
+                topic_thresholds=data["topic_thresholds"],
+                example_vectors=data["example_vectors"],
+                example_texts=tuple(meta["example_texts"]),
+                example_relevant=data["example_relevant"],
+                example_topics=tuple(tuple(t) for t in meta["example_topics"]),
+                cv=meta.get("cv", {}),
+            )
+
+
+def heads_key(model: str, taxonomy: Taxonomy, examples: Sequence[Example]) -> str:
+    """Cache key: changes with the model, the feature code, the taxonomy/gazetteer and the examples."""
+    blob = json.dumps(
+        {
+            "v": FEATURE_VERSION,
+            "kind": EMBED_KIND,
+            "model": model,
+            "taxonomy": taxonomy.digest,
+            "examples": [asdict(e) for e in examples],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _f1(pred: NDArray[np.bool_], y: NDArray[np.bool_]) -> float:
+    tp = float(np.sum(pred & y))
+    return 2 * tp / max(float(np.sum(pred) + np.sum(y)), 1.0)
+
+
+def _scale_gazetteer(features: NDArray[np.float32], scale: float) -> NDArray[np.float32]:
+    scaled = features.copy()
+    scaled[:, -len(GAZETTEER_FEATURES) :] *= scale
+    return scaled
+
+
+def _best_threshold(y: NDArray[np.bool_], p: NDArray[np.float64]) -> tuple[float, float]:
+    best = (0.5, -1.0)
+    for t in np.arange(0.15, 0.86, 0.05):
+        pred = p >= t
+        tp = float(np.sum(pred & y))
+        f1 = 2 * tp / max(float(np.sum(pred) + np.sum(y)), 1.0)
+        if f1 > best[1] + 1e-9:
+            best = (float(round(t, 2)), f1)
+    return best
+
+
+def embed_examples(embedder: Embedder, texts: Sequence[str], cache_file: Path | None = None) -> Vector:
+    """Embed training texts, reusing vectors saved in ``cache_file`` (keyed by text hash) for this model.
+
+    Adding one editor correction then embeds one text, not all of them.
+    """
+    keys = [hashlib.sha256(f"{EMBED_KIND}\x1f{t}".encode()).hexdigest() for t in texts]
+    known: dict[str, Vector] = {}
+    if cache_file is not None and cache_file.exists():
+        try:
+            with np.load(cache_file, allow_pickle=False) as data:
+                known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        except (OSError, ValueError, KeyError):
+            known = {}
+    missing = [k for k in dict.fromkeys(keys) if k not in known]
+    if missing:
+        index = {k: n for n, k in enumerate(keys)}
+        fresh = np.asarray(
+            embedder.embed([texts[index[k]] for k in missing], kind=EMBED_KIND), dtype=np.float32
+        )
+        known.update(zip(missing, fresh, strict=True))
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            kept = sorted(set(keys))  # only the current examples' vectors are kept
+            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".npz.tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    np.savez(fh, keys=np.array(kept), vectors=np.stack([known[k] for k in kept]))
+                os.replace(tmp, cache_file)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def _logreg(c: float) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
+    # liblinear: single-threaded and several times faster than lbfgs on a few hundred rows
+    return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
+
+
+def _folds(y: NDArray[np.bool_]) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = min(FOLDS, int(y.sum()), int((~y).sum()))
+    return list(StratifiedKFold(n_splits=splits, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y))
+
+
+@dataclass(frozen=True)
+class _RelevanceHead:
+    coef: NDArray[np.float32]
+    intercept: float
+    platt: tuple[float, float]
+    cv: dict[str, float]
+
+
+def _fit_relevance(features: NDArray[np.float32], y: NDArray[np.bool_]) -> _RelevanceHead:
+    """Choose the gazetteer weight and C by out-of-fold F1; Platt-calibrate on the out-of-fold scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    folds = _folds(y)
+    best: tuple[float, float, float, NDArray[np.float64]] | None = None  # (f1, scale, C, out-of-fold scores)
+    for scale in GAZETTEER_SCALES:
+        scaled = _scale_gazetteer(features, scale)
+        for c in RELEVANCE_CS:
+            oof = np.zeros(len(y))
+            for train_idx, test_idx in folds:
+                model = _logreg(c).fit(scaled[train_idx], y[train_idx])
+                oof[test_idx] = model.decision_function(scaled[test_idx])
+            f1 = _f1(oof >= 0, y)
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, scale, c, oof)
+    assert best is not None
+    _, scale, c, oof = best
+    calibration = LogisticRegression(C=100.0, max_iter=1000).fit(oof.reshape(-1, 1), y)
+    platt = (float(calibration.coef_[0, 0]), float(calibration.intercept_[0]))
+    final = _logreg(c).fit(_scale_gazetteer(features, scale), y)
+    coef = final.coef_[0].astype(np.float32)
+    coef[-len(GAZETTEER_FEATURES) :] *= scale  # fold the weight in: heads take unscaled features
+    pred = _sigmoid(platt[0] * oof + platt[1]) >= 0.5
+    tp = float(np.sum(pred & y))
+    cv = {
+        "relevance_f1": _f1(pred, y),
+        "relevance_precision": tp / max(float(pred.sum()), 1.0),
+        "relevance_recall": tp / max(float(y.sum()), 1.0),
+        "relevance_C": c,
+        "gazetteer_scale": scale,
+    }
+    return _RelevanceHead(coef, float(final.intercept_[0]), platt, cv)
+
+
+@dataclass(frozen=True)
+class _TopicHeads:
+    coef: NDArray[np.float32]
+    intercept: NDArray[np.float32]
+    thresholds: NDArray[np.float32]
+    cv: dict[str, float]
+
+
+def _fit_topics(vectors: Vector, labels: NDArray[np.bool_], topic_ids: Sequence[str]) -> _TopicHeads:
+    """One-vs-rest heads; C and the decision threshold of each topic by out-of-fold F1.
+
+    A topic with fewer than three positive (or negative) examples gets no head (threshold 1: never chosen).
+    """
+    coef = np.zeros((len(topic_ids), vectors.shape[1]), dtype=np.float32)
+    intercept = np.full(len(topic_ids), -10.0, dtype=np.float32)
+    thresholds = np.ones(len(topic_ids), dtype=np.float32)
+    cv: dict[str, float] = {}
+    tp = fp = fn = 0.0
+    for k, topic in enumerate(topic_ids):
+        yk = labels[:, k]
+        if yk.sum() < 3 or (~yk).sum() < 3:
+            continue
+        folds = _folds(yk)
+        chosen: tuple[float, float, float, NDArray[np.float64]] | None = None  # (f1, threshold, C, oof)
+        for c in TOPIC_CS:
+            oof = np.zeros(len(yk))
+            for train_idx, test_idx in folds:
+                oof[test_idx] = (
+                    _logreg(c).fit(vectors[train_idx], yk[train_idx]).predict_proba(vectors[test_idx])[:, 1]
+                )
+            threshold, f1 = _best_threshold(yk, oof)
+            if chosen is None or f1 > chosen[0] + 1e-9:
+                chosen = (f1, threshold, c, oof)
+        assert chosen is not None
+        f1, threshold, c, oof = chosen
+        pred = oof >= threshold
+        tp += float(np.sum(pred & yk))
+        fp += float(np.sum(pred & ~yk))
+        fn += float(np.sum(~pred & yk))
+        cv[f"topic_f1.{topic}"] = f1
+        model = _logreg(c).fit(vectors, yk)
+        coef[k], intercept[k], thresholds[k] = model.coef_[0], model.intercept_[0], threshold
+    cv["topic_micro_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
+    return _TopicHeads(coef, intercept, thresholds, cv)
+
+
+def train_heads(
+    embedder: Embedder,
+    examples: Sequence[Example],
+    taxonomy: Taxonomy | None = None,
+    *,
+    vectors: Vector | None = None,
+    vector_cache: Path | None = None,
+) -> Heads:
+    """Fit the relevance and topic heads on ``examples``.
+
+    They are embedded here (through ``vector_cache`` when given) unless ``vectors`` are passed in.
+    """
+    from mediawatch.classify.taxonomy import load_taxonomy
+
+    taxonomy = taxonomy or load_taxonomy()
+    y = np.array([e.relevant for e in examples], dtype=bool)
+    if y.all() or not y.any():
+        raise ConfigError("training examples need both relevant and not-relevant items")
+    texts = [text_for(e.title, e.text, lang=e.lang) for e in examples]
+    if vectors is None:
+        vectors = embed_examples(embedder, texts, vector_cache)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    evidences = [item_evidence(taxonomy, e.title, e.text, e.lang) for e in examples]
+    relevance = _fit_relevance(relevance_features(vectors, evidences), y)
+
+    relevant = np.flatnonzero(y)
+    rows = [[t in examples[int(i)].topics for t in taxonomy.topic_ids] for i in relevant]
+    labels = np.array(rows, dtype=np.bool_)
+    topics = _fit_topics(vectors[relevant], labels, taxonomy.topic_ids)
+
+    model = embedder_name(embedder)
+    cv = {**relevance.cv, **topics.cv, "examples": float(len(examples)), "relevant_examples": float(y.sum())}
+    return Heads(
+        model=model,
+        key=heads_key(model, taxonomy, examples),
+        topics=taxonomy.topic_ids,
+        rel_coef=relevance.coef,
+        rel_intercept=relevance.intercept,
+        platt=relevance.platt,
+        threshold=0.5,
+        topic_coef=topics.coef,
+        topic_intercept=topics.intercept,
+        topic_thresholds=topics.thresholds,
+        example_vectors=vectors.astype(np.float16),
+        example_texts=tuple(texts),
+        example_relevant=y,
+        example_topics=tuple(e.topics for e in examples),
+        cv=cv,
+    )

