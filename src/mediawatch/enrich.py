@@ -55,15 +55,21 @@ def build_tagger(settings: Settings, embedder: Embedder, store: Store | None = N
     from mediawatch.classify.tagger import build_tagger as build
 
     extra = editor_examples(store) if store is not None else []
-    return build(embedder, settings.cache_dir, extra)
+    return build(embedder, settings.cache_dir, extra, taxonomy=load_taxonomy(settings))
 
 
-def tagger_identity(embedder: Embedder, store: Store) -> tuple[str, str]:
+def load_taxonomy(settings: Settings):  # type: ignore[no-untyped-def]
+    """The packaged taxonomy and gazetteer merged with the operator's override files, if set."""
+    from mediawatch.classify.taxonomy import load_taxonomy as load
+
+    return load(settings.taxonomy, settings.gazetteer)
+
+
+def tagger_identity(settings: Settings, embedder: Embedder, store: Store) -> tuple[str, str]:
     """(model, heads key) the tagger built now would stamp on its tags, computed without training it."""
-    from mediawatch.classify.taxonomy import load_taxonomy
     from mediawatch.classify.train import embedder_name, heads_key, load_examples
 
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(settings)
     name = embedder_name(embedder)
     key = heads_key(name, taxonomy, load_examples(taxonomy) + editor_examples(store))
     return f"{name}+heads:{key[:12]}", key
@@ -107,7 +113,7 @@ def run_classify(
     cached = CachingEmbedder(embedder or build_embedder(app.settings), store)
     report = ClassifyReport()
     if not everything:
-        model, key = tagger_identity(cached, store)
+        model, key = tagger_identity(app.settings, cached, store)
         if not store.items_to_classify(model, key):
             return report  # nothing to do: do not load the model or train heads
     tagger = build_tagger(app.settings, cached, store)

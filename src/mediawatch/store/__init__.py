@@ -242,19 +242,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
 
     # ------------------------------------------------------------------------------------------ health
     def health(self, now: datetime) -> list[SourceHealth]:
-        since = now - timedelta(days=7)
-        counts = (
-            select(t.item_source.c.source_id, func.count().label("n"))
-            .where(t.item_source.c.first_seen >= since)
-            .group_by(t.item_source.c.source_id)
-            .subquery()
-        )
-        q = (
-            select(t.source, t.source_state, func.coalesce(counts.c.n, 0).label("items_7d"))
-            .join(t.source_state, t.source_state.c.source_id == t.source.c.id, isouter=True)
-            .join(counts, counts.c.source_id == t.source.c.id, isouter=True)
-            .order_by(t.source.c.id)
-        )
+        q = sources_with_counts(now - timedelta(days=7), None, "items_7d")
         out: list[SourceHealth] = []
         with self.engine.connect() as conn:
             for r in conn.execute(q):
@@ -322,6 +310,25 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def sources_with_counts(start: datetime, end: datetime | None, label: str) -> Any:
+    """Every source with its state and how many items it first brought in [start, end), as ``label``."""
+    span = t.item_source.c.first_seen >= start
+    if end is not None:
+        span = span & (t.item_source.c.first_seen < end)
+    counts = (
+        select(t.item_source.c.source_id, func.count().label("n"))
+        .where(span)
+        .group_by(t.item_source.c.source_id)
+        .subquery()
+    )
+    return (
+        select(t.source, t.source_state, func.coalesce(counts.c.n, 0).label(label))
+        .join(t.source_state, t.source_state.c.source_id == t.source.c.id, isouter=True)
+        .join(counts, counts.c.source_id == t.source.c.id, isouter=True)
+        .order_by(t.source.c.id)
+    )
 
 
 def export_record(m: Any) -> dict[str, Any]:

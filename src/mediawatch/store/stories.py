@@ -296,18 +296,9 @@ class StoryStore:
 
     def source_weeks(self, start: datetime, end: datetime) -> list[SourceWeek]:
         """Every source with its state and the items it brought in [start, end) (by first_seen), by id."""
-        counts = (
-            select(t.item_source.c.source_id, func.count().label("n"))
-            .where(t.item_source.c.first_seen >= start, t.item_source.c.first_seen < end)
-            .group_by(t.item_source.c.source_id)
-            .subquery()
-        )
-        q = (
-            select(t.source, t.source_state, func.coalesce(counts.c.n, 0).label("items_in_span"))
-            .join(t.source_state, t.source_state.c.source_id == t.source.c.id, isouter=True)
-            .join(counts, counts.c.source_id == t.source.c.id, isouter=True)
-            .order_by(t.source.c.id)
-        )
+        from mediawatch.store import sources_with_counts
+
+        q = sources_with_counts(start, end, "items_in_span")
         out: list[SourceWeek] = []
         with self.engine.connect() as conn:
             for r in conn.execute(q):
