@@ -23,11 +23,11 @@ NOW = datetime(2025, 11, 3, 12, tzinfo=UTC)
 
 TEXTS = [
     ("en", "Kazakhs of Bayan-Ölgii celebrate Nauryz with a horse race",
-     "Thousands of ethnic Kazakhs in western Mongolia's Bayan-Ölgii province gathered for Nauryz."),
+     "About 3,000 ethnic Kazakhs in western Mongolia's Bayan-Ölgii province gathered for Nauryz."),
     ("ru", "Казахи Баян-Өлгия отметили Наурыз скачками",
-     "Тысячи этнических казахов в монгольском аймаке Баян-Өлгий собрались на праздник Наурыз."),
+     "Около 3000 этнических казахов в монгольском аймаке Баян-Өлгий собрались на праздник Наурыз."),
     ("kk", "Баян-Өлгий қазақтары Наурызды бәйгемен тойлады",
-     "Моңғолиядағы Баян-Өлгий аймағында мыңдаған қазақ Наурыз мерекесіне жиналды."),
+     "Моңғолиядағы Баян-Өлгий аймағында 3000-ға жуық қазақ Наурыз мерекесіне жиналды."),
     ("en", "Kazakhstan's central bank keeps the base rate at 16.5 percent",
      "The National Bank of Kazakhstan left its policy rate unchanged, citing inflation."),
 ]
@@ -103,7 +103,8 @@ def test_label_validation() -> None:
         make_label("i1", False, ["MN"], ["cooking"], editor=None, note=None, now=NOW)
     text = "\n".join(info.value.problems)
     assert "unknown topics: cooking" in text and "not relevant takes no countries" in text
-    with pytest.raises(ConfigError, match="not ISO 3166"):
+    with pytest.raises(ConfigError) as info:
         make_label("i1", True, ["XX"], [], editor=None, note=None, now=NOW)
+    assert info.value.problems == ["label i1: not ISO 3166-1 alpha-2 country codes: XX"]
     lab = make_label("i1", True, ["mn", "MN"], ["Festivals"], editor="a", note=None, now=NOW)
     assert lab.countries == ("MN",) and lab.topics == ("festivals",)

@@ -427,5 +427,10 @@ def db_upgrade(db: str | None, sources: Path | None, verbose: int) -> None:
         _fail(exc)
 
 
+from mediawatch.probe_cli import add, probe  # noqa: E402  (light: imports nothing heavy at module level)
+
+main.add_command(probe)
+sources.add_command(add)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

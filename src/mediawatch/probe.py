@@ -1,0 +1,446 @@
+"""What is behind a URL, as the collector would see it, and the sources.yaml stanza to collect it.
+
+``probe`` fetches through the collector's own :class:`~mediawatch.http.Fetcher` (User-Agent, timeouts, size
+limits, proxy environment variables) and :class:`~mediawatch.robots.RobotsCache`, parses with the
+collector's own parsers (``parse_feed``, ``parse_youtube``, ``links.extract_links``), and reports:
+
+* a feed (RSS, Atom, RDF, JSON Feed): title, entry count, language, newest entry date;
+* a YouTube channel, handle or playlist address: channel id and feed URL (a handle page is fetched);
+* an HTML page: the feeds it declares, common feed paths that answer, and the article links the automatic
+  rule (or ``selector``) takes, with the rejected links and their reasons.
+
+Failures of the URL itself are raised as the collector's errors (``FetchError``/``ParseError``: "HTTP 404",
+"blocked by robots.txt", "timed out after 10 s"); failures of the extra feed checks are reported, not raised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from mediawatch import suggest
+from mediawatch.collect import links, youtube
+from mediawatch.collect.feeds import ParsedFeed, parse_feed
+from mediawatch.collect.runner import FEED_ACCEPT, HTML_ACCEPT, decode_html
+from mediawatch.errors import FetchError, ParseError, SourceError
+from mediawatch.http import Fetcher, build_client
+from mediawatch.normalize import html_to_text
+from mediawatch.robots import RobotsCache
+from mediawatch.settings import Settings
+
+PROBE_ID = "probe"  # the source id in error messages
+ANY_ACCEPT = (
+    "text/html, application/xhtml+xml, application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/xml;q=0.9, */*;q=0.8"
+)
+COMMON_FEED_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
+MAX_DECLARED_CHECKS = 3  # declared feeds fetched to confirm them
+MAX_COMMON_HITS = 2  # stop trying common paths after this many answer with a feed
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """One feed fetched and parsed: ``ok`` with its facts, or the reason it is not a working feed."""
+
+    url: str
+    origin: str  # "given" (the URL itself), "declared" (<link rel=alternate>), "common" (a usual path), "youtube"
+    ok: bool
+    reason: str | None = None
+    format: str | None = None
+    title: str | None = None
+    entries: int = 0
+    language: str | None = None
+    newest: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "origin": self.origin,
+            "ok": self.ok,
+            "reason": self.reason,
+            "format": self.format,
+            "title": self.title,
+            "entries": self.entries,
+            "language": self.language,
+            "newest": self.newest.isoformat() if self.newest else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class YouTubeTarget:
+    channel_id: str | None
+    playlist_id: str | None
+    handle: str | None
+    feed_url: str  # the canonical https://www.youtube.com/feeds/videos.xml?… address
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    url: str  # as given
+    final_url: str  # after redirects
+    kind: str  # "rss", "youtube" or "page"
+    title: str | None
+    language: str | None  # ISO 639-1
+    suggested: dict[str, str]
+    feed: FeedCheck | None = None  # rss / youtube: the feed itself
+    youtube: YouTubeTarget | None = None
+    feed_checks: tuple[FeedCheck, ...] = ()  # page: declared feeds and common paths tried, in that order
+    declared_feeds: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()
+    selector: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """Working feed URLs: the URL itself, the channel's feed, or what the page declares and answers."""
+        if self.kind == "rss" and self.feed:
+            return (self.feed.url,)
+        if self.kind == "youtube" and self.youtube:
+            return (self.youtube.feed_url,)
+        return tuple(dict.fromkeys(c.url for c in self.feed_checks if c.ok))
+
+    def rejected_counts(self) -> dict[str, int]:
+        return dict(Counter(reason for _, reason in self.rejected).most_common())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "final_url": self.final_url,
+            "kind": self.kind,
+            "title": self.title,
+            "language": self.language,
+            "feeds": list(self.feeds),
+            "feed": self.feed.to_json() if self.feed else None,
+            "youtube": (
+                {
+                    "channel_id": self.youtube.channel_id,
+                    "playlist_id": self.youtube.playlist_id,
+                    "handle": self.youtube.handle,
+                    "feed_url": self.youtube.feed_url,
+                }
+                if self.youtube
+                else None
+            ),
+            "declared_feeds": list(self.declared_feeds),
+            "feed_checks": [c.to_json() for c in self.feed_checks],
+            "selector": self.selector,
+            "articles": list(self.articles),
+            "rejected": [{"url": u, "reason": r} for u, r in self.rejected],
+            "counts": {
+                "articles": len(self.articles),
+                "rejected": len(self.rejected),
+                "rejected_by_reason": self.rejected_counts(),
+            },
+            "suggested": dict(self.suggested),
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------------------------------------- entry points
+
+
+async def probe_url(
+    url: str,
+    settings: Settings,
+    *,
+    selector: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ProbeReport:
+    """Probe ``url`` with a client of its own (built like collect's: proxies from the environment apply)."""
+    from mediawatch import __version__
+
+    async with build_client(settings, transport=transport) as client:
+        fetcher = Fetcher(client, settings)
+        robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
+        return await probe(url, fetcher, robots, settings, selector=selector)
+
+
+async def probe(
+    url: str, fetcher: Fetcher, robots: RobotsCache, settings: Settings, *, selector: str | None = None
+) -> ProbeReport:
+    """Probe ``url``; raise FetchError/ParseError with the collector's reason when it cannot be read."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError(PROBE_ID, "invalid URL (not an absolute http(s) URL)", url=url)
+    if _is_youtube(url, settings.youtube_base) and (address := _youtube_address(url)) is not None:
+        return await _probe_youtube(url, address, fetcher, settings)
+    await robots.ensure_allowed(url, source_id=PROBE_ID)
+    result = await fetcher.fetch(url, source_id=PROBE_ID, accept=ANY_ACCEPT)
+    try:
+        feed = parse_feed(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
+    except ParseError:
+        if not _looks_html(result.body, result.headers):
+            raise  # neither a feed nor a page: the parser's reason ("XML error at line 3: …")
+        html = decode_html(result.body, result.headers)
+        return await _probe_page(url, result.url, html, fetcher, robots, selector)
+    check = _feed_check(result.url, "given", feed)
+    language = suggest.language_code(check.language)
+    host = urlsplit(result.url).hostname or ""
+    stanza = suggest.build_stanza(
+        "rss",
+        source_id=_id_or_default(suggest.host_slug(host)),
+        name=check.title,
+        url=result.url,
+        language=language,
+        country=suggest.country_guess(host, check.language),
+    )
+    notes = (f"feed warning: {feed.warning}",) if feed.warning else ()
+    return ProbeReport(url, result.url, "rss", check.title, language, stanza, feed=check, notes=notes)
+
+
+# ---------------------------------------------------------------------------------------------- feeds
+
+
+def _feed_check(url: str, origin: str, feed: ParsedFeed) -> FeedCheck:
+    dates = [e.published for e in feed.entries if e.published is not None]
+    language = feed.language or _majority(e.language for e in feed.entries)
+    title = suggest.clean_name(html_to_text(feed.title)) if feed.title else None
+    return FeedCheck(
+        url=url,
+        origin=origin,
+        ok=True,
+        format=feed.format,
+        title=title,
+        entries=len(feed.entries),
+        language=language,
+        newest=max(dates) if dates else None,
+    )
+
+
+def _majority(values: Any) -> str | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+async def _check_feed(url: str, origin: str, fetcher: Fetcher, robots: RobotsCache) -> FeedCheck:
+    """Fetch and parse a candidate feed; its failure is a finding, not an error."""
+    try:
+        await robots.ensure_allowed(url, source_id=PROBE_ID)
+        result = await fetcher.fetch(url, source_id=PROBE_ID, accept=FEED_ACCEPT)
+        feed = parse_feed(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
+    except SourceError as exc:
+        return FeedCheck(url=url, origin=origin, ok=False, reason=exc.reason)
+    if not feed.entries:
+        return FeedCheck(url=result.url, origin=origin, ok=False, reason="a feed without entries",
+                         format=feed.format, title=suggest.clean_name(feed.title))
+    return _feed_check(result.url, origin, feed)
+
+
+def _looks_html(body: bytes, headers: dict[str, str]) -> bool:
+    if "html" in headers.get("content-type", "").lower():
+        return True
+    head = body[:4096].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+async def _probe_page(
+    given: str, final: str, html: str, fetcher: Fetcher, robots: RobotsCache, selector: str | None
+) -> ProbeReport:
+    meta = _page_meta(html)
+    title, site_name, lang_tag = meta.title, meta.site_name, meta.lang
+    declared = links.declared_feeds(html, final)
+    report = links.extract_links(html, final, selector, source_id=PROBE_ID)
+    checks = [await _check_feed(u, "declared", fetcher, robots) for u in declared[:MAX_DECLARED_CHECKS]]
+    if not any(c.ok for c in checks):
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(final))
+        hits = 0
+        for path in COMMON_FEED_PATHS:
+            candidate = links.canonical_url(origin + path)
+            if candidate in declared:
+                continue
+            check = await _check_feed(candidate, "common", fetcher, robots)
+            checks.append(check)
+            hits += check.ok
+            if hits >= MAX_COMMON_HITS:
+                break
+    language = suggest.language_code(lang_tag)
+    host = urlsplit(final).hostname or ""
+    source_id = _id_or_default(suggest.host_slug(host))
+    working = [c for c in checks if c.ok]
+    notes: list[str] = []
+    if len(declared) > MAX_DECLARED_CHECKS:
+        notes.append(f"{len(declared) - MAX_DECLARED_CHECKS} more declared feeds not checked")
+    if not report.articles:
+        how = f" with selector {selector!r}" if selector else " by the automatic rule"
+        notes.append(f"no article links found{how}")
+    if working and selector is None:
+        best = working[0]
+        language = suggest.language_code(best.language) or language
+        stanza = suggest.build_stanza(
+            "rss",
+            source_id=source_id,
+            name=site_name or best.title or title,
+            url=best.url,
+            language=language,
+            country=suggest.country_guess(host, lang_tag or best.language),
+        )
+    else:
+        stanza = suggest.build_stanza(
+            "page",
+            source_id=source_id,
+            name=site_name or title,
+            url=final,
+            selector=selector,
+            language=language,
+            country=suggest.country_guess(host, lang_tag),
+        )
+    return ProbeReport(
+        given,
+        final,
+        "page",
+        suggest.clean_name(site_name or title),
+        language,
+        stanza,
+        feed_checks=tuple(checks),
+        declared_feeds=declared,
+        articles=report.articles,
+        rejected=report.rejected,
+        selector=selector,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _PageMeta:
+    title: str | None  # <title>
+    site_name: str | None  # og:site_name
+    og_title: str | None
+    lang: str | None  # <html lang>, else content-language, else og:locale
+
+
+def _page_meta(html: str) -> _PageMeta:
+    """The page's own names and language, as plain one-line text."""
+    from bs4 import BeautifulSoup, Tag
+
+    soup = BeautifulSoup(html, "lxml")
+    title_tag = soup.find("title")
+    title = suggest.clean_name(title_tag.get_text(" ", strip=True)) if isinstance(title_tag, Tag) else None
+    meta: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        if isinstance(tag, Tag):
+            key = str(tag.get("property") or tag.get("name") or tag.get("http-equiv") or "").strip().lower()
+            content = str(tag.get("content") or "").strip()
+            if key and content:
+                meta.setdefault(key, content)
+    root = soup.find("html")
+    lang = str(root.get("lang") or root.get("xml:lang") or "").strip() if isinstance(root, Tag) else ""
+    lang = lang or meta.get("content-language", "") or meta.get("og:locale", "")
+    return _PageMeta(
+        title, suggest.clean_name(meta.get("og:site_name")), suggest.clean_name(meta.get("og:title")), lang or None
+    )
+
+
+def _id_or_default(slug: str, default: str = "source") -> str:
+    return slug if len(slug) >= 2 else default
+
+
+# ---------------------------------------------------------------------------------------------- YouTube
+
+
+@dataclass(frozen=True, slots=True)
+class _Address:
+    kind: str  # "channel", "playlist", "feed", "page" (a handle or any other channel page)
+    value: str | None  # channel or playlist id (channel/playlist/feed), handle (page)
+    path: str  # path and query, to fetch from settings.youtube_base
+
+
+def _is_youtube(url: str, youtube_base: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return host in YOUTUBE_HOSTS or parts.netloc.lower() == urlsplit(youtube_base).netloc.lower()
+
+
+def _youtube_address(url: str) -> _Address | None:
+    """What a YouTube URL names; None for addresses that are not a channel, handle or playlist."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    query = parse_qs(parts.query)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not segments:
+        return None
+    if segments[0] == "channel" and len(segments) >= 2:
+        return _Address("channel", segments[1], path)
+    if segments[0] == "playlist" and query.get("list"):
+        return _Address("playlist", query["list"][0], path)
+    if segments[:2] == ["feeds", "videos.xml"]:
+        if query.get("channel_id"):
+            return _Address("channel", query["channel_id"][0], path)
+        if query.get("playlist_id"):
+            return _Address("playlist", query["playlist_id"][0], path)
+        return None
+    if segments[0].startswith("@"):
+        return _Address("page", segments[0], "/" + segments[0])
+    if segments[0] in ("c", "user") and len(segments) >= 2:
+        return _Address("page", None, "/" + "/".join(segments[:2]))
+    return None
+
+
+async def _probe_youtube(url: str, address: _Address, fetcher: Fetcher, settings: Settings) -> ProbeReport:
+    base = settings.youtube_base.rstrip("/")
+    channel_id: str | None = None
+    playlist_id: str | None = None
+    handle = address.value if address.kind == "page" else None
+    page_title: str | None = None
+    final = url
+    if address.kind == "channel":
+        channel_id = youtube.normalize_channel_id(address.value)
+        if channel_id is None:
+            raise ParseError(PROBE_ID, f"not a YouTube channel id: {address.value!r}", url=url)
+    elif address.kind == "playlist":
+        playlist_id = address.value
+    else:
+        page_url = base + address.path
+        result = await fetcher.fetch(page_url, source_id=PROBE_ID, accept=HTML_ACCEPT)
+        final = result.url
+        html = decode_html(result.body, result.headers)
+        channel_id = youtube.channel_id_from_html(html)
+        if channel_id is None:
+            raise ParseError(PROBE_ID, "could not find the channel id on the channel page", url=page_url)
+        meta = _page_meta(html)
+        page_title = meta.og_title or meta.title
+    try:
+        feed_url = youtube.feed_url(channel_id=channel_id, playlist_id=None if channel_id else playlist_id)
+    except ValueError as exc:
+        raise ParseError(PROBE_ID, str(exc), url=url) from exc
+    target = YouTubeTarget(channel_id, playlist_id, handle, feed_url)
+    check, notes = await _check_youtube_feed(feed_url.replace(youtube.FEED_ENDPOINT, base + "/feeds/videos.xml", 1),
+                                             fetcher)
+    title = (check.title if check.ok else None) or page_title
+    slug = suggest.slugify((handle or "").lstrip("@")) or suggest.slugify(title or "") or suggest.slugify(
+        channel_id or playlist_id or ""
+    )
+    stanza = suggest.build_stanza(
+        "youtube",
+        source_id=_id_or_default(f"yt-{slug}"[: suggest.MAX_ID].rstrip("-")),
+        name=title,
+        channel_id=channel_id,
+        playlist_id=None if channel_id else playlist_id,
+        language=suggest.language_code(check.language),
+    )
+    return ProbeReport(
+        url, final, "youtube", title, suggest.language_code(check.language), stanza,
+        feed=check, youtube=target, notes=notes,
+    )
+
+
+async def _check_youtube_feed(url: str, fetcher: Fetcher) -> tuple[FeedCheck, tuple[str, ...]]:
+    try:
+        result = await fetcher.fetch(url, source_id=PROBE_ID, accept=FEED_ACCEPT)
+        feed = youtube.parse_youtube(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
+    except SourceError as exc:
+        return FeedCheck(url=url, origin="youtube", ok=False, reason=exc.reason), (
+            f"the channel feed could not be read: {exc.reason}",
+        )
+    return _feed_check(result.url, "youtube", feed), ()
+

@@ -1,0 +1,207 @@
+"""``mediawatch probe URL`` and ``mediawatch sources add URL``: click wrappers over :mod:`mediawatch.probe`
+and :mod:`mediawatch.suggest`.
+
+Registered by the CLI as ``main.add_command(probe)`` and ``sources.add_command(add)``. Imports stay light at
+module level (``mediawatch --help`` must not import httpx); each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from mediawatch.probe import FeedCheck, ProbeReport
+    from mediawatch.settings import Settings
+
+EXIT_CONFIG = 2  # as mediawatch.cli (imported lazily: cli.py imports this module to register the commands)
+SAMPLE_ARTICLES = 15
+SAMPLE_PER_REASON = 3
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _safe(text: object) -> str:
+    """Text from the probed site, with terminal control characters removed (no escape sequences reach a tty)."""
+    return _CONTROL.sub("", str(text))
+
+
+def _check_selector(selector: str | None) -> None:
+    if selector is None:
+        return
+    import soupsieve
+
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # SelectorSyntaxError and friends
+        raise click.BadParameter(f"{selector!r} is not a valid CSS selector: {str(exc).splitlines()[0]}",
+                                 param_hint="--selector") from None
+
+
+def _run_probe(url: str, settings: Settings, selector: str | None) -> ProbeReport:
+    """The probe, or the collector's reason on standard error and exit 1."""
+    import asyncio
+
+    from mediawatch.errors import SourceError
+    from mediawatch.probe import probe_url
+
+    try:
+        return asyncio.run(probe_url(url, settings, selector=selector))
+    except SourceError as exc:
+        where = f" ({_safe(exc.url)})" if exc.url else ""
+        click.echo(f"error: {_safe(exc.reason)}{where}", err=True)
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------- probe
+
+
+@click.command()
+@click.argument("url")
+@click.option("--selector", metavar="CSS", help="CSS selector for article links (instead of the automatic rule).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the report.")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
+    """Fetch URL as `collect` would and say what it is: a feed, a YouTube channel or playlist, or a news page
+    (its feeds, the article links taken and the links rejected, with reasons). Ends with a sources.yaml stanza.
+
+    Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1.
+    """
+    from mediawatch.cli import _settings
+
+    _check_selector(selector)
+    settings = _settings(verbose=verbose)
+    report = _run_probe(url, settings, selector)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_report(report))
+
+
+def render_report(report: ProbeReport) -> str:
+    """The readable report, ending with the suggested stanza."""
+    from mediawatch.suggest import stanza_yaml
+
+    out: list[str] = [f"URL:       {_safe(report.url)}"]
+    if report.final_url != report.url:
+        out.append(f"final URL: {_safe(report.final_url)}")
+    out.append(f"kind:      {report.kind}")
+    out.append(f"title:     {_safe(report.title or '(none)')}")
+    out.append(f"language:  {report.language or '(unknown)'}")
+    if report.youtube:
+        yt = report.youtube
+        if yt.handle:
+            out.append(f"handle:    {_safe(yt.handle)}")
+        if yt.channel_id:
+            out.append(f"channel:   {yt.channel_id}")
+        if yt.playlist_id:
+            out.append(f"playlist:  {_safe(yt.playlist_id)}")
+        out.append(f"feed:      {_safe(yt.feed_url)}")
+    if report.feed:
+        out.append("")
+        out.append("feed check:")
+        out.append("  " + _feed_line(report.feed))
+    if report.kind == "page":
+        out.extend(_page_lines(report))
+    if report.notes:
+        out.append("")
+        out.extend(f"note: {_safe(n)}" for n in report.notes)
+    out.append("")
+    out.append("suggested sources.yaml stanza (under `sources:`):")
+    out.append(stanza_yaml(report.suggested, dash_column=2).rstrip("\n"))
+    return "\n".join(out)
+
+
+def _feed_line(check: FeedCheck) -> str:
+    if not check.ok:
+        return f"--  {_safe(check.url)}  [{check.origin}]  {_safe(check.reason or 'not a feed')}"
+    facts = [check.format or "feed", f"{check.entries} entries"]
+    if check.newest:
+        facts.append(f"newest {check.newest.isoformat()}")
+    if check.language:
+        facts.append(f"language {_safe(check.language)}")
+    title = f"  {_safe(check.title)!r}" if check.title else ""
+    return f"ok  {_safe(check.url)}  [{check.origin}]  ({', '.join(facts)}){title}"
+
+
+def _page_lines(report: ProbeReport) -> list[str]:
+    out = ["", f"feeds declared by the page: {len(report.declared_feeds)}"]
+    out.extend(f"  {_safe(u)}" for u in report.declared_feeds)
+    if report.feed_checks:
+        out.append("feeds tried:")
+        out.extend("  " + _feed_line(c) for c in report.feed_checks)
+    how = f"selector {report.selector!r}" if report.selector else "the automatic rule"
+    out.append("")
+    out.append(f"article links taken by {_safe(how)}: {len(report.articles)}")
+    out.extend(f"  {_safe(u)}" for u in report.articles[:SAMPLE_ARTICLES])
+    if len(report.articles) > SAMPLE_ARTICLES:
+        out.append(f"  … and {len(report.articles) - SAMPLE_ARTICLES} more")
+    counts = report.rejected_counts()
+    summary = ", ".join(f"{reason} {n}" for reason, n in counts.items())
+    out.append(f"links rejected: {len(report.rejected)}" + (f" ({summary})" if summary else ""))
+    shown: dict[str, int] = {}
+    for url, reason in report.rejected:
+        if shown.get(reason, 0) < SAMPLE_PER_REASON:
+            shown[reason] = shown.get(reason, 0) + 1
+            out.append(f"  {reason:<18} {_safe(url)}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- sources add
+
+
+@click.command("add")
+@click.argument("url")
+@click.option("--id", "source_id", metavar="ID", help="Id of the new source (refused if it is taken).")
+@click.option("--selector", metavar="CSS", help="CSS selector for article links (makes it a page source).")
+@click.option("--sources", "sources", type=click.Path(path_type=Path),
+              help="Sources file (default sources.yaml; env MEDIAWATCH_SOURCES).")
+@click.option("-v", "--verbose", count=True, help="More log output.")
+@click.pass_context
+def add(ctx: click.Context, url: str, source_id: str | None, selector: str | None, sources: Path | None,
+        verbose: int) -> None:
+    """Probe URL and append the suggested stanza to the sources file, keeping its comments and layout.
+
+    The result is validated first: nothing is written when it would not validate (FILE:LINE:COL problems,
+    exit 2). A taken id gets a numeric suffix unless --id was given.
+    """
+    from mediawatch.cli import _settings
+    from mediawatch.errors import ConfigError
+    from mediawatch.suggest import add_stanza, existing_ids, write_atomically
+
+    _check_selector(selector)
+    group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
+    settings = _settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)
+    path = settings.sources
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"{path}: cannot read: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    try:
+        if text.strip():
+            existing_ids(text, path)  # a broken file is reported before anything is fetched
+    except ConfigError as exc:
+        _problems(exc, f"{path} has problems already; fix them first")
+    report = _run_probe(url, settings, selector)
+    stanza = dict(report.suggested)
+    if source_id is not None:
+        stanza["id"] = source_id
+    try:
+        addition = add_stanza(text, stanza, path, keep_id=source_id is not None)
+    except ConfigError as exc:
+        _problems(exc, f"nothing written to {path}: the new stanza would not validate")
+    write_atomically(path, addition.text)
+    click.echo(addition.item_yaml.rstrip("\n"))
+    click.echo(f"added source {addition.stanza['id']!r} to {path}")
+
+
+def _problems(exc: Exception, message: str) -> NoReturn:
+    for line in getattr(exc, "problems", [str(exc)]):
+        click.echo(_safe(line), err=True)
+    click.echo(message, err=True)
+    sys.exit(EXIT_CONFIG)

@@ -1,0 +1,561 @@
+"""`mediawatch probe URL` and `mediawatch sources add URL`, against the loopback server (never the network)."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import stamina
+from click.testing import CliRunner, Result
+from loopserver import LoopServer
+
+from mediawatch.collect import links
+from mediawatch.probe import ProbeReport, probe_url
+from mediawatch.probe_cli import add, probe
+from mediawatch.settings import Settings
+from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
+from mediawatch.suggest import add_stanza, country_guess, slugify
+
+DATA = Path(__file__).parent / "data" / "feeds"
+CHANNEL = "UCq7RZ2cW1dU3pXo9KfL4m8A"  # the channel named by tests/data/feeds/youtube-handle-page.html
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_direct(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No backoff sleeps, short timeouts, no operator proxy or MEDIAWATCH_* leaking in from the shell."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "3")
+    monkeypatch.setenv("MEDIAWATCH_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("MEDIAWATCH_RETRIES", "1")
+    with stamina.set_testing(True, attempts=1000, cap=True):
+        yield
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(timeout=3.0, connect_timeout=2.0, retries=1, **overrides)
+
+
+def run_probe(url: str, **overrides: Any) -> ProbeReport:
+    return asyncio.run(probe_url(url, settings(**overrides)))
+
+
+def invoke(command: Any, args: list[str]) -> Result:
+    return CliRunner().invoke(command, args, catch_exceptions=False)
+
+
+# ---------------------------------------------------------------------------------------------- documents
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel>
+  <title>Qazaq Times &amp; Co</title><link>{site}</link><language>kk</language>
+  <item><title>Один</title><link>{site}/2025/11/03/one</link><pubDate>Mon, 03 Nov 2025 10:00:00 +0000</pubDate></item>
+  <item><title>Два</title><link>{site}/2025/11/05/two</link><pubDate>Wed, 05 Nov 2025 08:30:00 +0000</pubDate></item>
+  <item><title>Три</title><link>{site}/2025/11/04/three</link><pubDate>Tue, 04 Nov 2025 12:00:00 +0000</pubDate></item>
+</channel></rss>
+"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="mn">
+  <title>Mongol Kazakh News</title><id>urn:x</id><updated>2025-10-02T00:00:00Z</updated>
+  <entry><title>A</title><id>urn:a</id><link href="{site}/a"/><updated>2025-10-01T06:00:00Z</updated></entry>
+  <entry><title>B</title><id>urn:b</id><link href="{site}/b"/><updated>2025-10-02T07:15:00Z</updated></entry>
+</feed>
+"""
+
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "Türk Kazak Haber",
+    "language": "tr",
+    "items": [
+        {"id": "1", "url": "{site}/h/1", "title": "Bir", "date_published": "2025-09-30T09:00:00Z"},
+        {"id": "2", "url": "{site}/h/2", "title": "İki", "date_published": "2025-09-29T09:00:00Z"},
+        {"id": "3", "url": "{site}/h/3", "title": "Üç", "date_published": "2025-09-28T09:00:00Z"},
+        {"id": "4", "url": "{site}/h/4", "title": "Dört"},
+    ],
+}
+
+YOUTUBE_FEED = f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" xmlns:media="http://search.yahoo.com/mrss/"
+      xmlns="http://www.w3.org/2005/Atom">
+  <id>yt:channel:{CHANNEL[2:]}</id><yt:channelId>{CHANNEL[2:]}</yt:channelId><title>Qazaq Diaspora TV</title>
+  <link rel="alternate" href="https://www.youtube.com/channel/{CHANNEL}"/>
+  <entry><id>yt:video:abcdefghijk</id><yt:videoId>abcdefghijk</yt:videoId><yt:channelId>{CHANNEL}</yt:channelId>
+    <title>Video one</title><link rel="alternate" href="https://www.youtube.com/watch?v=abcdefghijk"/>
+    <published>2025-11-01T10:00:00+00:00</published></entry>
+  <entry><id>yt:video:bcdefghijkl</id><yt:videoId>bcdefghijkl</yt:videoId><yt:channelId>{CHANNEL}</yt:channelId>
+    <title>Video two</title><link rel="alternate" href="https://www.youtube.com/watch?v=bcdefghijkl"/>
+    <published>2025-11-02T10:00:00+00:00</published></entry>
+</feed>
+"""
+
+
+def listing(declared: str = "", lang: str = "kk-KZ", site_name: str = "Qazaq Ünі") -> str:
+    """A news listing: site menu, footer, and three stories (date, numeric id and long-slug URLs)."""
+    return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">
+<title>Жаңалықтар — {site_name}</title><meta property="og:site_name" content="{site_name}">{declared}</head>
+<body><header><nav><a href="/">Басты бет</a> <a href="/politics/">Саясат</a> <a href="/sport/">Спорт</a>
+<a href="/category/world/">Әлем</a></nav></header>
+<main>
+ <article><h2><a href="/2025/11/05/diaspora-congress-opens-in-astana">Diaspora congress opens in Astana</a></h2></article>
+ <article><h2><a href="/news/184467">Kazakh families return from Mongolia this autumn</a></h2></article>
+ <article class="story"><h3><a href="/society/kazakh-language-school-opens-in-istanbul-district">
+   A Kazakh language school opens in an Istanbul district</a></h3></article>
+ <div class="pager"><a href="/news/?page=2">2</a></div>
+</main>
+<footer><a href="/about/">About</a> <a href="mailto:desk@example.kz">Write to us</a></footer>
+</body></html>"""
+
+
+def serve_rss(server: LoopServer, path: str) -> str:
+    return server.serve(path, RSS.format(site=server.base_url), content_type="application/rss+xml; charset=utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- feeds
+
+
+def test_rss_feed_detected_with_title_count_language_newest(loopserver: LoopServer) -> None:
+    url = serve_rss(loopserver, "/feeds/main.xml")
+    report = run_probe(url)
+    assert report.kind == "rss"
+    assert report.feed is not None and report.feed.format == "rss20"
+    assert report.title == "Qazaq Times & Co"
+    assert report.feed.entries == 3
+    assert report.feed.newest == datetime(2025, 11, 5, 8, 30, tzinfo=UTC)  # the newest, not the first
+    assert report.language == "kk"
+    assert report.feeds == (url,)
+    assert report.suggested == {
+        "id": "127-0-0-1",
+        "name": "Qazaq Times & Co",
+        "kind": "rss",
+        "url": url,
+        "language": "kk",
+        "country": "KZ",  # no country TLD on 127.0.0.1: the language decides
+        "every": "1h",
+    }
+
+
+def test_atom_feed_detected(loopserver: LoopServer) -> None:
+    url = loopserver.serve("/atom", ATOM.format(site=loopserver.base_url), content_type="application/atom+xml")
+    report = run_probe(url)
+    assert (report.kind, report.title) == ("rss", "Mongol Kazakh News")
+    assert report.feed is not None and report.feed.format == "atom10" and report.feed.entries == 2
+    assert report.feed.newest == datetime(2025, 10, 2, 7, 15, tzinfo=UTC)
+    assert report.suggested["kind"] == "rss" and report.suggested["every"] == "1h"
+
+
+def test_json_feed_detected_via_cli_json(loopserver: LoopServer) -> None:
+    body = json.dumps(JSON_FEED).replace("{site}", loopserver.base_url)
+    url = loopserver.serve("/feed.json", body, content_type="application/feed+json")
+    result = invoke(probe, [url, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["url"] == url and data["kind"] == "rss" and data["title"] == "Türk Kazak Haber"
+    assert data["feeds"] == [url]
+    assert data["feed"]["format"] == "json11" and data["feed"]["entries"] == 4
+    assert data["feed"]["newest"] == "2025-09-30T09:00:00+00:00"  # the undated entry does not count
+    assert data["articles"] == []
+    assert data["suggested"]["language"] == "tr" and data["suggested"]["country"] == "TR"
+
+
+# ---------------------------------------------------------------------------------------------- YouTube
+
+
+def test_youtube_handle_page_resolved_through_youtube_base(loopserver: LoopServer) -> None:
+    loopserver.serve_file("/@qazaqdiasporatv", DATA / "youtube-handle-page.html", content_type="text/html")
+    loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
+    report = run_probe("https://www.youtube.com/@qazaqdiasporatv", youtube_base=loopserver.base_url)
+    assert report.kind == "youtube"
+    assert report.youtube is not None
+    assert report.youtube.channel_id == CHANNEL and report.youtube.handle == "@qazaqdiasporatv"
+    assert report.youtube.feed_url == f"https://www.youtube.com/feeds/videos.xml?channel_id={CHANNEL}"
+    assert report.feeds == (report.youtube.feed_url,)
+    assert report.feed is not None and report.feed.ok and report.feed.entries == 2
+    assert report.feed.newest == datetime(2025, 11, 2, 10, tzinfo=UTC)
+    assert report.title == "Qazaq Diaspora TV"
+    assert report.suggested == {
+        "id": "yt-qazaqdiasporatv",
+        "name": "Qazaq Diaspora TV",
+        "kind": "youtube",
+        "channel_id": CHANNEL,
+        "every": "3h",
+    }
+    # the handle page and the feed were fetched from the mirror, never from youtube.com
+    assert len(loopserver.requests_for("/@qazaqdiasporatv")) == 1
+    (feed_request,) = loopserver.requests_for("/feeds/videos.xml")
+    assert feed_request.path == f"/feeds/videos.xml?channel_id={CHANNEL}"
+
+
+def test_youtube_channel_url_gives_feed_url_without_fetching_a_page(loopserver: LoopServer) -> None:
+    runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
+    result = runner.invoke(probe, [f"https://www.youtube.com/channel/{CHANNEL}", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kind"] == "youtube" and data["youtube"]["channel_id"] == CHANNEL
+    assert data["feeds"] == [f"https://www.youtube.com/feeds/videos.xml?channel_id={CHANNEL}"]
+    assert data["suggested"]["channel_id"] == CHANNEL and data["suggested"]["every"] == "3h"
+    # no feed is served: the channel is still identified, and the failed feed check is reported
+    assert data["feed"]["ok"] is False and data["feed"]["reason"] == "HTTP 404"
+    assert any("HTTP 404" in note for note in data["notes"])
+    assert [urlsplit(r.path).path for r in loopserver.requests] == ["/feeds/videos.xml"]
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+def test_page_with_declared_feed(loopserver: LoopServer) -> None:
+    declared = '<link rel="alternate" type="application/rss+xml" title="RSS" href="/news/rss">'
+    html = listing(declared)
+    url = loopserver.serve("/news/", html, content_type="text/html; charset=utf-8")
+    feed = serve_rss(loopserver, "/news/rss")
+    report = run_probe(url)
+    assert report.kind == "page"
+    assert report.declared_feeds == (feed,) and report.feeds == (feed,)
+    assert report.title == "Qazaq Ünі"
+    # the articles are exactly what the collector's rule takes, in page order
+    assert report.articles == links.extract_links(html, url).articles
+    assert report.articles == (
+        loopserver.url("/2025/11/05/diaspora-congress-opens-in-astana"),
+        loopserver.url("/news/184467"),
+        loopserver.url("/society/kazakh-language-school-opens-in-istanbul-district"),
+    )
+    reasons = dict(report.rejected)
+    assert reasons[loopserver.url("/sport/")] == "navigation"
+    assert reasons[loopserver.url("/category/world/")] == "section"
+    assert reasons["mailto:desk@example.kz"] == "not a page"
+    # a working declared feed is preferred over the page; no common paths were tried
+    assert report.suggested["kind"] == "rss" and report.suggested["url"] == feed
+    assert report.suggested["name"] == "Qazaq Ünі" and report.suggested["country"] == "KZ"
+    assert loopserver.requests_for("/rss.xml") == [] and loopserver.requests_for("/feed") == []
+
+
+def test_page_without_declared_feed_finds_common_path(loopserver: LoopServer) -> None:
+    hostile = "Qazaq\x1b[2J\x1b]0;pwned\x07 Ünі"  # terminal escape sequences in the site's name
+    url = loopserver.serve("/", listing(site_name=hostile), content_type="text/html; charset=utf-8")
+    feed = serve_rss(loopserver, "/rss.xml")
+    result = invoke(probe, [url])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "\x1b" not in text and "\x07" not in text
+    assert "title:     Qazaq [2J ]0;pwned Ünі" in text  # control characters became spaces
+    assert "feeds declared by the page: 0" in text
+    assert f"ok  {feed}  [common]  (rss20, 3 entries, newest 2025-11-05T08:30:00+00:00" in text
+    assert f"--  {loopserver.url('/feed')}  [common]  HTTP 404" in text
+    assert "article links taken by the automatic rule: 3" in text
+    assert "navigation" in text and "section" in text
+    # the report ends with the stanza, ready to paste under `sources:`
+    stanza_text = text.split("suggested sources.yaml stanza (under `sources:`):\n", 1)[1]
+    pasted = parse_sourcefile("version: 1\nsources:\n" + stanza_text, Path("pasted.yaml"))
+    (spec,) = pasted.sources
+    assert (spec.kind, spec.url, spec.every.total_seconds()) == ("rss", feed, 3600)
+    assert len(loopserver.requests_for("/robots.txt")) == 1  # asked once, for all the candidates
+
+
+def test_page_without_any_feed_suggests_page_and_selector_overrides(loopserver: LoopServer) -> None:
+    html = listing(lang="mn")
+    url = loopserver.serve("/medee", html, content_type="text/html; charset=utf-8")
+    report = run_probe(url)
+    assert report.feeds == () and report.suggested["kind"] == "page"
+    assert report.suggested["url"] == url and report.suggested["every"] == "6h"
+    assert report.suggested["language"] == "mn" and report.suggested["country"] == "MN"
+    tried = [urlsplit(c.url).path for c in report.feed_checks]
+    assert tried == ["/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml"]
+
+    result = invoke(probe, [url, "--selector", "article.story a", "--json"])
+    data = json.loads(result.output)
+    assert data["articles"] == [loopserver.url("/society/kazakh-language-school-opens-in-istanbul-district")]
+    assert data["suggested"]["selector"] == "article.story a" and data["suggested"]["kind"] == "page"
+    assert {r["reason"] for r in data["rejected"]} >= {"not selected"}
+    assert data["counts"]["articles"] == 1
+    assert data["counts"]["rejected_by_reason"]["not selected"] == sum(
+        1 for r in data["rejected"] if r["reason"] == "not selected"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def test_robots_txt_forbidding_the_path_is_reported(loopserver: LoopServer) -> None:
+    loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n")
+    url = loopserver.serve("/private/news", listing(), content_type="text/html")
+    result = invoke(probe, [url])
+    assert result.exit_code == 1
+    assert f"error: blocked by robots.txt ({url})" in result.stderr
+    assert loopserver.requests_for("/private/news") == []  # never fetched
+
+
+def test_http_404_is_reported(loopserver: LoopServer) -> None:
+    url = loopserver.url("/gone")
+    result = invoke(probe, [url, "--json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"error: HTTP 404 ({url})" in result.stderr
+
+
+def test_timeout_is_reported(loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "0.3")
+    url = loopserver.serve("/slow", "late", delay=2.0)
+    result = invoke(probe, [url])
+    assert result.exit_code == 1
+    assert "error: timed out after 0.3 s" in result.stderr
+
+
+def test_invalid_selector_is_a_usage_error(loopserver: LoopServer) -> None:
+    result = CliRunner().invoke(probe, [loopserver.url("/"), "--selector", "a[["])
+    assert result.exit_code == 2 and "not a valid CSS selector" in result.output
+    assert loopserver.requests == []
+
+
+# ---------------------------------------------------------------------------------------------- proxies
+
+
+class ForwardProxy:
+    """A minimal HTTP forward proxy on 127.0.0.1 (absolute-form GETs); fake host names map to real ports.
+    (A copy of the one in test_http.py.)"""
+
+    def __init__(self, hosts: dict[str, tuple[str, int]]) -> None:
+        self.hosts = hosts
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:
+                proxy.seen.append(self.path)
+                target = urlsplit(self.path)
+                if not target.scheme or target.hostname not in proxy.hosts:
+                    self.send_error(502, "unknown upstream")
+                    return
+                host, port = proxy.hosts[target.hostname]
+                upstream = http.client.HTTPConnection(host, port, timeout=5)
+                headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
+                upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Via", "1.1 test-proxy")
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> ForwardProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def test_probe_goes_through_the_operators_proxy(loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator behind a proxy: the site is only reachable by a name the proxy resolves."""
+    loopserver.serve("/", listing(), content_type="text/html; charset=utf-8")
+    with ForwardProxy({"news.example.kz": ("127.0.0.1", loopserver.port)}) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):  # the fixture's 127.0.0.1 only: the site's name is not excluded
+            assert "example.kz" not in os.environ.get(name, "")
+        result = invoke(probe, ["http://news.example.kz/", "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.output)
+    assert data["kind"] == "page" and len(data["articles"]) == 3
+    assert data["articles"][0] == "http://news.example.kz/2025/11/05/diaspora-congress-opens-in-astana"
+    assert data["suggested"]["id"] == "news-example-kz"
+    assert data["suggested"]["country"] == "KZ"  # from the .kz domain
+    assert "http://news.example.kz/robots.txt" in proxy.seen and "http://news.example.kz/" in proxy.seen
+    (page_request,) = loopserver.requests_for("/")
+    assert page_request.headers["host"] == "news.example.kz"
+    assert page_request.headers["user-agent"].startswith("mediawatch/")
+
+
+# ---------------------------------------------------------------------------------------------- suggestions
+
+
+@pytest.mark.parametrize(
+    ("host", "lang", "country"),
+    [
+        ("news.example.kz", None, "KZ"),
+        ("www.example.com.tr", None, "TR"),
+        ("example.mn", "kk", "MN"),
+        ("example.cn", None, "CN"),
+        ("example.ru", None, "RU"),
+        ("example.uz", None, "UZ"),
+        ("example.kg", None, "KG"),
+        ("example.co.uk", None, "GB"),
+        ("example.io", None, None),  # sold as a generic name
+        ("example.com", "kk-KZ", "KZ"),
+        ("example.com", "mn", "MN"),
+        ("example.com", "en", None),
+        ("127.0.0.1", None, None),
+    ],
+)
+def test_country_guess(host: str, lang: str | None, country: str | None) -> None:
+    assert country_guess(host, lang) == country
+
+
+def test_slugify() -> None:
+    assert slugify("Қазақ Үні — News!") == "qazaq-uni-news"
+    assert slugify("Türk Kazak Haber") == "turk-kazak-haber"
+    assert slugify("哈萨克") == ""
+
+
+# ---------------------------------------------------------------------------------------------- sources add
+
+SOURCES = """\
+# mediawatch sources — edited by hand, keep the comments
+version: 1
+
+sources:
+    # Kazakh outlets
+    -   id: kazinform   # state agency
+        name: "Kazinform"
+        kind: rss
+        url: https://www.inform.kz/rss/kaz.xml
+        language: kk
+
+    # - id: old-one
+    #   kind: page
+    #   url: https://old.example.kz/
+
+# Defaults come last in this file
+defaults:
+  every: 2h    # most outlets
+  tags: [diaspora]
+"""
+
+
+def removed_once(new: str, inserted: str) -> str:
+    assert new.count(inserted) == 1
+    return new.replace(inserted, "", 1)
+
+
+def test_sources_add_appends_and_keeps_every_byte(loopserver: LoopServer, tmp_path: Path) -> None:
+    feed = serve_rss(loopserver, "/rss.xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    result = invoke(add, [feed, "--sources", str(path)])
+    assert result.exit_code == 0, result.output
+    new = path.read_text(encoding="utf-8")
+    # the item goes at the end of the list: after its commented-out stanza, before the next top-level
+    # key's comment; everything else is byte-for-byte the same
+    head, sep, tail = SOURCES.partition("\n# Defaults")
+    assert new.startswith(head) and new.endswith(sep + tail)
+    inserted = new[len(head) : len(new) - len(sep + tail)]
+    assert inserted.startswith("    - id: 127-0-0-1\n      name: Qazaq Times & Co\n      kind: rss\n")
+    assert inserted in result.output
+    sf = load_sourcefile(path)
+    added = sf.get("127-0-0-1")
+    assert added is not None and added.kind == "rss" and added.url == feed
+    assert added.every.total_seconds() == 3600 and added.tags == ("diaspora",)
+    assert added.name == "Qazaq Times & Co" and added.language == "kk"
+    assert "id: 127-0-0-1" in result.output and "added source '127-0-0-1'" in result.output
+    assert [s.id for s in sf.sources] == ["kazinform", "127-0-0-1"]
+
+    # the same feed again: the id gets a numeric suffix
+    again = invoke(add, [feed, "--sources", str(path)])
+    assert again.exit_code == 0, again.output
+    assert [s.id for s in load_sourcefile(path).sources] == ["kazinform", "127-0-0-1", "127-0-0-1-2"]
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_sources_add_at_end_of_file_with_dash_at_column_zero(loopserver: LoopServer, tmp_path: Path) -> None:
+    original = "version: 1\n# outlets\nsources:\n- id: first\n  kind: rss\n  url: https://a.example.kz/rss\n# end\n"
+    url = loopserver.serve("/", listing(), content_type="text/html; charset=utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(original, encoding="utf-8")
+    result = invoke(add, [url, "--sources", str(path), "--id", "loop-page"])
+    assert result.exit_code == 0, result.output
+    new = path.read_text(encoding="utf-8")
+    assert new.startswith(original)  # appended after the trailing comment, nothing rewritten
+    assert new[len(original) :].startswith("- id: loop-page\n")
+    (_, spec) = load_sourcefile(path).sources
+    assert (spec.id, spec.kind, spec.url, spec.country) == ("loop-page", "page", url, "KZ")
+
+
+def test_sources_add_refuses_explicit_duplicate_id(loopserver: LoopServer, tmp_path: Path) -> None:
+    feed = serve_rss(loopserver, "/rss.xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    before = path.read_bytes()
+    result = invoke(add, [feed, "--sources", str(path), "--id", "kazinform"])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.stderr and "duplicate id 'kazinform'" in result.stderr
+    line_col = result.stderr.split(f"{path}:", 1)[1].split(":")[:2]
+    assert all(part.isdigit() for part in line_col)  # FILE:LINE:COL
+    assert "nothing written" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_sources_add_refuses_an_invalid_stanza(loopserver: LoopServer, tmp_path: Path) -> None:
+    """A playlist id the schema does not accept (not PL…/UU…): the stanza would not validate."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    before = path.read_bytes()
+    runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
+    result = runner.invoke(add, ["https://www.youtube.com/playlist?list=XY0123456789ab", "--sources", str(path)],
+                           catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "playlist_id" in result.stderr and "not a YouTube playlist id" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_sources_add_refuses_a_file_that_is_already_broken(loopserver: LoopServer, tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("version: 1\nsources:\n  - id: x\n    kind: nope\n", encoding="utf-8")
+    result = invoke(add, [serve_rss(loopserver, "/rss.xml"), "--sources", str(path)])
+    assert result.exit_code == 2 and f"{path}:4:" in result.stderr
+    assert loopserver.requests == []  # nothing fetched for a file that cannot be edited
+
+
+def test_sources_add_creates_a_missing_file(loopserver: LoopServer, tmp_path: Path) -> None:
+    path = tmp_path / "new.yaml"
+    result = invoke(add, [serve_rss(loopserver, "/rss.xml"), "--sources", str(path)])
+    assert result.exit_code == 0, result.output
+    assert [s.id for s in load_sourcefile(path).sources] == ["127-0-0-1"]
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        "version: 1\nsources:\n",
+        "version: 1\nsources:\n  # - id: commented\n  #   kind: rss\n",
+        "version: 1\nsources: []\n",
+        "version: 1\n",
+        "version: 1\r\nsources:\r\n  - id: aa\r\n    kind: rss\r\n    url: https://a.example/\r\n",
+    ],
+)
+def test_add_stanza_layouts(original: str) -> None:
+    stanza = {"id": "new-one", "kind": "rss", "url": "https://n.example.kz/rss", "every": "1h"}
+    addition = add_stanza(original, stanza, Path("s.yaml"))
+    parsed = parse_sourcefile(addition.text, Path("s.yaml"))
+    assert parsed.sources[-1].id == "new-one" and parsed.sources[-1].url == stanza["url"]
+    if "sources:" not in original:
+        assert addition.text == original + "sources:\n" + addition.item_yaml
+    elif "[]" not in original:  # a flow list is re-emitted as a block list; any other layout is kept
+        assert removed_once(addition.text.replace("\r\n", "\n"), addition.item_yaml) == original.replace("\r\n", "\n")
+        assert addition.text.count("\r\n") == (addition.text.count("\n") if "\r\n" in original else 0)
