@@ -153,3 +153,60 @@ def test_run_refuses_a_second_instance_and_stops_on_sigterm(tmp_path: Path) -> N
         "from mediawatch.store import open_store; "
         f"print(open_store({env['MEDIAWATCH_DB']!r}).lock_holder('run'))")], env=env, capture_output=True, text=True)
     assert check.stdout.strip() == "None"
+
+
+def test_tick_reports_feed_the_metrics(tmp_path: Path) -> None:
+    from mediawatch.service import reason_category
+    from mediawatch.web.metrics import Metrics
+
+    metrics = Metrics()
+    report = TickReport(sources=3, failed=2, new_items=5, tagged=4, feeds=2, seconds=1.5, tag_seconds=0.5,
+                        failures={"a": "HTTP 404", "b": "XML error at line 3: mismatched tag"})
+    service = Service(make_app(tmp_path, "", Clock(T0)), tick=lambda a: report, digest=lambda a, now: None,
+                      metrics=metrics)
+    assert service.tick() is report
+    text = metrics.render().decode()
+    assert 'mediawatch_fetch_errors_total{reason="http_404"} 1.0' in text
+    assert 'mediawatch_fetch_errors_total{reason="xml_error_at_line"} 1.0' in text
+    assert "mediawatch_items_collected_total 5.0" in text
+    assert "mediawatch_items_tagged_total 4.0" in text
+    assert "mediawatch_tick_seconds_count 1.0" in text
+    assert reason_category("timed out after 10 s") == "timed_out_after_s"
+    assert reason_category("HTTP 429 (retry after 120 s)") == "http_429"
+
+
+@pytest.mark.slow
+def test_run_with_serve_exposes_healthz_and_metrics(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    (tmp_path / "sources.yaml").write_text("version: 1\nsources: []\n", encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MEDIAWATCH_DB": f"sqlite:///{tmp_path / 'mw.db'}", "MEDIAWATCH_TICK_MINUTES": "60",
+           "MEDIAWATCH_CACHE_DIR": str(tmp_path / "cache"), "MEDIAWATCH_DIGESTS": str(tmp_path / "digests"),
+           "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "run", "--serve", "--port", str(port)], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    assert resp.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the web server never answered"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        assert "mediawatch_tick_seconds" in text and "mediawatch_items_collected" in text
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "service stopped" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()

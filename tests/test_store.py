@@ -153,3 +153,13 @@ def test_naive_datetimes_are_refused(store) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         store.commit_source(SourceId("feed-a"), [bad], SourceState(SourceId("feed-a")), NOW)
     assert store.count_items() == 0  # the failed transaction left nothing behind
+
+
+def test_silent_source_is_flagged(store) -> None:
+    """Up (recent successes) but nothing new for much longer than usual: the operator sees a note."""
+    quiet = SourceState(SourceId("feed-a"), last_success=NOW, last_attempt=NOW)
+    store.commit_source(SourceId("feed-a"), [make_item(1)], quiet, NOW - timedelta(days=20))
+    store.save_source_state(SourceState(SourceId("feed-a"), last_success=NOW, last_attempt=NOW))
+    health = {h.source_id: h for h in store.health(NOW)}
+    assert "nothing new for 20 days" in health["feed-a"].notes["silent"]
+    assert "silent" not in health["tube-b"].notes  # never collected: not "silent"

@@ -324,11 +324,15 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
 
 
 @main.command()
+@click.option("--serve", "with_web", is_flag=True, help="Also serve the web pages, feeds and /metrics from this process.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: port.")
 @_common
-def run(db: str | None, sources: Path | None, verbose: int) -> None:
+def run(with_web: bool, host: str, port: int, db: str | None, sources: Path | None, verbose: int) -> None:
     """The always-on service: collect, tag, stories and feeds every tick; the weekly digest on schedule.
 
     Stops cleanly on SIGTERM/SIGINT. Refuses to start while another `run` uses the same database.
+    With --serve the web pages run in the same process, and /metrics includes the ticks' counters.
     """
     import logging
 
@@ -341,12 +345,24 @@ def run(db: str | None, sources: Path | None, verbose: int) -> None:
     try:
         app = _open_app(settings)
         embedder = build_embedder(settings)  # loaded on first use, then kept for every tick
+        metrics = foreground = None
+        if with_web:
+            from mediawatch.web.app import serve as run_server
+            from mediawatch.web.metrics import Metrics
+
+            metrics = Metrics()
+
+            def foreground() -> None:
+                click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+                run_server(settings, host, port, metrics=metrics)
+
         service = Service(
             app,
             tick=lambda a: run_tick(a, embedder=embedder),  # type: ignore[arg-type,return-value]
             digest=lambda a, now: run_digest(a, None, settings.digests),
+            metrics=metrics,
         )
-        service.run()
+        service.run(foreground)
     except Exception as exc:
         _fail(exc)
 

@@ -210,11 +210,13 @@ def run_tick(app: App, *, embedder: object | None = None) -> object:
     specs = select_sources(app)
     collected = run_collect(app, specs) if specs else CollectReport()
     tagged_ids: list[ItemId] = []
+    tag_seconds = 0.0
     try:
         classified = run_classify(app, embedder=embedder)  # type: ignore[arg-type]
-        tagged_ids = classified.item_ids
+        tagged_ids, tag_seconds = classified.item_ids, classified.seconds
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
     feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids) if tagged_ids else []
     return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
-                      tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started)
+                      tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started,
+                      tag_seconds=tag_seconds, failures=dict(collected.failures))

@@ -21,7 +21,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from mediawatch.app import App
@@ -46,6 +47,8 @@ class TickReport:
     tagged: int
     feeds: int
     seconds: float
+    tag_seconds: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)  # source id -> reason
 
 
 Tick = Callable[[App], TickReport]
@@ -59,10 +62,11 @@ def holder_id() -> str:
 class Service:
     """Owns the scheduler, the lock and the jobs. ``tick`` and ``digest`` are the pipeline's functions."""
 
-    def __init__(self, app: App, *, tick: Tick, digest: WeeklyDigest) -> None:
+    def __init__(self, app: App, *, tick: Tick, digest: WeeklyDigest, metrics: Any = None) -> None:
         self.app = app
         self.tick_fn = tick
         self.digest_fn = digest
+        self.metrics = metrics  # mediawatch.web.metrics.Metrics when the web pages run in this process
         self.holder = holder_id()
         self.stopping = threading.Event()
         self._scheduler = None
@@ -92,6 +96,13 @@ class Service:
         except Exception:
             logger.exception("tick failed")
             return None
+        if self.metrics is not None:
+            self.metrics.tick_seconds(report.seconds)
+            self.metrics.items_collected(report.new_items)
+            if report.tagged:
+                self.metrics.tagged(report.tagged, report.tag_seconds)
+            for reason in report.failures.values():
+                self.metrics.fetch_error(reason_category(reason))
         logger.info(
             "tick",
             extra={"fields": {
@@ -124,8 +135,11 @@ class Service:
         return True
 
     # ------------------------------------------------------------------------------------------ run
-    def run(self) -> None:
-        """Block until SIGTERM/SIGINT; committed work is never lost (each source commits on its own)."""
+    def run(self, foreground: Callable[[], None] | None = None) -> None:
+        """Block until SIGTERM/SIGINT; committed work is never lost (each source commits on its own).
+
+        ``foreground`` (the web server) runs in the main thread instead of waiting; it handles the signals
+        itself and, when it returns, the scheduler stops too."""
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.cron import CronTrigger
 
@@ -145,7 +159,11 @@ class Service:
             scheduler.start()
             self._scheduler = scheduler
             logger.warning("service started", extra={"fields": {"db": s.db, "tick_minutes": s.tick_minutes}})
-            self.stopping.wait()
+            if foreground is not None:
+                foreground()
+                self.stopping.set()
+            else:
+                self.stopping.wait()
         finally:
             logger.warning("service stopping")
             if scheduler.running:
@@ -171,3 +189,15 @@ def scheduled_time(week_end: datetime, day: str, hhmm: str, tz_name: str) -> dat
     if target < week_end:
         target += timedelta(days=7)
     return target.astimezone(UTC)
+
+
+def reason_category(reason: str) -> str:
+    """A failure reason as a metric label of bounded cardinality: ``HTTP 404`` -> ``http_404``,
+    ``XML error at line 3: …`` -> ``xml_error_at_line``, ``timed out after 10 s`` -> ``timed_out_after_s``."""
+    import re
+
+    head = re.split(r"[:(]", reason, maxsplit=1)[0]
+    if m := re.match(r"HTTP (\d{3})", head):
+        return f"http_{m.group(1)}"
+    words = re.sub(r"[^a-z]+", " ", head.lower()).split()
+    return "_".join(words)[:40] or "unknown"
