@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BATCH = 256
+BATCH = 1024  # items embedded and tagged per step: larger batches let sentence-transformers sort by length
 
 
 @dataclass
