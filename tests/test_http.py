@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import http.client
 import re
 import socket
-import threading
 import time
 import tracemalloc
 import zlib
@@ -21,14 +19,12 @@ from contextlib import asynccontextmanager
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import stamina
-from loopserver import MB, LoopServer, Response, gzip_zeros
+from loopserver import ForwardProxy, MB, LoopServer, Response, gzip_zeros
 
 import mediawatch
 from mediawatch.errors import FetchError
@@ -486,67 +482,6 @@ async def test_per_host_concurrency_limit(
 
 
 # --------------------------------------------------------------------------- proxies
-
-
-class ForwardProxy:
-    """A minimal HTTP forward proxy on 127.0.0.1: absolute-form GETs, fake host names mapped to real ports."""
-
-    def __init__(self, hosts: dict[str, tuple[str, int]]) -> None:
-        self.hosts = hosts
-        self.seen: list[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:
-                proxy.seen.append(self.path)
-                target = urlsplit(self.path)
-                if not target.scheme or target.hostname not in proxy.hosts:
-                    self.send_error(502, "unknown upstream")
-                    return
-                host, port = proxy.hosts[target.hostname]
-                upstream = http.client.HTTPConnection(host, port, timeout=5)
-                headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
-                upstream.request(
-                    "GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers
-                )
-                answer = upstream.getresponse()
-                body = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in (
-                        "connection",
-                        "transfer-encoding",
-                        "content-length",
-                        "keep-alive",
-                    ):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Via", "1.1 test-proxy")
-                self.end_headers()
-                self.wfile.write(body)
-                upstream.close()
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 async def test_http_proxy_env_is_honoured(loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import stamina
 from click.testing import CliRunner, Result
-from loopserver import LoopServer
+from loopserver import ForwardProxy, LoopServer
 
 from mediawatch.collect import links
 from mediawatch.probe import ProbeReport, probe_url
@@ -317,60 +314,6 @@ def test_invalid_selector_is_a_usage_error(loopserver: LoopServer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- proxies
-
-
-class ForwardProxy:
-    """A minimal HTTP forward proxy on 127.0.0.1 (absolute-form GETs); fake host names map to real ports.
-    (A copy of the one in test_http.py.)"""
-
-    def __init__(self, hosts: dict[str, tuple[str, int]]) -> None:
-        self.hosts = hosts
-        self.seen: list[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:
-                proxy.seen.append(self.path)
-                target = urlsplit(self.path)
-                if not target.scheme or target.hostname not in proxy.hosts:
-                    self.send_error(502, "unknown upstream")
-                    return
-                host, port = proxy.hosts[target.hostname]
-                upstream = http.client.HTTPConnection(host, port, timeout=5)
-                headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
-                upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
-                answer = upstream.getresponse()
-                body = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Via", "1.1 test-proxy")
-                self.end_headers()
-                self.wfile.write(body)
-                upstream.close()
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 def test_probe_goes_through_the_operators_proxy(loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:
