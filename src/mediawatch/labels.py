@@ -1,4 +1,5 @@
-"""Editors' corrections: validated once, here, for the command line and the web form alike."""
+"""Editors' corrections: validated once, here, for the command line and the web form alike
+(the form only parses its fields; these rules decide)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from mediawatch.codes import is_country
+from mediawatch.digest.names import TOPICS
 from mediawatch.errors import ConfigError
 from mediawatch.models import ItemId
 from mediawatch.store.tags import Label
-
-TOPICS = ("language", "festivals", "trade", "education", "repatriation", "media", "sport", "religion", "politics",
-          "heritage")
 
 
 def make_label(

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from mediawatch.digest.names import TOPICS, topic_order
-from mediawatch.models import ItemId
 from mediawatch.publish.feeds import FeedKey
 from mediawatch.publish.text import why_lines
 from mediawatch.publish.write import known_keys
-from mediawatch.store import Label
 from mediawatch.store.queries import ItemQuery
 from mediawatch.web.forms import PAGE_SIZE, parse_correction, parse_filters, token_ok
+from mediawatch.errors import ConfigError
+from mediawatch.labels import make_label
 
 if TYPE_CHECKING:
     from mediawatch.web.app import Site
@@ -141,9 +141,14 @@ def label(site: Site) -> AsyncEndpoint:
                     site, request, item_id, status=400, problems=result.problems, form=form_values
                 )
             c = result.correction
-            store.save_label(
-                Label(ItemId(item_id), c.relevant, c.countries, c.topics, c.editor, c.note, site.now())
-            )
+            try:
+                correction = make_label(item_id, c.relevant, c.countries, c.topics, editor=c.editor, note=c.note,
+                                        now=site.now())
+            except ConfigError as exc:
+                form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
+                problems = tuple(p.split(": ", 1)[-1] for p in exc.problems)
+                return _item_page(site, request, item_id, status=400, problems=problems, form=form_values)
+            store.save_label(correction)
             site.forget()
             base = request.scope.get("root_path", "")
             return RedirectResponse(f"{base}/items/{item_id}?saved=1", status_code=303)
