@@ -128,13 +128,19 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
     Failed sources are reported, not fatal: the exit code is 0 unless the configuration is wrong (2).
     """
     from mediawatch.pipeline import run_collect, select_sources
-    from mediawatch.report import collect_progress, print_collect_report
+    from mediawatch.report import print_collect_report, progress_bar
 
     settings = _settings(db, sources, verbose)
     try:
         app = _open_app(settings)
         specs = select_sources(app, source_ids, all_sources=all_sources)
-        with collect_progress(len(specs)) as progress:
+        with progress_bar("collecting", len(specs)) as bar:
+            done = iter(range(1, len(specs) + 1))
+
+            def progress(source_id: str, ok: bool) -> None:
+                if bar is not None:
+                    bar(next(done), None, source_id if ok else f"{source_id} (failed)")
+
             report = run_collect(app, specs, progress=progress)
         print_collect_report(report)
     except Exception as exc:
@@ -200,10 +206,10 @@ def classify(everything: bool, input_file: str | None, output_file: str, db: str
             _classify_file(settings, input_file, output_file)
             return
         from mediawatch.enrich import run_classify
-        from mediawatch.report import count_progress
+        from mediawatch.report import progress_bar
 
         app = _open_app(settings)
-        with count_progress("tagging") as progress:
+        with progress_bar("tagging") as progress:
             report = run_classify(app, everything=everything, progress=progress)
         click.echo(report.summary())
     except Exception as exc:

@@ -112,12 +112,13 @@ def run_classify(
     store = app.store
     cached = CachingEmbedder(embedder or build_embedder(app.settings), store)
     report = ClassifyReport()
-    if not everything:
-        model, key = tagger_identity(app.settings, cached, store)
-        if not store.items_to_classify(model, key):
-            return report  # nothing to do: do not load the model or train heads
+    model, key = tagger_identity(app.settings, cached, store)
+    items = store.items_to_classify(model, key, everything=everything)
+    if not items:
+        return report  # nothing to do: do not load the model or train heads
     tagger = build_tagger(app.settings, cached, store)
-    items = store.items_to_classify(tagger.model, tagger.heads.key, everything=everything)
+    if (tagger.model, tagger.heads.key) != (model, key):  # the identity is computed the tagger's way
+        raise AssertionError(f"tagger identity drifted: {(tagger.model, tagger.heads.key)} != {(model, key)}")
     for start in range(0, len(items), BATCH):
         batch = items[start : start + BATCH]
         results = tagger.classify([tag_input(i) for i in batch])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from mediawatch.models import SourceHealth
@@ -62,32 +63,6 @@ def _short(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
-def collect_progress(total: int):  # type: ignore[no-untyped-def]
-    """A rich progress bar on a terminal (stderr), nothing otherwise; yields a (source_id, ok) callback."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar():  # type: ignore[no-untyped-def]
-        if not sys.stderr.isatty() or total == 0:
-            yield None
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True,
-        ) as prog:
-            task = prog.add_task("collect", total=total, last="")
-
-            def advance(source_id: str, ok: bool) -> None:
-                prog.update(task, advance=1, last=source_id if ok else f"{source_id} (failed)")
-
-            yield advance
-
-    return bar()
-
-
 def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
     """One summary line, then one line per failed source with its reason."""
     print(report.summary())
@@ -97,25 +72,23 @@ def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
         print(f"  warning {source_id}: {warning}")
 
 
-def count_progress(what: str):  # type: ignore[no-untyped-def]
-    """A rich progress bar on a terminal for work counted as (done, total); yields the callback or None."""
-    from contextlib import contextmanager
+@contextmanager
+def progress_bar(what: str, total: int | None = None) -> Iterator[Callable[[int, int | None, str], None] | None]:
+    """A rich progress bar on a terminal (stderr), nothing otherwise (then it yields None).
 
-    @contextmanager
-    def bar():  # type: ignore[no-untyped-def]
-        if not sys.stderr.isatty():
-            yield None
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    The callback takes (done, total, note): ``total`` may change as work is discovered, ``note`` is shown at
+    the end of the line (e.g. the source just collected)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as prog:
-            task = prog.add_task(what, total=None)
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[note]}"), console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(what, total=total, note="")
 
-            def advance(done: int, total: int) -> None:
-                prog.update(task, completed=done, total=total)
+        def update(done: int, new_total: int | None = None, note: str = "") -> None:
+            prog.update(task, completed=done, total=new_total if new_total is not None else total, note=note)
 
-            yield advance
-
-    return bar()
+        yield update
