@@ -142,8 +142,9 @@ def label(site: Site) -> AsyncEndpoint:
                 )
             c = result.correction
             try:
-                correction = make_label(item_id, c.relevant, c.countries, c.topics, editor=c.editor, note=c.note,
-                                        now=site.now())
+                # the form comes pre-filled with the item's tags; "not relevant" means none of them apply
+                correction = make_label(item_id, c.relevant, c.countries if c.relevant else (),
+                                        c.topics if c.relevant else (), editor=c.editor, note=c.note, now=site.now())
             except ConfigError as exc:
                 form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 problems = tuple(p.split(": ", 1)[-1] for p in exc.problems)
