@@ -114,8 +114,11 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
 def _is_cjk(text: str) -> bool:
-    return any(0x3400 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
+    return _CJK.search(text) is not None
 
 
 # --- matching -----------------------------------------------------------------------------------------------
@@ -148,6 +151,7 @@ def _parse_name(name: str, source: str) -> _Parsed:
 
 
 _SPACE_WORD = re.compile(r"\S+")
+_MEMO_WORDS = 200_000  # distinct words remembered per matcher (a few tens of MB at most)
 
 
 class _Matcher:
@@ -168,11 +172,19 @@ class _Matcher:
             if stem:
                 self.max_stem = max(self.max_stem, len(first))
         self.cjk.sort(key=lambda c: -len(c[0]))
+        self._memo: dict[str, tuple[_Name, ...]] = {}
 
-    def _candidates(self, word: str) -> list[_Name]:
-        found = list(self.exact.get(word, ()))
-        for k in range(1, min(len(word), self.max_stem) + 1):
-            found.extend(self.stems.get(word[:k], ()))
+    def _candidates(self, word: str) -> tuple[_Name, ...]:
+        """Names that may start at ``word`` (memoised: news vocabulary repeats, the prefix scan is costly)."""
+        found = self._memo.get(word)
+        if found is None:
+            names = list(self.exact.get(word, ()))
+            for k in range(1, min(len(word), self.max_stem) + 1):
+                names.extend(self.stems.get(word[:k], ()))
+            found = tuple(names)
+            if len(self._memo) >= _MEMO_WORDS:
+                self._memo.clear()
+            self._memo[word] = found
         return found
 
     def find(self, folded: str) -> list[tuple[int, int, int]]:

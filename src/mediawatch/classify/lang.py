@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -92,10 +93,9 @@ _KK_APOSTROPHE = re.compile(r"[a-zA-Z][aAnNuUyYiIsScC][‘’'ʼ`][a-zA-Z]")
 def script_counts(text: str) -> dict[Script, int]:
     """Count letters per script."""
     counts = dict.fromkeys(Script, 0)
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        counts[_char_script(ch)] += 1
+    for ch, n in Counter(text).items():  # distinct characters only: several times faster on prose
+        if ch.isalpha():
+            counts[_char_script(ch)] += n
     return counts
 
 
@@ -114,7 +114,10 @@ def _char_script(ch: str) -> Script:
 
 def dominant_script(text: str) -> Script:
     """The script with most letters (``OTHER`` for text without letters)."""
-    counts = script_counts(text)
+    return _dominant(script_counts(text))
+
+
+def _dominant(counts: dict[Script, int]) -> Script:
     best = max(counts, key=lambda s: counts[s])
     if counts[best] == 0:
         return Script.OTHER
@@ -133,9 +136,9 @@ def kazakh_latin_score(text: str) -> float:
     score = 0.0
     kazakh_words = 0
     for word in words:
-        if any(ch in _KK_LATIN_LETTERS for ch in word):
+        if not _KK_LATIN_LETTERS.isdisjoint(word):
             score += 2.0
-        elif any(ch in _KK_LATIN_SHARED for ch in word):
+        elif not _KK_LATIN_SHARED.isdisjoint(word):
             score += 1.0
         if word in _KK_LATIN_WORDS:
             score += 2.0
@@ -151,7 +154,7 @@ def kazakh_latin_score(text: str) -> float:
             score -= 1.5
         if word.startswith(("kazak", "kasach", "qozoq")):  # Kazakh Latin spells its name with q: qazaq
             score -= 1.0
-        if any(ch in _NOT_KK_LATIN for ch in word):
+        if not _NOT_KK_LATIN.isdisjoint(word):
             score -= 3.0
     if not kazakh_words:  # letters alone (ä, ú, ñ...) do not make a text Kazakh
         return min(score, 0.0)
@@ -166,7 +169,7 @@ def kazakh_script(text: str) -> Script | None:
     letters = sum(counts.values())
     if letters == 0:
         return None
-    script = dominant_script(text)
+    script = _dominant(counts)
     if script is Script.CYRILLIC:
         unique = sum(ch in KAZAKH_CYRILLIC_UNIQUE for ch in text)
         extra = sum(ch in KAZAKH_CYRILLIC_EXTRA for ch in text)
