@@ -112,6 +112,23 @@ def test_classify_results_are_consistent(built: tuple[Tagger, HashingEmbedder, P
     assert {"Bayan-Ölgii", "Ölgii"} <= {p["name"] for p in why["places"]}  # type: ignore[union-attr,index]
     assert len(why["nearest"]) == 3  # type: ignore[arg-type]
     assert why["taxonomy"] == tagger.taxonomy.digest
+    assert {"nauryz", "concert"} <= set(why["topic_cues"]["festivals"])  # type: ignore[index]
+
+
+def test_cue_words_weigh_in_topic_scores(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    tagger, embedder, _ = built
+    heads = tagger.heads
+    assert heads.topic_cue_coef.shape == (len(heads.topics),)
+    # the cue weight is chosen by cross-validation; on hashed words the cues carry information for some topics
+    assert (heads.topic_cue_coef > 0).any(), heads.cv
+    vector = embedder.embed(["Kazakhs of Mongolia gathered in Ölgii"])
+    none = heads.topic_scores(vector, np.zeros((1, len(heads.topics)), np.float32))[0]
+    every = heads.topic_scores(vector, np.ones((1, len(heads.topics)), np.float32))[0]
+    for k in range(len(heads.topics)):
+        if heads.topic_cue_coef[k] > 0:
+            assert every[k] > none[k]
+        else:
+            assert every[k] <= none[k] + 1e-12
 
 
 def test_latin_kazakh_is_read_in_cyrillic(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
@@ -172,7 +189,7 @@ def test_classify_edge_cases(built: tuple[Tagger, HashingEmbedder, Path], taxono
     assert tagger.classify([]) == []
     with pytest.raises(ValueError, match="2 items but 1 vectors"):
         tagger.classify_embedded(ITEMS[:2], np.zeros((1, 384), np.float32))
-    other = Taxonomy(taxonomy.topics[:3], taxonomy.relevance, taxonomy.gazetteer, "x")
+    other = Taxonomy(taxonomy.topics[:3], taxonomy.relevance, taxonomy.gazetteer, "x", taxonomy.cues)
     with pytest.raises(ValueError, match="topics"):
         Tagger(tagger.embedder, other, tagger.heads)
 

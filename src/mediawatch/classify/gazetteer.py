@@ -134,7 +134,7 @@ class _Name:
     size: int  # folded literal length: the longer name wins at one place
 
 
-def _parse_name(name: str, source: str) -> _Parsed:
+def parse_name(name: str, source: str) -> _Parsed:
     """A name as folded tokens (``*`` ends a stem token), or its folded literal for Chinese names."""
     if _is_cjk(name):
         return fold(name.replace("*", ""))
@@ -154,7 +154,7 @@ _SPACE_WORD = re.compile(r"\S+")
 _MEMO_WORDS = 200_000  # distinct words remembered per matcher (a few tens of MB at most)
 
 
-class _Matcher:
+class NameMatcher:
     """Names indexed by their first word (exact words in a dict, stems by prefix); Chinese by substring."""
 
     def __init__(self, names: list[_Parsed], entries: list[int]) -> None:
@@ -230,7 +230,7 @@ class Gazetteer:
     transit: frozenset[str]  # countries named mostly as routes of past migrations (count only when anchored)
     # One matcher per layer: places (with blocks), then each term list. Term layers also hold the place
     # names, so that "Kazakhstan" is not read as the ethnonym and "Kyrgyzstan" not as the Kyrgyz people.
-    _layers: tuple[tuple[_Matcher, frozenset[EntryKind]], ...] = field(repr=False, compare=False)
+    _layers: tuple[tuple[NameMatcher, frozenset[EntryKind]], ...] = field(repr=False, compare=False)
     # Acronyms (US, UK, РФ) match case-sensitively on the original text: folded, "US" would be "us".
     _acronyms: tuple[re.Pattern[str] | None, Mapping[str, int]] = field(
         repr=False, compare=False, default=(None, {})
@@ -340,7 +340,7 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
     places: tuple[list[_Parsed], list[int]] = ([], [])
     terms: dict[EntryKind, tuple[list[_Parsed], list[int]]] = {k: ([], []) for k in TERM_KINDS}
     for index, name in names:
-        parsed = _parse_name(name, source)
+        parsed = parse_name(name, source)
         if not parsed:
             raise ConfigError(f"{source}: name {name!r} has no letters")
         if parsed in seen:
@@ -356,9 +356,9 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
         target = terms.get(kind, places)
         target[0].append(parsed)
         target[1].append(index)
-    layers = [(_Matcher(*places), frozenset(EntryKind) - frozenset(TERM_KINDS))]
+    layers = [(NameMatcher(*places), frozenset(EntryKind) - frozenset(TERM_KINDS))]
     for kind in TERM_KINDS:
-        layers.append((_Matcher(places[0] + terms[kind][0], places[1] + terms[kind][1]), frozenset({kind})))
+        layers.append((NameMatcher(places[0] + terms[kind][0], places[1] + terms[kind][1]), frozenset({kind})))
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
     pattern = None
     if acronyms:

@@ -13,8 +13,8 @@ Decisions:
   (see :meth:`~mediawatch.classify.gazetteer.Evidence.country_support`): names tied to the community
   ("Kazakhs of Mongolia", Bayan-Ölgii) win over other countries in the text; adjectives count only next to the
   ethnonym or when nothing stronger is named; never Kazakhstan itself;
-* ``topics`` (only for relevant items) = topics whose head clears its cross-validated threshold; at least one
-  (the topic closest to its threshold) and at most ``MAX_TOPICS``.
+* ``topics`` (only for relevant items) = topics whose head (embedding plus the topic's cue words) clears its
+  cross-validated threshold; at least one (the topic closest to its threshold) and at most ``MAX_TOPICS``.
 """
 
 from __future__ import annotations
@@ -112,15 +112,23 @@ class Tagger:
             return []
         evidences = [item_evidence(self.taxonomy, i.title, i.text, i.lang) for i in items]
         relevance = self.heads.relevance(relevance_features(vectors, evidences))
-        topic_scores = self.heads.topic_scores(vectors)
+        cues = [self.taxonomy.cues.find(ev.texts) for ev in evidences]
+        presence = np.stack([self.taxonomy.cues.presence(found) for found in cues])
+        topic_scores = self.heads.topic_scores(vectors, presence)
         similarities = vectors @ self.heads.example_vectors.astype(np.float32).T
         return [
-            self._result(item, float(relevance[n]), topic_scores[n], similarities[n], evidences[n])
+            self._result(item, float(relevance[n]), topic_scores[n], similarities[n], evidences[n], cues[n])
             for n, item in enumerate(items)
         ]
 
     def _result(
-        self, item: TagInput, relevance: float, topic_scores: np.ndarray, similarity: np.ndarray, ev: Evidence
+        self,
+        item: TagInput,
+        relevance: float,
+        topic_scores: np.ndarray,
+        similarity: np.ndarray,
+        ev: Evidence,
+        cues: dict[str, list[str]],
     ) -> TagResult:
         heads = self.heads
         relevant = relevance >= heads.threshold
@@ -162,6 +170,7 @@ class Tagger:
                 for kind in (EntryKind.KAZAKH, EntryKind.DIASPORA, EntryKind.OTHER_GROUP)
             },
             "countries": {code: sorted(set(names)) for code, names in sorted(support.items())},
+            "topic_cues": cues,
             "topic_scores": {t: round(float(s), 3) for t, s in zip(heads.topics, topic_scores, strict=True)},
             "topic_thresholds": {
                 t: float(v) for t, v in zip(heads.topics, heads.topic_thresholds, strict=True)

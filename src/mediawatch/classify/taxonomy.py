@@ -1,4 +1,4 @@
-"""The taxonomy: topics (with descriptions and multilingual examples) plus the gazetteer.
+"""The taxonomy: topics (with descriptions, multilingual examples and cue words) plus the gazetteer.
 
 Both are data files in ``data/`` that operators can extend with override files (same layout, merged:
 lists appended, mappings merged). ``Taxonomy.digest`` changes whenever either changes; it is what
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from mediawatch.classify.cues import TopicCues, build_cues
 from mediawatch.classify.gazetteer import Gazetteer, load_gazetteer, load_yaml_mapping, merge_data
 from mediawatch.errors import ConfigError
 
@@ -30,6 +31,7 @@ class Topic:
     label: str
     description: str
     examples: tuple[TopicExample, ...]
+    cues: tuple[str, ...] = ()  # words pointing to the topic, any language (see classify/cues.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Taxonomy:
     relevance: str  # what "relevant" means, in words (shown to operators and editors)
     gazetteer: Gazetteer
     digest: str
+    cues: TopicCues
 
     @property
     def topic_ids(self) -> tuple[str, ...]:
@@ -68,14 +71,26 @@ def parse_taxonomy(data: Mapping[str, object], gazetteer: Gazetteer, source: str
             if not isinstance(ex, Mapping) or not isinstance(ex.get("text"), str) or not ex["text"].strip():
                 raise ConfigError(f"{where}.examples[{n}]: expected {{lang: .., text: ..}}")
             examples.append(TopicExample(str(ex["text"]).strip(), str(ex.get("lang", "und"))))
+        cues = spec.get("cues") or []
+        if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+            raise ConfigError(f"{where}.cues: expected a list of non-empty strings")
         label = str(spec.get("label", topic_id))
-        topics.append(Topic(str(topic_id), label, " ".join(description.split()), tuple(examples)))
+        topics.append(
+            Topic(
+                str(topic_id),
+                label,
+                " ".join(description.split()),
+                tuple(examples),
+                tuple(c.strip() for c in cues),
+            )
+        )
     relevance = data.get("relevance", "")
     if not isinstance(relevance, str):
         raise ConfigError(f"{source}: 'relevance' must be a string")
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str) + gazetteer.digest
     digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    return Taxonomy(tuple(topics), " ".join(relevance.split()), gazetteer, digest)
+    compiled = build_cues({t.id: t.cues for t in topics}, [t.id for t in topics], source)
+    return Taxonomy(tuple(topics), " ".join(relevance.split()), gazetteer, digest, compiled)
 
 
 def load_taxonomy(override: Path | None = None, gazetteer_override: Path | None = None) -> Taxonomy:

@@ -6,8 +6,9 @@ passed in at build time) are embedded with the e5 model and three kinds of head 
 * **relevance**: logistic regression on the embedding plus a few gazetteer features (Kazakh ethnonym, diaspora
   vocabulary, foreign place, other peoples...), Platt-calibrated on 5-fold out-of-fold scores so that
   ``relevance`` is a probability;
-* **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples, each with the decision
-  threshold that maximised F1 in cross-validation on the training set;
+* **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples plus one feature, the
+  presence of the topic's cue words (:mod:`mediawatch.classify.cues`), whose weight, like C and the decision
+  threshold, is chosen by F1 in cross-validation on the training set;
 * the example vectors themselves, kept to show the nearest examples as evidence.
 
 Heads are small (a few hundred kB) and stored in the cache directory under a key made of the model name and
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from mediawatch.classify.embed import Embedder, Kind
 
-FEATURE_VERSION = 5
+FEATURE_VERSION = 6
 # e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
 # topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
 EMBED_KIND: Kind = "passage"
@@ -47,6 +48,7 @@ EMBED_KIND: Kind = "passage"
 GAZETTEER_SCALES = (0.2, 0.4)  # weight of the 0/1 gazetteer features next to a unit-length embedding
 RELEVANCE_CS = (4.0, 16.0, 64.0)
 TOPIC_CS = (2.0, 8.0, 32.0)
+CUE_SCALES = (0.0, 0.2, 0.4)  # weight of a topic's 0/1 cue feature (0: the cues are ignored)
 FOLDS = 5
 SEED = 20240322
 
@@ -177,6 +179,14 @@ def item_evidence(taxonomy: Taxonomy, title: str, text: str, lang: str | None = 
     return evidence(taxonomy.gazetteer, parts)
 
 
+def cue_features(taxonomy: Taxonomy, evidences: Sequence[Evidence]) -> NDArray[np.float32]:
+    """(items, topics) 0/1: whether each topic's cue words occur in the texts the gazetteer read."""
+    width = len(taxonomy.topic_ids)
+    if not evidences:
+        return np.zeros((0, width), np.float32)
+    return np.stack([taxonomy.cues.presence(taxonomy.cues.find(ev.texts)) for ev in evidences])
+
+
 def relevance_features(vectors: Vector, evidences: Sequence[Evidence]) -> NDArray[np.float32]:
     """The embedding followed by the (unscaled, 0/1) gazetteer features."""
     width = len(GAZETTEER_FEATURES)
@@ -205,6 +215,7 @@ class Heads:
     platt: tuple[float, float]
     threshold: float
     topic_coef: NDArray[np.float32]  # (topics, dim)
+    topic_cue_coef: NDArray[np.float32]  # (topics,): weight of each topic's cue feature
     topic_intercept: NDArray[np.float32]
     topic_thresholds: NDArray[np.float32]
     example_vectors: NDArray[np.float16]
@@ -218,9 +229,10 @@ class Heads:
         score = features.astype(np.float64) @ self.rel_coef.astype(np.float64) + self.rel_intercept
         return _sigmoid(self.platt[0] * score + self.platt[1])
 
-    def topic_scores(self, vectors: Vector) -> NDArray[np.float64]:
-        """Per-topic probabilities, shape (items, topics)."""
+    def topic_scores(self, vectors: Vector, cues: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Per-topic probabilities, shape (items, topics); ``cues`` from :func:`cue_features`."""
         logits = vectors.astype(np.float64) @ self.topic_coef.T.astype(np.float64) + self.topic_intercept
+        logits += cues.astype(np.float64) * self.topic_cue_coef.astype(np.float64)
         return _sigmoid(logits)
 
     def save(self, path: Path) -> None:
@@ -244,6 +256,7 @@ class Heads:
                     fh,
                     rel_coef=self.rel_coef,
                     topic_coef=self.topic_coef,
+                    topic_cue_coef=self.topic_cue_coef,
                     topic_intercept=self.topic_intercept,
                     topic_thresholds=self.topic_thresholds,
                     example_vectors=self.example_vectors,
@@ -268,6 +281,7 @@ class Heads:
                 platt=(float(meta["platt"][0]), float(meta["platt"][1])),
                 threshold=float(meta["threshold"]),
                 topic_coef=data["topic_coef"],
+                topic_cue_coef=data["topic_cue_coef"],
                 topic_intercept=data["topic_intercept"],
                 topic_thresholds=data["topic_thresholds"],
                 example_vectors=data["example_vectors"],
@@ -410,17 +424,22 @@ def _fit_relevance(features: NDArray[np.float32], y: NDArray[np.bool_]) -> _Rele
 @dataclass(frozen=True)
 class _TopicHeads:
     coef: NDArray[np.float32]
+    cue_coef: NDArray[np.float32]
     intercept: NDArray[np.float32]
     thresholds: NDArray[np.float32]
     cv: dict[str, float]
 
 
-def _fit_topics(vectors: Vector, labels: NDArray[np.bool_], topic_ids: Sequence[str]) -> _TopicHeads:
-    """One-vs-rest heads; C and the decision threshold of each topic by out-of-fold F1.
+def _fit_topics(
+    vectors: Vector, cues: NDArray[np.float32], labels: NDArray[np.bool_], topic_ids: Sequence[str]
+) -> _TopicHeads:
+    """One-vs-rest heads on the embedding plus the topic's cue feature; the cue weight, C and the decision
+    threshold of each topic by out-of-fold F1.
 
     A topic with fewer than three positive (or negative) examples gets no head (threshold 1: never chosen).
     """
     coef = np.zeros((len(topic_ids), vectors.shape[1]), dtype=np.float32)
+    cue_coef = np.zeros(len(topic_ids), dtype=np.float32)
     intercept = np.full(len(topic_ids), -10.0, dtype=np.float32)
     thresholds = np.ones(len(topic_ids), dtype=np.float32)
     cv: dict[str, float] = {}
@@ -430,27 +449,31 @@ def _fit_topics(vectors: Vector, labels: NDArray[np.bool_], topic_ids: Sequence[
         if yk.sum() < 3 or (~yk).sum() < 3:
             continue
         folds = _folds(yk)
-        chosen: tuple[float, float, float, NDArray[np.float64]] | None = None  # (f1, threshold, C, oof)
-        for c in TOPIC_CS:
-            oof = np.zeros(len(yk))
-            for train_idx, test_idx in folds:
-                oof[test_idx] = (
-                    _logreg(c).fit(vectors[train_idx], yk[train_idx]).predict_proba(vectors[test_idx])[:, 1]
-                )
-            threshold, f1 = _best_threshold(yk, oof)
-            if chosen is None or f1 > chosen[0] + 1e-9:
-                chosen = (f1, threshold, c, oof)
+        # (f1, threshold, C, cue scale, out-of-fold scores)
+        chosen: tuple[float, float, float, float, NDArray[np.float64]] | None = None
+        for scale in CUE_SCALES:
+            features = np.hstack([vectors, cues[:, k : k + 1] * scale]).astype(np.float32)
+            for c in TOPIC_CS:
+                oof = np.zeros(len(yk))
+                for train_idx, test_idx in folds:
+                    model = _logreg(c).fit(features[train_idx], yk[train_idx])
+                    oof[test_idx] = model.predict_proba(features[test_idx])[:, 1]
+                threshold, f1 = _best_threshold(yk, oof)
+                if chosen is None or f1 > chosen[0] + 1e-9:
+                    chosen = (f1, threshold, c, scale, oof)
         assert chosen is not None
-        f1, threshold, c, oof = chosen
+        f1, threshold, c, scale, oof = chosen
         pred = oof >= threshold
         tp += float(np.sum(pred & yk))
         fp += float(np.sum(pred & ~yk))
         fn += float(np.sum(~pred & yk))
         cv[f"topic_f1.{topic}"] = f1
-        model = _logreg(c).fit(vectors, yk)
-        coef[k], intercept[k], thresholds[k] = model.coef_[0], model.intercept_[0], threshold
+        cv[f"topic_cue_scale.{topic}"] = scale
+        model = _logreg(c).fit(np.hstack([vectors, cues[:, k : k + 1] * scale]), yk)
+        coef[k], intercept[k], thresholds[k] = model.coef_[0][:-1], model.intercept_[0], threshold
+        cue_coef[k] = model.coef_[0][-1] * scale  # folded in: heads take the unscaled 0/1 feature
     cv["topic_micro_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
-    return _TopicHeads(coef, intercept, thresholds, cv)
+    return _TopicHeads(coef, cue_coef, intercept, thresholds, cv)
 
 
 def train_heads(
@@ -481,7 +504,8 @@ def train_heads(
     relevant = np.flatnonzero(y)
     rows = [[t in examples[int(i)].topics for t in taxonomy.topic_ids] for i in relevant]
     labels = np.array(rows, dtype=np.bool_)
-    topics = _fit_topics(vectors[relevant], labels, taxonomy.topic_ids)
+    cues = cue_features(taxonomy, [evidences[int(i)] for i in relevant])
+    topics = _fit_topics(vectors[relevant], cues, labels, taxonomy.topic_ids)
 
     model = embedder_name(embedder)
     cv = {**relevance.cv, **topics.cv, "examples": float(len(examples)), "relevant_examples": float(y.sum())}
@@ -494,6 +518,7 @@ def train_heads(
         platt=relevance.platt,
         threshold=0.5,
         topic_coef=topics.coef,
+        topic_cue_coef=topics.cue_coef,
         topic_intercept=topics.intercept,
         topic_thresholds=topics.thresholds,
         example_vectors=vectors.astype(np.float16),
