@@ -190,7 +190,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                 upsert_many(conn, t.source_state, [r for r in rows if ("last_new_item" in r) is keep], ["source_id"])
 
     def _write_state(self, conn: Any, state: SourceState) -> None:
-        conn.execute(upsert(conn, t.source_state, _state_row(state), ["source_id"]))
+        upsert(conn, t.source_state, _state_row(state), ["source_id"])
 
     # ------------------------------------------------------------------------------------------ items
     def commit_source(self, source_id: SourceId, items: Sequence[Item], state: SourceState, now: datetime) -> AddReport:

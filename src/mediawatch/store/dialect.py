@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.sql import Executable
 
 
-def _insert(conn: Any, table: Table) -> Any:
-    name = conn.dialect.name
+def _insert(name: str, table: Table) -> Any:
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif name == "postgresql":
@@ -23,24 +23,34 @@ def _insert(conn: Any, table: Table) -> Any:
 def insert_ignore(conn: Any, table: Table, values: Mapping[str, Any] | None, keys: Sequence[str]) -> Executable:
     """INSERT … ON CONFLICT (keys) DO NOTHING; ``rowcount`` tells whether a row was added.
 
-    With ``values=None`` the statement takes its rows as executemany parameters."""
-    stmt = _insert(conn, table)
-    if values is not None:
-        stmt = stmt.values(**values)
-    return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    With ``values=None`` the statement takes its rows as executemany parameters (and is built once)."""
+    if values is None:
+        return _ignore_stmt(conn.dialect.name, table, tuple(keys))
+    return _insert(conn.dialect.name, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
 
 
-def upsert(conn: Any, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> Executable:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET every other given column."""
-    stmt = _insert(conn, table).values(**values)
-    update = {k: stmt.excluded[k] for k in values if k not in keys}
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
+def upsert(conn: Any, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET every other given column, for one row."""
+    conn.execute(_upsert_stmt(conn.dialect.name, table, tuple(values), tuple(keys)), dict(values))
 
 
 def upsert_many(conn: Any, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
     """Upsert many rows with one executemany (all rows must carry the same columns)."""
     if not rows:
         return
-    stmt = _insert(conn, table)
-    update = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), [dict(r) for r in rows])
+    stmt = _upsert_stmt(conn.dialect.name, table, tuple(rows[0]), tuple(keys))
+    conn.execute(stmt, [dict(r) for r in rows])
+
+
+# Statements are built once per dialect, table and column set: building one (``excluded``, ``values``) costs
+# more than running it on SQLite, and the collector writes one source state per source.
+@lru_cache(maxsize=256)
+def _ignore_stmt(dialect: str, table: Table, keys: tuple[str, ...]) -> Executable:
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+@lru_cache(maxsize=256)
+def _upsert_stmt(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
+    stmt = _insert(dialect, table)
+    update = {k: stmt.excluded[k] for k in columns if k not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)

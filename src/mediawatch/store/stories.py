@@ -322,7 +322,7 @@ class StoryStore:
             "path_html": record.path_html, "relevant_items": record.relevant_items,
         }
         with self.engine.begin() as conn:
-            conn.execute(upsert(conn, t.digest, row, ["week"]))
+            upsert(conn, t.digest, row, ["week"])
 
     def digest_record(self, week: str) -> DigestRecord | None:
         with self.engine.connect() as conn:

@@ -88,7 +88,7 @@ class TagStore:
                     "taxonomy_hash": c.taxonomy_hash,
                     "classified_at": c.classified_at,
                 }
-                conn.execute(upsert(conn, t.classification, row, ["item_id"]))
+                upsert(conn, t.classification, row, ["item_id"])
                 n += 1
             # the tag table mirrors the effective tags (label first) for feed and page queries
         self._refresh_tags([c.item_id for c in results])
@@ -140,7 +140,7 @@ class TagStore:
             "labeled_at": label.labeled_at,
         }
         with self.engine.begin() as conn:
-            conn.execute(upsert(conn, t.label, row, ["item_id"]))
+            upsert(conn, t.label, row, ["item_id"])
         self._refresh_tags([label.item_id])
 
     def labeled_items(self) -> list[tuple[Item, Label]]:
