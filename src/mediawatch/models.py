@@ -39,7 +39,7 @@ class RawEntry:
     title: str
     kind: ItemKind = ItemKind.ARTICLE
     guid: str | None = None
-    summary_html: str | None = None
+    summary_html: str | None = None  # untrusted HTML as the source sent it: only ever turned into plain text
     text: str | None = None  # main text (plain) when a page extractor produced it
     published: datetime | None = None
     author: str | None = None
