@@ -97,6 +97,7 @@ class LoopServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._accepted = 0  # connections accepted since start
         self._in_flight = 0
         self._max_in_flight = 0
         self._httpd: _Server | None = None
@@ -162,6 +163,12 @@ class LoopServer:
         with self._lock:
             self._requests.clear()
             self._max_in_flight = self._in_flight
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since start (keep-alive reuse shows as fewer connections than requests)."""
+        with self._lock:
+            return self._accepted
 
     @property
     def max_in_flight(self) -> int:
@@ -290,6 +297,7 @@ class LoopServer:
     def _track(self, conn: socket.socket, alive: bool) -> None:
         with self._lock:
             (self._connections.add if alive else self._connections.discard)(conn)
+            self._accepted += alive
 
 
 class _Server(ThreadingHTTPServer):

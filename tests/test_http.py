@@ -155,6 +155,17 @@ async def test_conditional_get_round_trip(loopserver: LoopServer) -> None:
     assert after.headers["if-modified-since"] == lm
 
 
+async def test_not_modified_responses_keep_the_connection(loopserver: LoopServer) -> None:
+    """A re-poll of unchanged feeds on one host reuses one connection instead of opening one per feed."""
+    urls = [loopserver.serve(f"/feed{i}.xml", "<rss/>", etag=f'"v{i}"') for i in range(6)]
+    async with open_fetcher() as fetcher:
+        for i, url in enumerate(urls):
+            result = await fetcher.fetch(url, source_id="s", etag=f'"v{i}"')
+            assert result.not_modified
+    assert len(loopserver.requests) == 6
+    assert loopserver.connections_accepted == 1
+
+
 async def test_conditional_get_with_last_modified_only(loopserver: LoopServer) -> None:
     lm = "Wed, 01 Jan 2025 10:00:00 GMT"
     url = loopserver.serve("/page", "<p/>", last_modified=lm)

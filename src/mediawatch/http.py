@@ -246,6 +246,9 @@ class Fetcher:
         try:
             status = response.status_code
             if status == 304:
+                # Read the (empty) rest of the message: a response closed unread takes its connection with
+                # it, and a re-poll of unchanged feeds would open one connection (and TLS session) per feed.
+                await self._read_body(response, source_id)
                 return _Attempt(response, b"", not_modified=True, redirects=redirects)
             if not 200 <= status < 300:
                 raise _status_error(response, source_id)
