@@ -6,8 +6,9 @@ layout; lists are appended, mappings merged). Names are matched word by word on 
 neighbours (ә→а, ғ→г, ң→н, ө→о, ұ/ү→у, һ→х, і→и; қ is kept so that Kazakh ``қазақ`` never folds onto
 Russian ``казак``, a Cossack), apostrophes of Uzbek o‘/g‘ dropped. A ``*`` at the end of a word makes it a
 stem (``Монголи*`` matches ``Монголии``, ``Моңғолиядағы``; ``этническ* казах*`` matches ``этнических
-казахов``). Chinese names match as substrings. At one place the longest name wins (``Inner Mongolia``
-before ``Mongolia``, ``Kazakhstan`` before ``Kazakh``). Acronyms (``US``, ``РФ``) match case-sensitively.
+казахов``). Chinese and Japanese (kana) names match as substrings. At one place the longest name wins
+(``Inner Mongolia`` before ``Mongolia``, ``Kazakhstan`` before ``Kazakh``). Acronyms (``US``, ``РФ``) match
+case-sensitively.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
-_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")  # kana, Han: no spaces between words
 
 
 def _is_cjk(text: str) -> bool:
