@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediawatch.classify.evaluate import LabeledItem, evaluate, format_report, load_labeled, score
+from mediawatch.classify.evaluate import (
+    LabeledItem,
+    cross_validate,
+    evaluate,
+    folds_of,
+    format_report,
+    load_labeled,
+    score,
+)
 from mediawatch.classify.tagger import TagInput, TagResult, build_tagger
 from mediawatch.errors import ConfigError
 
@@ -103,6 +111,42 @@ def test_load_labeled(tmp_path: Path) -> None:
     path.write_text('{"id": "x-3", "title": "no label"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"set\.jsonl:1"):
         load_labeled(path)
+
+
+def test_folds_are_stratified_and_stable() -> None:
+    records = [item(f"r{n}", n % 3 == 0) for n in range(12)]
+    folds = folds_of(records, 4)
+    assert sorted(n for fold in folds for n in fold) == list(range(12))
+    assert [sum(records[n].relevant for n in fold) for fold in folds] == [1, 1, 1, 1]
+    assert folds == folds_of(list(records), 4)
+    with pytest.raises(ConfigError, match="--cv needs 2 to 12 folds"):
+        folds_of(records, 1)
+
+
+def test_cross_validation_learns_only_from_the_other_folds(tmp_path: Path) -> None:
+    from test_tagger import HashingEmbedder
+
+    places = ["Bayan-Ölgii", "Xinjiang", "Omsk", "Zeytinburnu", "Karakalpakstan", "Herat"]
+    records = [
+        LabeledItem(f"pos{n}", f"Kazakhs of {p} celebrate Nauryz", "A concert of the community.", "en", True,
+                    (), ("festivals",))
+        for n, p in enumerate(places)
+    ] + [
+        LabeledItem(f"neg{n}", f"Astana hosts forum number {n}", "Ministers met in the capital.", "en", False, (), ())
+        for n in range(6)
+    ]
+    embedder, seen = HashingEmbedder(), []
+
+    def build(extra: Sequence[object]) -> object:
+        seen.append({e.source for e in extra})  # type: ignore[attr-defined]
+        return build_tagger(embedder, tmp_path, extra)  # type: ignore[arg-type]
+
+    report = cross_validate(build, records, 3)
+    assert report.n == 12 and len(seen) == 3
+    for fold, sources in zip(folds_of(records, 3), seen, strict=True):
+        held_out = {f"labeled:{records[n].id}" for n in fold}
+        assert len(sources) == 8 and not sources & held_out
+    assert report.relevance.tp + report.relevance.fn == 6  # every relevant record was scored once
 
 
 class _MemoEmbedder:

@@ -249,24 +249,44 @@ def _classify_file(settings: Settings, input_file: str, output_file: str) -> Non
 @click.argument("labeled", metavar="FILE.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mistakes", is_flag=True, help="Also list the items the tagger got wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--cv",
+    "folds",
+    type=int,
+    default=None,
+    metavar="K",
+    help="K-fold cross-validation: each fold is tagged after learning the other folds' labels, as "
+    "editors' corrections are learned (retrains the heads K times).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output.")
-def evaluate(labeled: Path, mistakes: bool, as_json: bool, verbose: int) -> None:
+def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, verbose: int) -> None:
     """Score the tagger on a labeled file (the format of shared/eval/labeled/dev.jsonl).
 
     Prints relevance precision/recall/F1, country micro P/R/F1, topic micro and macro F1, and relevance F1
-    per language.
+    per language. The file is never learned from, unless --cv is given.
     """
     import json
 
+    from mediawatch.classify.evaluate import cross_validate, format_report, load_labeled
     from mediawatch.classify.evaluate import evaluate as run_eval
-    from mediawatch.classify.evaluate import format_report, load_labeled
-    from mediawatch.enrich import build_embedder, build_tagger
+    from mediawatch.enrich import build_embedder, build_tagger, load_taxonomy
 
     settings = _settings(verbose=verbose)
     try:
         records = load_labeled(labeled)
-        tagger = build_tagger(settings, build_embedder(settings))
-        report = run_eval(tagger, records)
+        embedder = build_embedder(settings)
+        if folds is None:
+            report = run_eval(build_tagger(settings, embedder), records)
+        else:
+            from mediawatch.classify.tagger import build_tagger as build_with
+
+            taxonomy = load_taxonomy(settings)
+            report = cross_validate(
+                lambda extra: build_with(embedder, settings.cache_dir, extra, taxonomy=taxonomy),
+                records,
+                folds,
+                progress=lambda done, total: click.echo(f"fold {done}/{total} done", err=True),
+            )
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else format_report(report, mistakes=mistakes))
     except Exception as exc:
         _fail(exc)
