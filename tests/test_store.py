@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,6 +88,32 @@ def test_upgrade_from_an_empty_database_made_elsewhere(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT x FROM unrelated").fetchone() == (42,)  # nothing of the operator's was touched
     raw.close()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """`run` and `serve` started together on a fresh database: one migrates, the others wait for it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time, pathlib\n"
+        "from mediawatch.store import open_store\n"
+        "go = pathlib.Path(sys.argv[2])\n"
+        "while not go.exists(): time.sleep(0.002)\n"
+        "print(open_store(sys.argv[1]).migrate())\n"
+    )
+    for round_ in range(3):
+        url, go = f"sqlite:///{tmp_path / f'new{round_}.db'}", tmp_path / f"go{round_}"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, url, str(go)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        time.sleep(2.0)  # all four have imported mediawatch.store and wait for the signal
+        go.touch()
+        outcomes = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-500:] for _, err in outcomes]
+        assert {out.strip() for out, _ in outcomes} == {head_revision()}
 
 
 def test_sync_adds_changes_and_disables_but_never_deletes(store) -> None:

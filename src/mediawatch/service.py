@@ -144,17 +144,23 @@ class Service:
         from apscheduler.triggers.cron import CronTrigger
 
         s = self.app.settings
-        self.acquire()
-        scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(self.tick, "interval", minutes=s.tick_minutes, id="tick", max_instances=1,
-                          coalesce=True, next_run_time=self.app.now())
-        hour, minute = (int(x) for x in s.digest_time.split(":"))
-        scheduler.add_job(self.weekly, CronTrigger(day_of_week=s.digest_day, hour=hour, minute=minute,
-                                                   timezone=s.digest_timezone), id="digest", max_instances=1,
-                          coalesce=True)
-        scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT.total_seconds(), id="heartbeat")
+        # Handlers first: a SIGTERM that arrives while the service is still starting stops it cleanly too.
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
+            self.acquire()
+        except BaseException:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            raise
+        scheduler = BackgroundScheduler(timezone="UTC")
+        try:
+            scheduler.add_job(self.tick, "interval", minutes=s.tick_minutes, id="tick", max_instances=1,
+                              coalesce=True, next_run_time=self.app.now())
+            hour, minute = (int(x) for x in s.digest_time.split(":"))
+            scheduler.add_job(self.weekly, CronTrigger(day_of_week=s.digest_day, hour=hour, minute=minute,
+                                                       timezone=s.digest_timezone), id="digest", max_instances=1,
+                              coalesce=True)
+            scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT.total_seconds(), id="heartbeat")
             self.catch_up()
             scheduler.start()
             self._scheduler = scheduler

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +73,33 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
+MIGRATION_LOCK_KEY = 7_320_411  # PostgreSQL advisory lock id for schema migrations
+MIGRATION_LOCK_WAIT = 120.0  # seconds another process's migration may take before we give up
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """An inter-process lock around migrations of a SQLite file (nothing to do for other databases)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{database}.migrate-lock", timeout=MIGRATION_LOCK_WAIT)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise StoreError(f"{database}: another process has been migrating it for {MIGRATION_LOCK_WAIT:.0f} s") from exc
+    except OSError:  # a read-only folder: nobody can migrate there, reading needs no lock
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
@@ -85,9 +113,16 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
 
     # ------------------------------------------------------------------------------------------ schema
     def migrate(self) -> str:
-        """Bring the schema to the newest migration; returns the revision."""
+        """Bring the schema to the newest migration; returns the revision.
+
+        Safe when several processes open a new database at once (``run`` and ``serve`` started together):
+        one migrates while the others wait, then find the schema current. SQLite's DDL is not transactional
+        under the Python driver, so a lock file next to the database serialises them; PostgreSQL takes a
+        transaction-scoped advisory lock."""
         try:
-            with self.engine.begin() as conn:
+            with migration_lock(self.engine), self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
                 if current_revision(conn) != head_revision():
                     upgrade(conn)
                 rev = current_revision(conn)
