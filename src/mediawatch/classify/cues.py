@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from mediawatch.classify.gazetteer import NameMatcher, parse_name
+from mediawatch.classify.names import NameMatcher, parse_name
 
 
 @dataclass(frozen=True)

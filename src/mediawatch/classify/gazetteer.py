@@ -1,14 +1,10 @@
 """A multi-script gazetteer: countries, regions, cities, community names and key vocabulary.
 
 The data lives in ``data/gazetteer.yaml`` (operators may add names through an override file with the same
-layout; lists are appended, mappings merged). Names are matched word by word on *folded* text
-(:func:`fold`): case and Latin diacritics removed, Kazakh Cyrillic letters mapped onto their Russian
-neighbours (ә→а, ғ→г, ң→н, ө→о, ұ/ү→у, һ→х, і→и; қ is kept so that Kazakh ``қазақ`` never folds onto
-Russian ``казак``, a Cossack), apostrophes of Uzbek o‘/g‘ dropped. A ``*`` at the end of a word makes it a
-stem (``Монголи*`` matches ``Монголии``, ``Моңғолиядағы``; ``этническ* казах*`` matches ``этнических
-казахов``). Chinese and Japanese (kana) names match as substrings. At one place the longest name wins
-(``Inner Mongolia`` before ``Mongolia``, ``Kazakhstan`` before ``Kazakh``). Acronyms (``US``, ``РФ``) match
-case-sensitively.
+layout; lists are appended, mappings merged). Names are matched on folded text by
+:mod:`mediawatch.classify.names` (case, diacritics and Kazakh/Russian letter differences folded away, ``*``
+ending a stem, Chinese and Japanese names as substrings, the longest name winning at one place; ``казахов`` is
+the Kazakh ethnonym, ``казак`` a Cossack). Acronyms (``US``, ``РФ``) match case-sensitively.
 """
 
 from __future__ import annotations
@@ -23,6 +19,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+from mediawatch.classify.names import NameMatcher, Parsed, fold, parse_name
 from mediawatch.errors import ConfigError
 
 
@@ -90,133 +87,6 @@ def merge_data(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[
         else:
             merged[key] = value
     return merged
-
-
-# --- folding ------------------------------------------------------------------------------------------------
-
-_FOLD_TABLE = str.maketrans("әғңөұүһіёйıəøłđ", "агноуухиеиiaold", "ъь") | {
-    ord("ß"): "ss",
-    ord("æ"): "ae",
-    ord("œ"): "oe",
-}
-_UZ_APOSTROPHE = re.compile(r"(?<=[og])[‘’'ʻʼ`](?=\w)")
-_APOSTROPHE = re.compile(r"[‘’'ʻʼ`]")
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """Lower-case, diacritic-free, Kazakh-to-Russian-letter form used for matching (words space-separated)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _UZ_APOSTROPHE.sub("", text)
-    text = _APOSTROPHE.sub(" ", text)
-    text = text.translate(_FOLD_TABLE)
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    text = unicodedata.normalize("NFC", text)
-    return _NON_WORD.sub(" ", text).strip()
-
-
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")  # kana, Han: no spaces between words
-
-
-def _is_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
-
-
-# --- matching -----------------------------------------------------------------------------------------------
-
-_Token = tuple[str, bool]  # (folded literal, is a stem)
-_Parsed = tuple[_Token, ...] | str  # word tokens, or the folded literal of a Chinese name
-
-
-@dataclass(frozen=True, slots=True)
-class _Name:
-    tokens: tuple[_Token, ...]
-    entry: int
-    size: int  # folded literal length: the longer name wins at one place
-
-
-def parse_name(name: str, source: str) -> _Parsed:
-    """A name as folded tokens (``*`` ends a stem token), or its folded literal for Chinese names."""
-    if _is_cjk(name):
-        return fold(name.replace("*", ""))
-    tokens: list[_Token] = []
-    for raw in name.split():
-        if "*" in raw.rstrip("*"):
-            raise ConfigError(f"{source}: in {name!r}, '*' may only end a word")
-        parts = fold(raw.rstrip("*")).split()
-        if not parts:
-            continue
-        tokens.extend((p, False) for p in parts[:-1])
-        tokens.append((parts[-1], raw.endswith("*")))
-    return tuple(tokens)
-
-
-_SPACE_WORD = re.compile(r"\S+")
-_MEMO_WORDS = 200_000  # distinct words remembered per matcher (a few tens of MB at most)
-
-
-class NameMatcher:
-    """Names indexed by their first word (exact words in a dict, stems by prefix); Chinese by substring."""
-
-    def __init__(self, names: list[_Parsed], entries: list[int]) -> None:
-        self.exact: dict[str, list[_Name]] = {}
-        self.stems: dict[str, list[_Name]] = {}
-        self.cjk: list[tuple[str, int]] = []
-        self.max_stem = 0
-        for parsed, entry in zip(names, entries, strict=True):
-            if isinstance(parsed, str):
-                self.cjk.append((parsed, entry))
-                continue
-            item = _Name(parsed, entry, sum(len(t) for t, _ in parsed) + len(parsed) - 1)
-            first, stem = parsed[0]
-            (self.stems if stem else self.exact).setdefault(first, []).append(item)
-            if stem:
-                self.max_stem = max(self.max_stem, len(first))
-        self.cjk.sort(key=lambda c: -len(c[0]))
-        self._memo: dict[str, tuple[_Name, ...]] = {}
-
-    def _candidates(self, word: str) -> tuple[_Name, ...]:
-        """Names that may start at ``word`` (memoised: news vocabulary repeats, the prefix scan is costly)."""
-        found = self._memo.get(word)
-        if found is None:
-            names = list(self.exact.get(word, ()))
-            for k in range(1, min(len(word), self.max_stem) + 1):
-                names.extend(self.stems.get(word[:k], ()))
-            found = tuple(names)
-            if len(self._memo) >= _MEMO_WORDS:
-                self._memo.clear()
-            self._memo[word] = found
-        return found
-
-    def find(self, folded: str) -> list[tuple[int, int, int]]:
-        """(entry, start, end) spans, left to right, the longest name at each word."""
-        words = [(m.group(0), m.start(), m.end()) for m in _SPACE_WORD.finditer(folded)]
-        spans: list[tuple[int, int, int]] = []
-        i = 0
-        while i < len(words):
-            best: _Name | None = None
-            for name in self._candidates(words[i][0]):
-                if i + len(name.tokens) > len(words) or (best is not None and name.size <= best.size):
-                    continue
-                if all(
-                    words[i + j][0].startswith(lit) if stem else words[i + j][0] == lit
-                    for j, (lit, stem) in enumerate(name.tokens)
-                ):
-                    best = name
-            if best is None:
-                i += 1
-                continue
-            last = i + len(best.tokens) - 1
-            spans.append((best.entry, words[i][1], words[last][2]))
-            i = last + 1
-        if self.cjk and _is_cjk(folded):
-            taken: list[tuple[int, int]] = []
-            for literal, entry in self.cjk:
-                for m in re.finditer(re.escape(literal), folded):
-                    if not any(s < m.end() and m.start() < e for s, e in taken):
-                        taken.append((m.start(), m.end()))
-                        spans.append((entry, m.start(), m.end()))
-        return spans
 
 
 # --- the gazetteer ------------------------------------------------------------------------------------------
@@ -337,9 +207,9 @@ def _entries_from(
 def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Gazetteer:
     """Compile gazetteer data (the YAML layout) into a matcher."""
     entries, names, country_names, home, acronyms = _entries_from(data, source)
-    seen: dict[_Parsed, int] = {}
-    places: tuple[list[_Parsed], list[int]] = ([], [])
-    terms: dict[EntryKind, tuple[list[_Parsed], list[int]]] = {k: ([], []) for k in TERM_KINDS}
+    seen: dict[Parsed, int] = {}
+    places: tuple[list[Parsed], list[int]] = ([], [])
+    terms: dict[EntryKind, tuple[list[Parsed], list[int]]] = {k: ([], []) for k in TERM_KINDS}
     for index, name in names:
         parsed = parse_name(name, source)
         if not parsed:

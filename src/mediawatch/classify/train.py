@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mediawatch.classify.gazetteer import EntryKind, Evidence, evidence, load_yaml_mapping
+from mediawatch.classify.heads import Heads, Vector, sigmoid
 from mediawatch.classify.taxonomy import Taxonomy
 from mediawatch.classify.translit import lead_text, text_for
 from mediawatch.errors import ConfigError
@@ -52,7 +53,6 @@ CUE_SCALES = (0.0, 0.2, 0.4)  # weight of a topic's 0/1 cue feature (0: the cues
 FOLDS = 5
 SEED = 20240322
 
-Vector = NDArray[np.float32]
 
 
 def embedder_name(embedder: object) -> str:
@@ -201,97 +201,6 @@ def relevance_features(vectors: Vector, evidences: Sequence[Evidence]) -> NDArra
 # --- heads --------------------------------------------------------------------------------------------------
 
 
-def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
-
-
-@dataclass(frozen=True)
-class Heads:
-    model: str
-    key: str
-    topics: tuple[str, ...]
-    rel_coef: NDArray[np.float32]
-    rel_intercept: float
-    platt: tuple[float, float]
-    threshold: float
-    topic_coef: NDArray[np.float32]  # (topics, dim)
-    topic_cue_coef: NDArray[np.float32]  # (topics,): weight of each topic's cue feature
-    topic_intercept: NDArray[np.float32]
-    topic_thresholds: NDArray[np.float32]
-    example_vectors: NDArray[np.float16]
-    example_texts: tuple[str, ...]
-    example_relevant: NDArray[np.bool_]
-    example_topics: tuple[tuple[str, ...], ...]
-    cv: Mapping[str, float] = field(default_factory=dict)  # cross-validated scores on the training set
-
-    def relevance(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Calibrated probability that each row is relevant."""
-        score = features.astype(np.float64) @ self.rel_coef.astype(np.float64) + self.rel_intercept
-        return _sigmoid(self.platt[0] * score + self.platt[1])
-
-    def topic_scores(self, vectors: Vector, cues: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Per-topic probabilities, shape (items, topics); ``cues`` from :func:`cue_features`."""
-        logits = vectors.astype(np.float64) @ self.topic_coef.T.astype(np.float64) + self.topic_intercept
-        logits += cues.astype(np.float64) * self.topic_cue_coef.astype(np.float64)
-        return _sigmoid(logits)
-
-    def save(self, path: Path) -> None:
-        """Write atomically (temporary file, then rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "model": self.model,
-            "key": self.key,
-            "topics": list(self.topics),
-            "rel_intercept": self.rel_intercept,
-            "platt": list(self.platt),
-            "threshold": self.threshold,
-            "example_texts": list(self.example_texts),
-            "example_topics": [list(t) for t in self.example_topics],
-            "cv": dict(self.cv),
-        }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    rel_coef=self.rel_coef,
-                    topic_coef=self.topic_coef,
-                    topic_cue_coef=self.topic_cue_coef,
-                    topic_intercept=self.topic_intercept,
-                    topic_thresholds=self.topic_thresholds,
-                    example_vectors=self.example_vectors,
-                    example_relevant=self.example_relevant,
-                    meta=np.array(json.dumps(meta, ensure_ascii=False)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @classmethod
-    def load(cls, path: Path) -> Heads:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            return cls(
-                model=meta["model"],
-                key=meta["key"],
-                topics=tuple(meta["topics"]),
-                rel_coef=data["rel_coef"],
-                rel_intercept=float(meta["rel_intercept"]),
-                platt=(float(meta["platt"][0]), float(meta["platt"][1])),
-                threshold=float(meta["threshold"]),
-                topic_coef=data["topic_coef"],
-                topic_cue_coef=data["topic_cue_coef"],
-                topic_intercept=data["topic_intercept"],
-                topic_thresholds=data["topic_thresholds"],
-                example_vectors=data["example_vectors"],
-                example_texts=tuple(meta["example_texts"]),
-                example_relevant=data["example_relevant"],
-                example_topics=tuple(tuple(t) for t in meta["example_topics"]),
-                cv=meta.get("cv", {}),
-            )
-
-
 def heads_key(model: str, taxonomy: Taxonomy, examples: Sequence[Example]) -> str:
     """Cache key: changes with the model, the feature code, the taxonomy/gazetteer and the examples."""
     blob = json.dumps(
@@ -409,7 +318,7 @@ def _fit_relevance(features: NDArray[np.float32], y: NDArray[np.bool_]) -> _Rele
     final = _logreg(c).fit(_scale_gazetteer(features, scale), y)
     coef = final.coef_[0].astype(np.float32)
     coef[-len(GAZETTEER_FEATURES) :] *= scale  # fold the weight in: heads take unscaled features
-    pred = _sigmoid(platt[0] * oof + platt[1]) >= 0.5
+    pred = sigmoid(platt[0] * oof + platt[1]) >= 0.5
     tp = float(np.sum(pred & y))
     cv = {
         "relevance_f1": _f1(pred, y),
