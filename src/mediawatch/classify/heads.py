@@ -5,15 +5,16 @@ Built by :func:`mediawatch.classify.train.train_heads`, applied by :class:`media
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from mediawatch.files import write_atomic
 
 Vector = NDArray[np.float32]
 
@@ -68,24 +69,19 @@ class Heads:
             "example_topics": [list(t) for t in self.example_topics],
             "cv": dict(self.cv),
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    rel_coef=self.rel_coef,
-                    topic_coef=self.topic_coef,
-                    topic_cue_coef=self.topic_cue_coef,
-                    topic_intercept=self.topic_intercept,
-                    topic_thresholds=self.topic_thresholds,
-                    example_vectors=self.example_vectors,
-                    example_relevant=self.example_relevant,
-                    meta=np.array(json.dumps(meta, ensure_ascii=False)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            rel_coef=self.rel_coef,
+            topic_coef=self.topic_coef,
+            topic_cue_coef=self.topic_cue_coef,
+            topic_intercept=self.topic_intercept,
+            topic_thresholds=self.topic_thresholds,
+            example_vectors=self.example_vectors,
+            example_relevant=self.example_relevant,
+            meta=np.array(json.dumps(meta, ensure_ascii=False)),
+        )
+        write_atomic(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> Heads:

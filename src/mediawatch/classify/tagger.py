@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mediawatch.classify.gazetteer import COUNTRY_KINDS, EntryKind, Evidence
-from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
 from mediawatch.classify.heads import Heads, Vector
+from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
 from mediawatch.classify.train import (
     EMBED_KIND,

@@ -18,9 +18,8 @@ a hash of the examples, taxonomy and feature version: never committed, retrained
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -35,6 +34,7 @@ from mediawatch.classify.heads import Heads, Vector, sigmoid
 from mediawatch.classify.taxonomy import Taxonomy
 from mediawatch.classify.translit import lead_text, text_for
 from mediawatch.errors import ConfigError
+from mediawatch.files import write_atomic
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -260,16 +260,10 @@ def embed_examples(embedder: Embedder, texts: Sequence[str], cache_file: Path | 
         )
         known.update(zip(missing, fresh, strict=True))
         if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
             kept = sorted(set(keys))  # only the current examples' vectors are kept
-            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".npz.tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    np.savez(fh, keys=np.array(kept), vectors=np.stack([known[k] for k in kept]))
-                os.replace(tmp, cache_file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            buffer = io.BytesIO()
+            np.savez(buffer, keys=np.array(kept), vectors=np.stack([known[k] for k in kept]))
+            write_atomic(cache_file, buffer.getvalue())
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
 
