@@ -165,6 +165,7 @@ def test_item_page_shows_tags_evidence_and_story(client: TestClient) -> None:
     why = soup.find(id="why").get_text(" ")
     assert "Model relevance 0.91 (threshold 0.50)" in why and "Баян-Өлгий → Bayan-Ölgii (MN)" in why
     assert "Kazakhs of Xinjiang celebrate Nauryz" in why  # nearest training example
+    assert soup.find(id="topic-cues").get_text() == "Festivals: nauryz"  # the cue words the tagger found
     assert soup.find(id="original")["href"] == "https://qazaq-kk.example/news/2"
     assert soup.find("h1").span["lang"] == "kk"
     story = client.get(soup.find(id="story-link")["href"])

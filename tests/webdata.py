@@ -189,6 +189,7 @@ def why_for(row: Row) -> dict[str, object]:
         "home_places": [],
         "terms": {"kazakh": ["Kazakh"] if "azakh" in row.title else [], "diaspora": [], "other_group": []},
         "countries": {cc: [name] for name, cc, _ in row.places},
+        "topic_cues": {tp: ["nauryz"] for tp in topics if tp == "festivals"},
         "topic_scores": {
             tp: (0.83 if tp in topics else 0.05)
             for tp in ("festivals", "education", "language", "repatriation", "politics", "sport")

@@ -1,7 +1,7 @@
 """The tagger's evidence (``classification.why_json``) as typed values, parsed where it leaves the database.
 
 The tagger (:mod:`mediawatch.classify.tagger`) writes relevance, threshold, places and terms found, country
-support, topic scores, the detected language and the nearest training examples. Every field is optional here
+support, the topic cue words found, topic scores, the detected language and the nearest training examples. Every field is optional here
 and anything malformed is dropped field by field, so an old or hand-edited row never breaks a page or a feed.
 """
 
@@ -36,6 +36,7 @@ class Why:
     places: tuple[PlaceHit, ...] = ()
     terms: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (kind, surfaces): kazakh, diaspora, other_group
     countries: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (code, names that support it)
+    topic_cues: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (topic, cue words found)
     topic_scores: tuple[tuple[str, float], ...] = ()
     topic_thresholds: tuple[tuple[str, float], ...] = ()
     language: str | None = None  # detected
@@ -79,6 +80,7 @@ def parse_why(text: str | None) -> Why | None:
         places=places,
         terms=_groups(data.get("terms")),
         countries=_groups(data.get("countries")),
+        topic_cues=_groups(data.get("topic_cues")),
         topic_scores=_scores(data.get("topic_scores")),
         topic_thresholds=_scores(data.get("topic_thresholds")),
         language=_str(lang.get("detected")),
