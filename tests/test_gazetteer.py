@@ -68,6 +68,8 @@ def test_fold() -> None:
         ("الجالية الكازاخية في إسطنبول", "TR"),
         ("Бишкектеги казактар", "KG"),  # Kyrgyz plural of Kazakh, which Russian never uses
         ("카자흐 동포들이 서울에서", "KR"),
+        ("Кандасы из Китая получили ключи", "CN"),  # Russian case forms of -й names: Китая, Китае...
+        ("казахи Тарбагатая", "CN"),
     ],
 )
 def test_country_names_in_many_languages(gaz: Gazetteer, text: str, code: str) -> None:
@@ -172,3 +174,11 @@ def test_bad_override_file_names_the_file(tmp_path: Path) -> None:
         load_gazetteer(broken)
     with pytest.raises(ConfigError, match=r"missing\.yaml"):
         load_gazetteer(tmp_path / "missing.yaml")
+
+
+def test_declined_forms_of_names_ending_in_y() -> None:
+    from mediawatch.classify.names import declined_forms
+
+    assert declined_forms("Китай*") == ["Китая*", "Китаю*", "Китае*", "Китаем*"]
+    assert declined_forms("Алтай") == ["Алтая", "Алтаю", "Алтае", "Алтаем"]
+    assert declined_forms("Kazakh*") == [] and declined_forms("Монголи*") == [] and declined_forms("й") == []

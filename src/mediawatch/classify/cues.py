@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from mediawatch.classify.names import NameMatcher, parse_name
+from mediawatch.classify.names import NameMatcher, declined_forms, parse_name
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ def build_cues(cues: Mapping[str, Sequence[str]], topic_ids: Sequence[str], sour
     entries = []
     for index, topic in enumerate(topic_ids):
         for cue in cues.get(topic, ()):
-            parsed = parse_name(cue, f"{source}: topics.{topic}.cues")
-            if parsed:
-                names.append(parsed)
-                entries.append(index)
+            for form in (cue, *declined_forms(cue)):
+                parsed = parse_name(form, f"{source}: topics.{topic}.cues")
+                if parsed:
+                    names.append(parsed)
+                    entries.append(index)
     return TopicCues(tuple(topic_ids), NameMatcher(names, entries))

@@ -19,7 +19,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
-from mediawatch.classify.names import NameMatcher, Parsed, fold, parse_name
+from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, parse_name
 from mediawatch.errors import ConfigError
 
 
@@ -227,6 +227,14 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
         target = terms.get(kind, places)
         target[0].append(parsed)
         target[1].append(index)
+    for index, name in names:  # then the Russian case forms, where no listed name claims them
+        for form in declined_forms(name):
+            parsed = parse_name(form, source)
+            if parsed and parsed not in seen:
+                seen[parsed] = index
+                target = terms.get(entries[index].kind, places)
+                target[0].append(parsed)
+                target[1].append(index)
     layers = [(NameMatcher(*places), frozenset(EntryKind) - frozenset(TERM_KINDS))]
     for kind in TERM_KINDS:
         layers.append((NameMatcher(places[0] + terms[kind][0], places[1] + terms[kind][1]), frozenset({kind})))

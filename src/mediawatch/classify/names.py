@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mediawatch.errors import ConfigError
 
-__all__ = ["NameMatcher", "Parsed", "fold", "is_cjk", "parse_name"]
+__all__ = ["NameMatcher", "Parsed", "declined_forms", "fold", "is_cjk", "parse_name"]
 
 # --- folding ------------------------------------------------------------------------------------------------
 
@@ -74,6 +74,20 @@ def parse_name(name: str, source: str) -> Parsed:
         tokens.extend((p, False) for p in parts[:-1])
         tokens.append((parts[-1], raw.endswith("*")))
     return tuple(tokens)
+
+
+_RU_Y_ENDINGS = ("я", "ю", "е", "ем")  # Китай: Китая, Китаю, Китае, Китаем
+_CYRILLIC_Y = re.compile(r"[\u0400-\u04ff][йЙ]$")
+
+
+def declined_forms(name: str) -> list[str]:
+    """Other spellings to match for ``name``: the Russian case forms of a last word ending in -й, which
+    folding alone does not reach (й folds to и, so ``Китай*`` covers Китайский but not Китая or Китае)."""
+    stem = name.endswith("*")
+    core = name[:-1] if stem else name
+    if not _CYRILLIC_Y.search(core):
+        return []
+    return [core[:-1] + ending + ("*" if stem else "") for ending in _RU_Y_ENDINGS]
 
 
 _SPACE_WORD = re.compile(r"\S+")
