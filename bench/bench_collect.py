@@ -5,7 +5,7 @@ distinct paths, each response delayed by 100 ms. Printed: both cold times and th
 re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), and peak memory of each
 phase (each phase runs in its own process so the figures do not mix).
 
-    .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 100] [--repeat 3]
+    .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 64] [--repeat 3]
 
 In production the 1,000 feeds sit on many hosts; here they share 127.0.0.1, so the per-host limit is raised to the
 concurrency for the run (the limit itself is exercised by the tests).
@@ -96,7 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--latency", type=float, default=0.1)
-    ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3, help="mediawatch runs (the machine's speed varies; median shown)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--urls", help=argparse.SUPPRESS)
