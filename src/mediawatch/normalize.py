@@ -48,8 +48,10 @@ TRACKING_PARAMS = frozenset(
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_DROP_TAGS = ["script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head"]
-_DROP_CONTENT = {*_DROP_TAGS, "title"}  # a fragment has no <head>: its <title> would show otherwise
+# Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
+_DROP_CONTENT = {
+    "script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title",
+}  # fmt: skip
 _BLOCK_TAGS = [
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
     "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",

@@ -257,19 +257,23 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
     )
 
 
+def load_packaged(name: str, override: Path | None) -> tuple[dict[str, object], str]:
+    """The packaged ``data/NAME`` merged with an operator's override file when given, and a source label
+    naming both for error messages."""
+    packaged = resources.files("mediawatch.classify").joinpath(f"data/{name}")
+    data = load_yaml_mapping(packaged.read_text(encoding="utf-8"), f"{name} (packaged)")
+    if override is None:
+        return data, name
+    try:
+        extra = override.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{override}: cannot read the {name} override ({exc})") from exc
+    return merge_data(data, load_yaml_mapping(extra, str(override))), f"{name} + {override}"
+
+
 def load_gazetteer(override: Path | None = None) -> Gazetteer:
     """The packaged gazetteer, merged with an operator's override file when given."""
-    packaged = resources.files("mediawatch.classify").joinpath("data/gazetteer.yaml")
-    data = load_yaml_mapping(packaged.read_text(encoding="utf-8"), "gazetteer.yaml (packaged)")
-    source = "gazetteer.yaml"
-    if override is not None:
-        try:
-            extra_text = override.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{override}: cannot read gazetteer override ({exc})") from exc
-        data = merge_data(data, load_yaml_mapping(extra_text, str(override)))
-        source = f"gazetteer.yaml + {override}"
-    return build_gazetteer(data, source)
+    return build_gazetteer(*load_packaged("gazetteer.yaml", override))
 
 
 # --- evidence -----------------------------------------------------------------------------------------------

@@ -11,11 +11,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from mediawatch.classify.cues import TopicCues, build_cues
-from mediawatch.classify.gazetteer import Gazetteer, load_gazetteer, load_yaml_mapping, merge_data
+from mediawatch.classify.gazetteer import Gazetteer, load_gazetteer, load_packaged
 from mediawatch.errors import ConfigError
 
 
@@ -95,14 +94,5 @@ def parse_taxonomy(data: Mapping[str, object], gazetteer: Gazetteer, source: str
 
 def load_taxonomy(override: Path | None = None, gazetteer_override: Path | None = None) -> Taxonomy:
     """The packaged taxonomy and gazetteer, each merged with an operator's override file when given."""
-    packaged = resources.files("mediawatch.classify").joinpath("data/taxonomy.yaml")
-    data = load_yaml_mapping(packaged.read_text(encoding="utf-8"), "taxonomy.yaml (packaged)")
-    source = "taxonomy.yaml"
-    if override is not None:
-        try:
-            extra = override.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{override}: cannot read taxonomy override ({exc})") from exc
-        data = merge_data(data, load_yaml_mapping(extra, str(override)))
-        source = f"taxonomy.yaml + {override}"
+    data, source = load_packaged("taxonomy.yaml", override)
     return parse_taxonomy(data, load_gazetteer(gazetteer_override), source)
