@@ -118,7 +118,9 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
         Safe when several processes open a new database at once (``run`` and ``serve`` started together):
         one migrates while the others wait, then find the schema current. SQLite's DDL is not transactional
         under the Python driver, so a lock file next to the database serialises them; PostgreSQL takes a
-        transaction-scoped advisory lock."""
+        transaction-scoped advisory lock. The lock is taken on every open, not only when the schema looks old:
+        the first connection to a new SQLite file switches it to WAL, and four processes doing that at once
+        outside the lock failed with "database is locked" in the test."""
         try:
             with migration_lock(self.engine), self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
