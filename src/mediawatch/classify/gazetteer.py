@@ -210,6 +210,13 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
     seen: dict[Parsed, int] = {}
     places: tuple[list[Parsed], list[int]] = ([], [])
     terms: dict[EntryKind, tuple[list[Parsed], list[int]]] = {k: ([], []) for k in TERM_KINDS}
+
+    def claim(parsed: Parsed, index: int) -> None:
+        seen[parsed] = index
+        target = terms.get(entries[index].kind, places)
+        target[0].append(parsed)
+        target[1].append(index)
+
     for index, name in names:
         parsed = parse_name(name, source)
         if not parsed:
@@ -222,19 +229,12 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
                     f"{entries[index].label} ({entries[index].kind}); list it under 'ambiguous' instead"
                 )
             continue
-        seen[parsed] = index
-        kind = entries[index].kind
-        target = terms.get(kind, places)
-        target[0].append(parsed)
-        target[1].append(index)
+        claim(parsed, index)
     for index, name in names:  # then the Russian case forms, where no listed name claims them
         for form in declined_forms(name):
             parsed = parse_name(form, source)
             if parsed and parsed not in seen:
-                seen[parsed] = index
-                target = terms.get(entries[index].kind, places)
-                target[0].append(parsed)
-                target[1].append(index)
+                claim(parsed, index)
     layers = [(NameMatcher(*places), frozenset(EntryKind) - frozenset(TERM_KINDS))]
     for kind in TERM_KINDS:
         layers.append((NameMatcher(places[0] + terms[kind][0], places[1] + terms[kind][1]), frozenset({kind})))
