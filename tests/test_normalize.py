@@ -66,10 +66,15 @@ def item(entry: RawEntry) -> Item:
         ("http://example.kz:8080/x", "http://example.kz:8080/x"),
         ("https://example.kz./x", "https://example.kz/x"),
         ("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x"),
-        # path case and percent-escapes untouched; non-ASCII percent-encoded, IDN hosts in punycode
+        # path case and escaped characters untouched (escapes in upper case); non-ASCII percent-encoded,
+        # IDN hosts in punycode
         (
             "https://www.liberal.gr/news/portraita%2Dkarantinas",
             "https://www.liberal.gr/news/portraita%2Dkarantinas",
+        ),
+        (
+            "https://ex.kz/kk/tag/%d1%82%D1%96%d0%Bb?u=a%3a%2F",
+            "https://ex.kz/kk/tag/%D1%82%D1%96%D0%BB?u=a%3A%2F",
         ),
         (
             "https://ex.kz/Жаңалықтар?q=қазақ",

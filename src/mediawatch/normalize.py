@@ -46,6 +46,7 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
+_ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
@@ -88,7 +89,13 @@ def _clean_query(query: str) -> str:
     if not query:
         return ""
     pairs = [pair for pair in query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
-    return "&".join(quote(pair, safe=_URI_SAFE, errors="surrogatepass") for pair in pairs)
+    return "&".join(_quote(pair) for pair in pairs)
+
+
+def _quote(part: str) -> str:
+    """Percent-encode what a URI may not contain; existing escapes are kept, in upper case (RFC 3986 6.2.2.1),
+    so ``%d1`` and ``%D1`` spellings of one link give one item."""
+    return _ESCAPE.sub(lambda m: m.group(0).upper(), quote(part, safe=_URI_SAFE, errors="surrogatepass"))
 
 
 def _ascii_host(host: str) -> str:
@@ -103,7 +110,7 @@ def _ascii_host(host: str) -> str:
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """The canonical form of ``url``: resolved against ``base``, scheme and host lower-cased, default port,
-    fragment and tracking parameters dropped, an empty path made ``/``.
+    fragment and tracking parameters dropped, an empty path made ``/``, percent-escapes in upper case.
 
     Anything that is not an http(s) URL (``urn:``, ``mailto:``, relative without a base, unparsable) comes
     back stripped of surrounding whitespace and of its fragment, otherwise untouched. Idempotent.
@@ -131,7 +138,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     netloc = (userinfo + "@" if userinfo else "") + host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
-    path = quote(parts.path, safe=_URI_SAFE, errors="surrogatepass") or "/"
+    path = _quote(parts.path) or "/"
     fragment = parts.fragment if parts.fragment.startswith("!") else ""  # "#!/story/1" routes an app
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
 

@@ -29,7 +29,7 @@ from mediawatch.collect.feeds import ParsedFeed, parse_feed
 from mediawatch.collect.runner import FEED_ACCEPT, HTML_ACCEPT, decode_html
 from mediawatch.errors import FetchError, ParseError, SourceError
 from mediawatch.http import Fetcher, build_client
-from mediawatch.normalize import html_to_text
+from mediawatch.normalize import canonical_url, html_to_text
 from mediawatch.robots import RobotsCache
 from mediawatch.settings import Settings
 
@@ -49,7 +49,9 @@ class FeedCheck:
     """One feed fetched and parsed: ``ok`` with its facts, or the reason it is not a working feed."""
 
     url: str
-    origin: str  # "given" (the URL itself), "declared" (<link rel=alternate>), "common" (a usual path), "youtube"
+    origin: (
+        str  # "given" (the URL itself), "declared" (<link rel=alternate>), "common" (a usual path), "youtube"
+    )
     ok: bool
     reason: str | None = None
     format: str | None = None
@@ -229,8 +231,14 @@ async def _check_feed(url: str, origin: str, fetcher: Fetcher, robots: RobotsCac
     except SourceError as exc:
         return FeedCheck(url=url, origin=origin, ok=False, reason=exc.reason)
     if not feed.entries:
-        return FeedCheck(url=result.url, origin=origin, ok=False, reason="a feed without entries",
-                         format=feed.format, title=suggest.clean_name(feed.title))
+        return FeedCheck(
+            url=result.url,
+            origin=origin,
+            ok=False,
+            reason="a feed without entries",
+            format=feed.format,
+            title=suggest.clean_name(feed.title),
+        )
     return _feed_check(result.url, origin, feed)
 
 
@@ -256,7 +264,7 @@ async def _probe_page(
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(final))
         hits = 0
         for path in COMMON_FEED_PATHS:
-            candidate = links.canonical_url(origin + path)
+            candidate = canonical_url(origin + path)
             if candidate in declared:
                 continue
             check = await _check_feed(candidate, "common", fetcher, robots)
@@ -337,7 +345,10 @@ def _page_meta(html: str) -> _PageMeta:
     lang = str(root.get("lang") or root.get("xml:lang") or "").strip() if isinstance(root, Tag) else ""
     lang = lang or meta.get("content-language", "") or meta.get("og:locale", "")
     return _PageMeta(
-        title, suggest.clean_name(meta.get("og:site_name")), suggest.clean_name(meta.get("og:title")), lang or None
+        title,
+        suggest.clean_name(meta.get("og:site_name")),
+        suggest.clean_name(meta.get("og:title")),
+        lang or None,
     )
 
 
@@ -414,11 +425,14 @@ async def _probe_youtube(url: str, address: _Address, fetcher: Fetcher, settings
     except ValueError as exc:
         raise ParseError(PROBE_ID, str(exc), url=url) from exc
     target = YouTubeTarget(channel_id, playlist_id, handle, feed_url)
-    check, notes = await _check_youtube_feed(feed_url.replace(youtube.FEED_ENDPOINT, base + "/feeds/videos.xml", 1),
-                                             fetcher)
+    check, notes = await _check_youtube_feed(
+        feed_url.replace(youtube.FEED_ENDPOINT, base + "/feeds/videos.xml", 1), fetcher
+    )
     title = (check.title if check.ok else None) or page_title
-    slug = suggest.slugify((handle or "").lstrip("@")) or suggest.slugify(title or "") or suggest.slugify(
-        channel_id or playlist_id or ""
+    slug = (
+        suggest.slugify((handle or "").lstrip("@"))
+        or suggest.slugify(title or "")
+        or suggest.slugify(channel_id or playlist_id or "")
     )
     stanza = suggest.build_stanza(
         "youtube",
@@ -429,8 +443,15 @@ async def _probe_youtube(url: str, address: _Address, fetcher: Fetcher, settings
         language=suggest.language_code(check.language),
     )
     return ProbeReport(
-        url, final, "youtube", title, suggest.language_code(check.language), stanza,
-        feed=check, youtube=target, notes=notes,
+        url,
+        final,
+        "youtube",
+        title,
+        suggest.language_code(check.language),
+        stanza,
+        feed=check,
+        youtube=target,
+        notes=notes,
     )
 
 
@@ -443,4 +464,3 @@ async def _check_youtube_feed(url: str, fetcher: Fetcher) -> tuple[FeedCheck, tu
             f"the channel feed could not be read: {exc.reason}",
         )
     return _feed_check(result.url, "youtube", feed), ()
-

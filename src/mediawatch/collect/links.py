@@ -15,13 +15,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import soupsieve
 import tldextract
 from bs4 import BeautifulSoup, Tag
 
 from mediawatch.errors import ParseError
+from mediawatch.normalize import canonical_url
 
 
 class Reason(StrEnum):
@@ -56,9 +57,6 @@ def _vocabulary(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "yclid", "ysclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "_openstat"}
-)
 _FILE_EXTENSIONS = _vocabulary(
     "pdf jpg jpeg png gif svg webp avif ico mp3 mp4 m4a ogg webm avi mov zip rar 7z gz doc docx xls xlsx"
     " ppt pptx odt xml rss atom json css js txt csv apk exe dmg"
@@ -147,33 +145,6 @@ def site_of(url_or_host: str) -> str:
     host = (host or "").lower().rstrip(".")
     parts = _suffix_extractor()(host)
     return parts.top_domain_under_public_suffix or host
-
-
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped, path and query
-    percent-encoded (IRIs become URIs). The rest is kept as the site wrote it."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        pass
-    port = parts.port if parts.port and (scheme, parts.port) not in {("http", 80), ("https", 443)} else None
-    netloc = f"{host}:{port}" if port else host
-    path = _encode(parts.path or "/")
-    query_pairs = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    ]
-    query = _encode(urlencode(query_pairs, doseq=True, safe="/:@!$'()*,;~")) if query_pairs else ""
-    return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def _encode(part: str) -> str:
-    encoded = quote(part, safe="/:@!$&'()*+,;=-._~%")
-    return re.sub(r"%[0-9a-f]{2}", lambda m: m.group(0).upper(), encoded)
 
 
 def _dedupe_key(url: str) -> str:
