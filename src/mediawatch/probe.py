@@ -49,9 +49,8 @@ class FeedCheck:
     """One feed fetched and parsed: ``ok`` with its facts, or the reason it is not a working feed."""
 
     url: str
-    origin: (
-        str  # "given" (the URL itself), "declared" (<link rel=alternate>), "common" (a usual path), "youtube"
-    )
+    # "given" (the URL itself), "declared" (<link rel=alternate>), "common" (a usual path), "youtube"
+    origin: str
     ok: bool
     reason: str | None = None
     format: str | None = None
