@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from mediawatch.classify.gazetteer import fold
-from mediawatch.classify.tagger import MAX_TOPICS, Tagger, TagInput, build_tagger, heads_path
+from mediawatch.classify.tagger import KEEP_HEADS, MAX_TOPICS, Tagger, TagInput, build_tagger, heads_path
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
 from mediawatch.classify.train import (
     EMBED_KIND,
@@ -156,6 +156,38 @@ def test_heads_are_cached_by_content(built: tuple[Tagger, HashingEmbedder, Path]
     assert retrained.heads.key != tagger.heads.key
     assert embedder.calls == [1]  # only the new example: the others' vectors were cached
     assert retrained.heads.cv["examples"] == tagger.heads.cv["examples"] + 1
+
+
+def test_least_recently_used_heads_are_pruned(
+    built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    """Each correction trains a new heads file; the cache keeps the KEEP_HEADS most recently used ones."""
+    import os
+
+    from filelock import FileLock
+
+    tagger, _, _ = built
+    model = tagger.heads.model
+    current = heads_path(tmp_path, model, tagger.heads.key)
+    current.parent.mkdir(parents=True)
+    tagger.heads.save(current)
+    os.utime(current, (1_000, 1_000))  # the oldest file of all, but loading it marks it used
+    old = [heads_path(tmp_path, model, f"old{n:02d}") for n in range(KEEP_HEADS + 3)]
+    for n, path in enumerate(old):
+        path.write_bytes(b"stale")
+        path.with_suffix(".lock").touch()
+        os.utime(path, (2_000 + n, 2_000 + n))
+    other_model = heads_path(tmp_path, "another-model", "k")
+    other_model.write_bytes(b"kept: another model")
+    busy = old[0]  # the least recently used, but another process holds its lock
+    with FileLock(str(busy.with_suffix(".lock"))):
+        embedder = HashingEmbedder()
+        build_tagger(embedder, tmp_path, taxonomy=taxonomy)
+        assert embedder.calls == []  # loaded, not retrained
+        left = {p.name for p in current.parent.glob("heads-*.npz")}
+    newest = {p.name for p in old[-(KEEP_HEADS - 1) :]}
+    assert left == {current.name, other_model.name, busy.name} | newest
+    assert not old[1].with_suffix(".lock").exists()  # a pruned file's lock goes with it
 
 
 def test_heads_round_trip(built: tuple[Tagger, HashingEmbedder, Path], tmp_path: Path) -> None:

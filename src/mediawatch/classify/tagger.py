@@ -53,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 MAX_TOPICS = 3
 NEAREST = 3
+# Heads files kept per model in the cache: every taxonomy edit or editor correction trains a new one
+# (~0.8 MB), so older ones are pruned, least recently used first.
+KEEP_HEADS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +206,31 @@ def heads_path(cache_dir: Path, model: str, key: str) -> Path:
     return cache_dir / "classify" / f"heads-{_SLUG.sub('_', model)[:60]}-{key}.npz"
 
 
+def prune_heads(cache_dir: Path, model: str, keep: int = KEEP_HEADS) -> list[Path]:
+    """Delete all but the ``keep`` most recently used heads files of ``model`` (use = modification time,
+    refreshed on every load); returns the files deleted. A file whose lock another process holds is kept."""
+    from filelock import FileLock, Timeout
+
+    pattern = heads_path(cache_dir, model, "*").name
+    found = []
+    for path in heads_path(cache_dir, model, "x").parent.glob(pattern):
+        try:
+            found.append((path.stat().st_mtime, path))
+        except OSError:  # deleted meanwhile by another process
+            continue
+    deleted: list[Path] = []
+    for _, path in sorted(found, reverse=True)[keep:]:
+        lock_path = path.with_suffix(".lock")
+        try:
+            with FileLock(str(lock_path), timeout=0):
+                path.unlink(missing_ok=True)
+                deleted.append(path)
+        except Timeout:
+            continue
+        lock_path.unlink(missing_ok=True)
+    return deleted
+
+
 def build_tagger(
     embedder: Embedder,
     cache_dir: Path,
@@ -234,4 +262,8 @@ def build_tagger(
             vector_cache = cache_dir / "classify" / f"examples-{_SLUG.sub('_', model)[:60]}.npz"
             heads = train_heads(embedder, examples, taxonomy, vector_cache=vector_cache)
             heads.save(path)
+        else:
+            path.touch()  # marks it used, for pruning
+    if deleted := prune_heads(cache_dir, model):
+        logger.info("pruned unused tagger heads", extra={"files": len(deleted), "kept": KEEP_HEADS})
     return Tagger(embedder, taxonomy, heads, detector)
