@@ -70,6 +70,11 @@ def test_fold() -> None:
         ("카자흐 동포들이 서울에서", "KR"),
         ("Кандасы из Китая получили ключи", "CN"),  # Russian case forms of -й names: Китая, Китае...
         ("казахи Тарбагатая", "CN"),
+        ("Ile Kazak Özerk Oblastı'nda Nevruz", "CN"),  # Turkish name of the Ili prefecture
+        ("Kazakhs of Chöchek", "CN"),  # Kazakh name of Tacheng
+        ("Kazakhs in Mazandaran", "IR"),
+        ("Jowzjan Kazakhs", "AF"),
+        ("Kurgan oblast Kazakhs", "RU"),
     ],
 )
 def test_country_names_in_many_languages(gaz: Gazetteer, text: str, code: str) -> None:
@@ -88,6 +93,8 @@ def test_stems_do_not_overreach(gaz: Gazetteer) -> None:
     assert countries(gaz, "Latin script for Kazakh") == set()  # not Läti (Latvia)
     assert countries(gaz, "please help us") == set()  # "US" is matched in capitals only
     assert countries(gaz, "Белгілі ақын өлең оқыды") == set()  # Kazakh "famous", not Belgium (Бельгия)
+    assert countries(gaz, "Kazakh archaeologists open a Saka kurgan") == set()  # a burial mound, not Kurgan
+    assert countries(gaz, "Kazakh ile Türkçe dersleri") == set()  # Turkish "ile" (with), not the Ili river
     assert labels(gaz, "カザフスタンの首都", EntryKind.HOME) == {"Kazakhstan"}  # not the ethnonym カザフ
     assert labels(gaz, "カザフスタンの首都", EntryKind.KAZAKH) == set()
 
