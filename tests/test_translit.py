@@ -76,6 +76,8 @@ def test_arabic_script_front_and_back_vowels() -> None:
     assert arabic_to_cyrillic("مەرەكەسىن") == "мерекесін"
     assert arabic_to_cyrillic("ٴتىل") == "тіл"
     assert arabic_to_cyrillic("ٴبىز ٴتىل ٴۇيرەنەمىز") == "біз тіл үйренеміз"
+    assert arabic_to_cyrillic("انا ءتىلى") == "ана тілі"  # the letter hamza typed for the hamza sign
+    assert arabic_to_cyrillic("التاي ايماعى") == "алтай аймағы"  # word-final ي after a vowel is й
     assert arabic_to_cyrillic("شىنجاڭداعى قازاقتار ناۋرىز مەرەكەسىن تويلادى") == (
         "шынжаңдағы қазақтар наурыз мерекесін тойлады"
     )

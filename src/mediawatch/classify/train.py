@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from mediawatch.classify.embed import Embedder, Kind
 
-FEATURE_VERSION = 7  # bump when the features change: cached heads are then retrained
+FEATURE_VERSION = 8  # bump when the features change (or the text the model reads): cached heads are then retrained
 # e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
 # topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
 EMBED_KIND: Kind = "passage"

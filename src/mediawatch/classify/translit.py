@@ -10,8 +10,8 @@ converted before embedding. Latin Kazakh comes in several spellings; the variant
   transcriptions, plus stray Turkish letters.
 
 Arabic-script Kazakh (tote jazuw, used by Kazakhs in Xinjiang) writes one letter for each vowel pair
-(а/ә, о/ө, ұ/ү, ы/і); a front-vowel word is marked by the hamza sign ٴ or the letters ە ك گ, so vowels are
-resolved per word.
+(а/ә, о/ө, ұ/ү, ы/і); a front-vowel word is marked by the hamza sign ٴ (or the letter hamza ء typed for it) or the letters ە ك گ,
+so vowels are resolved per word.
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ def _is_non_latin(ch: str) -> bool:
 
 # --- Arabic script (tote jazuw) ---------------------------------------------------------------------------
 
-_ARABIC_FRONT_SIGNS = frozenset("\u0674\u0675\u0676\u0677\u0678\u06d5\u0643\u06a9\u06af")  # ٴ ٵ ٶ ٷ ٸ ە ك ک گ
+# ٴ ٵ ٶ ٷ ٸ ە ك ک گ, and ء: the letter hamza is often typed for the hamza sign ٴ
+_ARABIC_FRONT_SIGNS = frozenset("\u0674\u0675\u0676\u0677\u0678\u06d5\u0643\u06a9\u06af\u0621")
 _ARABIC_PAIRS: dict[str, tuple[str, str]] = {  # letter: (in a back-vowel word, in a front-vowel word)
     "\u0627": ("а", "ә"),  # ا
     "\u0648": ("о", "ө"),  # و
@@ -208,7 +209,7 @@ def _arabic_word(word: str) -> str:
         elif ch == "\u064a":  # ي: й after a vowel (not before one), else и
             prev = out[-1] if out else ""
             nxt = word[i + 1] if i + 1 < len(word) else ""
-            vowel_next = nxt in _ARABIC_PAIRS or nxt in "\u0675\u0676\u0677\u0678\u06d5"
+            vowel_next = bool(nxt) and (nxt in _ARABIC_PAIRS or nxt in "\u0675\u0676\u0677\u0678\u06d5")
             out.append("й" if prev in _CYR_VOWELS and not vowel_next else "и")
         elif ch in _ARABIC_LETTERS:
             out.append(_ARABIC_LETTERS[ch])
