@@ -291,6 +291,18 @@ def test_heads_key_changes_with_taxonomy_and_examples(tmp_path: Path, taxonomy: 
     assert heads_key("m", extended, load_examples(extended)) != key
 
 
+def test_heads_key_changes_with_the_hyper_parameter_grids(
+    taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached head trained with other grids must not be reused after they change."""
+    from mediawatch.classify import train
+
+    examples = load_examples(taxonomy)
+    key = heads_key("m", taxonomy, examples)
+    monkeypatch.setattr(train, "TOPIC_CS", (*train.TOPIC_CS, 128.0))
+    assert heads_key("m", taxonomy, examples) != key
+
+
 def test_train_needs_both_classes(taxonomy: Taxonomy) -> None:
     only_positive = [Example("a", "b", "en", True, (), ("media",))] * 10
     with pytest.raises(ConfigError, match="both relevant and not-relevant"):

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
     from mediawatch.classify.embed import Embedder, Kind
 
-FEATURE_VERSION = 8  # bump when the features change (or the text the model reads): cached heads are then retrained
+# Bump when the features (or the text the model reads) change: cached heads are then retrained.
+FEATURE_VERSION = 8
 # e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
 # topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
 EMBED_KIND: Kind = "passage"
@@ -52,7 +53,6 @@ TOPIC_CS = (2.0, 8.0, 32.0)
 CUE_SCALES = (0.0, 0.2, 0.4)  # weight of a topic's 0/1 cue feature (0: the cues are ignored)
 FOLDS = 5
 SEED = 20240322
-
 
 
 def embedder_name(embedder: object) -> str:
@@ -202,11 +202,13 @@ def relevance_features(vectors: Vector, evidences: Sequence[Evidence]) -> NDArra
 
 
 def heads_key(model: str, taxonomy: Taxonomy, examples: Sequence[Example]) -> str:
-    """Cache key: changes with the model, the feature code, the taxonomy/gazetteer and the examples."""
+    """Cache key: changes with the model, the feature code, the hyper-parameter grids, the taxonomy/gazetteer
+    and the examples."""
     blob = json.dumps(
         {
             "v": FEATURE_VERSION,
             "kind": EMBED_KIND,
+            "grid": [GAZETTEER_SCALES, RELEVANCE_CS, TOPIC_CS, CUE_SCALES, FOLDS, SEED],
             "model": model,
             "taxonomy": taxonomy.digest,
             "examples": [asdict(e) for e in examples],
