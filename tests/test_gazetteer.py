@@ -95,6 +95,12 @@ def test_stems_do_not_overreach(gaz: Gazetteer) -> None:
     assert countries(gaz, "Белгілі ақын өлең оқыды") == set()  # Kazakh "famous", not Belgium (Бельгия)
     assert countries(gaz, "Kazakh archaeologists open a Saka kurgan") == set()  # a burial mound, not Kurgan
     assert countries(gaz, "Kazakh ile Türkçe dersleri") == set()  # Turkish "ile" (with), not the Ili river
+    # common words that share a stem with a place name
+    assert countries(gaz, "Berlindegi qazaqtar dombyra tartudy úırendi") == {"DE"}  # not Tartu
+    assert countries(gaz, "Шетелден оралған қандастар") == set()  # оралу "to return", not the Urals
+    assert countries(gaz, "Kasachen in Bayern liegen vorn beim baking contest, nicht hamburger") == {"DE"}
+    assert labels(gaz, "50 семей казахов переехали", EntryKind.HOME) == set()  # семей "of families"
+    assert labels(gaz, "Семей қаласында", EntryKind.HOME) == {"Semey"}
     assert labels(gaz, "カザフスタンの首都", EntryKind.HOME) == {"Kazakhstan"}  # not the ethnonym カザフ
     assert labels(gaz, "カザフスタンの首都", EntryKind.KAZAKH) == set()
 
