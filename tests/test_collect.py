@@ -51,11 +51,18 @@ def exported(app: App) -> list[dict]:
 
 def corpus_files(shared: Path) -> list[Path]:
     root = shared / "eval" / "feeds" / "real-world"
-    return sorted(p for p in root.rglob("*") if p.suffix in (".xml", ".json") and not p.name.endswith(".serde.json")
-                  and p.name != "feedparser-6.0.14-observed.json")
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix in (".xml", ".json")
+        and not p.name.endswith(".serde.json")
+        and p.name != "feedparser-6.0.14-observed.json"
+    )
 
 
-def test_real_world_corpus_every_feed_yields_entries_or_a_reason(tmp_path: Path, loopserver, shared_dir: Path) -> None:
+def test_real_world_corpus_every_feed_yields_entries_or_a_reason(
+    tmp_path: Path, loopserver, shared_dir: Path
+) -> None:
     files = corpus_files(shared_dir)
     observed = json.loads((shared_dir / "eval/feeds/real-world/feedparser-6.0.14-observed.json").read_text())
     root = shared_dir / "eval" / "feeds" / "real-world"
@@ -87,8 +94,11 @@ def test_real_world_corpus_every_feed_yields_entries_or_a_reason(tmp_path: Path,
     # text in other scripts survives decoding: the stored titles are feedparser's own reading of the bytes
     import feedparser
 
-    for name, script in (("feed-test-ru.xml", "\u0400"), ("feed-test-greek.xml", "\u0370"),
-                         ("feed-test-hindi-channel-image.xml", "\u0900")):
+    for name, script in (
+        ("feed-test-ru.xml", "\u0400"),
+        ("feed-test-greek.xml", "\u0370"),
+        ("feed-test-hindi-channel-image.xml", "\u0900"),
+    ):
         sid = _sid(expect, name)
         fp = feedparser.parse((root / expect[sid][0]).read_bytes())
         want = " ".join(fp.entries[0].title.split())
@@ -107,19 +117,30 @@ def _sid(expect: dict, name: str) -> str:
     return next(sid for sid, (n, _) in expect.items() if n.endswith(name))
 
 
-def test_failure_modes_are_flagged_while_good_sources_are_collected(tmp_path: Path, loopserver, shared_dir: Path) -> None:
+def test_failure_modes_are_flagged_while_good_sources_are_collected(
+    tmp_path: Path, loopserver, shared_dir: Path
+) -> None:
     good = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
-    bomb = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-            + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
-                       for i in range(1, 10))
-            + b']>\n<rss version="2.0"><channel><title>&lol9;</title></channel></rss>')
-    cp1251 = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Қазақ</title><item><title>Казахи в Омске'
-              '</title><link>http://x.example/1</link></item></channel></rss>').encode("cp1251", errors="replace")
+    bomb = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
+            for i in range(1, 10)
+        )
+        + b']>\n<rss version="2.0"><channel><title>&lol9;</title></channel></rss>'
+    )
+    cp1251 = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Қазақ</title><item><title>Казахи в Омске'
+        "</title><link>http://x.example/1</link></item></channel></rss>"
+    ).encode("cp1251", errors="replace")
     routes: dict[str, Callable[[], str]] = {
         "good": lambda: loopserver.serve("/good", good, content_type="application/rss+xml"),
-        "html": lambda: loopserver.serve("/html", "<!doctype html><html><head><link rel='alternate' "
-                                         "type='application/rss+xml' href='/real.xml'></head><body>hi</body></html>",
-                                         content_type="text/html; charset=utf-8"),
+        "html": lambda: loopserver.serve(
+            "/html",
+            "<!doctype html><html><head><link rel='alternate' "
+            "type='application/rss+xml' href='/real.xml'></head><body>hi</body></html>",
+            content_type="text/html; charset=utf-8",
+        ),
         "bomb": lambda: loopserver.serve("/bomb", bomb, content_type="application/xml"),
         "huge": lambda: loopserver.huge("/huge", size=50 * 1024 * 1024),
         "gzbomb": lambda: loopserver.gzip_bomb("/gzbomb", size=200 * 1024 * 1024),
@@ -129,7 +150,9 @@ def test_failure_modes_are_flagged_while_good_sources_are_collected(tmp_path: Pa
         "e500": lambda: loopserver.status("/e500", 500),
         "e404": lambda: loopserver.status("/e404", 404),
         "e429": lambda: loopserver.status("/e429", 429, retry_after=7200),
-        "charset": lambda: loopserver.serve("/charset", cp1251, content_type="application/xml; charset=utf-8"),
+        "charset": lambda: loopserver.serve(
+            "/charset", cp1251, content_type="application/xml; charset=utf-8"
+        ),
     }
     app = make_app(tmp_path, [rss(name, make()) for name, make in routes.items()])
     now = app.now()
@@ -162,8 +185,14 @@ def test_conditional_get_second_run_stores_nothing(tmp_path: Path, loopserver, s
     files = corpus_files(shared_dir)[:20]
     stanzas = []
     for n, f in enumerate(files):
-        url = loopserver.serve(f"/c/{n}", f.read_bytes(), content_type="application/xml", etag=f'"e{n}"',
-                               last_modified="Mon, 03 Nov 2025 10:00:00 GMT", gzip=True)
+        url = loopserver.serve(
+            f"/c/{n}",
+            f.read_bytes(),
+            content_type="application/xml",
+            etag=f'"e{n}"',
+            last_modified="Mon, 03 Nov 2025 10:00:00 GMT",
+            gzip=True,
+        )
         stanzas.append(rss(f"c-{n:02d}", url))
     app = make_app(tmp_path, stanzas)
     first = run_collect(app, select_sources(app, all_sources=True))
@@ -178,7 +207,9 @@ def test_conditional_get_second_run_stores_nothing(tmp_path: Path, loopserver, s
     assert second.sources_unchanged == second.sources_ok == first.sources_ok
 
 
-def test_content_hash_fallback_for_servers_without_validators(tmp_path: Path, loopserver, shared_dir: Path) -> None:
+def test_content_hash_fallback_for_servers_without_validators(
+    tmp_path: Path, loopserver, shared_dir: Path
+) -> None:
     body = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
     url = loopserver.serve("/novalidators", body, content_type="application/rss+xml")
     app = make_app(tmp_path, [rss("plain", url)])
@@ -189,7 +220,9 @@ def test_content_hash_fallback_for_servers_without_validators(tmp_path: Path, lo
 
 def test_due_sources_only_by_default(tmp_path: Path, loopserver, shared_dir: Path) -> None:
     body = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
-    app = make_app(tmp_path, [rss("aa", loopserver.serve("/a", body)), rss("bb", loopserver.serve("/b", body))])
+    app = make_app(
+        tmp_path, [rss("aa", loopserver.serve("/a", body)), rss("bb", loopserver.serve("/b", body))]
+    )
     assert [s.id for s in select_sources(app)] == ["aa", "bb"]
     run_collect(app, select_sources(app, ["aa"]))
     assert [s.id for s in select_sources(app)] == ["bb"]
@@ -215,16 +248,27 @@ def test_youtube_channels_by_id_and_by_handle(tmp_path: Path, loopserver, shared
     hdr = youtube_headers(shared_dir, "newpipe_kurzgesagt_2026-01-26.response.json")
     kurz_channel = expected[new.name]["first_entry"]["channelId"]
     df_channel = expected[old.name]["first_entry"]["channelId"]
-    loopserver.serve("/feeds/videos.xml", new.read_bytes(), content_type=hdr["content-type"],
-                     cache_control=hdr["cache-control"])
+    loopserver.serve(
+        "/feeds/videos.xml",
+        new.read_bytes(),
+        content_type=hdr["content-type"],
+        cache_control=hdr["cache-control"],
+    )
     # the handle page says which channel it is; the feed route answers for that channel id
-    loopserver.serve("/@digitalfoundry", f'<html><head><link rel="canonical" href="https://www.youtube.com/channel/'
-                     f'{df_channel}"><meta itemprop="channelId" content="{df_channel}"></head></html>',
-                     content_type="text/html; charset=utf-8")
+    loopserver.serve(
+        "/@digitalfoundry",
+        f'<html><head><link rel="canonical" href="https://www.youtube.com/channel/'
+        f'{df_channel}"><meta itemprop="channelId" content="{df_channel}"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
     app = make_app(
         tmp_path,
-        [f"  - {{id: kurz, kind: youtube, channel_id: {kurz_channel}}}\n",
-         "  - {id: df, kind: youtube, handle: '@digitalfoundry', feed_url: '" + loopserver.url("/df.xml") + "'}\n"],
+        [
+            f"  - {{id: kurz, kind: youtube, channel_id: {kurz_channel}}}\n",
+            "  - {id: df, kind: youtube, handle: '@digitalfoundry', feed_url: '"
+            + loopserver.url("/df.xml")
+            + "'}\n",
+        ],
         youtube_base=loopserver.base_url,
     )
     loopserver.serve("/df.xml", old.read_bytes(), content_type="text/xml; charset=UTF-8")
@@ -240,7 +284,9 @@ def test_youtube_channels_by_id_and_by_handle(tmp_path: Path, loopserver, shared
     assert first["url"] == f"https://www.youtube.com/watch?v={exp['first_entry']['videoId']}"
     assert first["media"]["views"] == exp["first_entry"]["views"]
     assert first["media"]["thumbnail"] == exp["first_entry"]["thumbnail"]
-    assert datetime.fromisoformat(first["published"]) == datetime.fromisoformat(exp["first_entry"]["published"])
+    assert datetime.fromisoformat(first["published"]) == datetime.fromisoformat(
+        exp["first_entry"]["published"]
+    )
     assert health(app)["kurz"].notes["channel_id"] == kurz_channel
     # max-age=900 is honoured: the next check is at least 15 minutes away
     assert (health(app)["kurz"].next_check - app.now()).total_seconds() >= 890
@@ -253,22 +299,32 @@ def test_youtube_handle_resolved_once_and_remembered(tmp_path: Path, loopserver,
     expected = json.loads((yt / "expected.json").read_text())
     feed = yt / "capyreader_digital-foundry.xml"
     channel = expected[feed.name]["first_entry"]["channelId"]
-    loopserver.serve("/@dfoundry", f'<html><head><meta itemprop="channelId" content="{channel}"></head></html>',
-                     content_type="text/html; charset=utf-8")
+    loopserver.serve(
+        "/@dfoundry",
+        f'<html><head><meta itemprop="channelId" content="{channel}"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
     loopserver.serve("/feeds/videos.xml", feed.read_bytes(), content_type="text/xml; charset=UTF-8")
-    app = make_app(tmp_path, ["  - {id: df, kind: youtube, handle: '@dfoundry'}\n"], youtube_base=loopserver.base_url)
+    app = make_app(
+        tmp_path, ["  - {id: df, kind: youtube, handle: '@dfoundry'}\n"], youtube_base=loopserver.base_url
+    )
     run_collect(app, select_sources(app, all_sources=True))
     run_collect(app, select_sources(app, all_sources=True))
     assert len(loopserver.requests_for("/@dfoundry")) == 1
-    assert [r.path for r in loopserver.requests_for("/feeds/videos.xml")] == [f"/feeds/videos.xml?channel_id={channel}"] * 2
+    assert [r.path for r in loopserver.requests_for("/feeds/videos.xml")] == [
+        f"/feeds/videos.xml?channel_id={channel}"
+    ] * 2
     assert health(app)["df"].items_7d == 15
 
 
 def test_unavailable_channel_is_a_404(tmp_path: Path, loopserver, shared_dir: Path) -> None:
     page = (shared_dir / "eval/feeds/youtube/newpipe_notavailable_404_2026-01-26.html").read_bytes()
     loopserver.serve("/feeds/videos.xml", page, status=404, content_type="text/html; charset=UTF-8")
-    app = make_app(tmp_path, ["  - {id: gone, kind: youtube, channel_id: UCTGjY2I-ZUGnwVoWAGRd7XQ}\n"],
-                   youtube_base=loopserver.base_url)
+    app = make_app(
+        tmp_path,
+        ["  - {id: gone, kind: youtube, channel_id: UCTGjY2I-ZUGnwVoWAGRd7XQ}\n"],
+        youtube_base=loopserver.base_url,
+    )
     run_collect(app, select_sources(app, all_sources=True))
     assert health(app)["gone"].last_error == "HTTP 404"
 
@@ -285,21 +341,39 @@ ARTICLE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><tit
 
 
 def test_page_source_listing_articles_robots_and_alternate(tmp_path: Path, loopserver) -> None:
-    titles = ["Казахи Омска отметили Наурыз", "Диаспора в Стамбуле открыла школу", "В Баян-Өлгии прошёл фестиваль беркутчи"]
-    links = "".join(f'<li><article><h2><a href="/news/2025/11/0{n}/kazakh-story-{n}">{t}</a></h2></article></li>'
-                    for n, t in enumerate(titles, 1))
-    nav = "".join(f'<a href="/section/{s}">{s}</a>' for s in ("politics", "economy", "sport", "culture", "tags"))
-    listing = (f'<!doctype html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head>'
-               f'<body><nav>{nav}<a href="/login">Войти</a></nav><ul>{links}'
-               f'<li><a href="/news/2025/11/09/blocked-story">Закрытая статья о диаспоре</a></li></ul></body></html>')
+    titles = [
+        "Казахи Омска отметили Наурыз",
+        "Диаспора в Стамбуле открыла школу",
+        "В Баян-Өлгии прошёл фестиваль беркутчи",
+    ]
+    links = "".join(
+        f'<li><article><h2><a href="/news/2025/11/0{n}/kazakh-story-{n}">{t}</a></h2></article></li>'
+        for n, t in enumerate(titles, 1)
+    )
+    nav = "".join(
+        f'<a href="/section/{s}">{s}</a>' for s in ("politics", "economy", "sport", "culture", "tags")
+    )
+    listing = (
+        f'<!doctype html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head>'
+        f'<body><nav>{nav}<a href="/login">Войти</a></nav><ul>{links}'
+        f'<li><a href="/news/2025/11/09/blocked-story">Закрытая статья о диаспоре</a></li></ul></body></html>'
+    )
     loopserver.serve("/", listing, content_type="text/html; charset=utf-8")
     loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /news/2025/11/09/\n", content_type="text/plain")
     for n, t in enumerate(titles, 1):
-        body = f"{t}. Члены казахской общины собрались вместе, чтобы отметить праздник и поддержать родной язык."
-        loopserver.serve(f"/news/2025/11/0{n}/kazakh-story-{n}", ARTICLE.format(lang="ru", title=t, n=n, body=body),
-                         content_type="text/html; charset=utf-8")
-    loopserver.serve("/news/2025/11/09/blocked-story", ARTICLE.format(lang="ru", title="X", n=9, body="x"),
-                     content_type="text/html; charset=utf-8")
+        body = (
+            f"{t}. Члены казахской общины собрались вместе, чтобы отметить праздник и поддержать родной язык."
+        )
+        loopserver.serve(
+            f"/news/2025/11/0{n}/kazakh-story-{n}",
+            ARTICLE.format(lang="ru", title=t, n=n, body=body),
+            content_type="text/html; charset=utf-8",
+        )
+    loopserver.serve(
+        "/news/2025/11/09/blocked-story",
+        ARTICLE.format(lang="ru", title="X", n=9, body="x"),
+        content_type="text/html; charset=utf-8",
+    )
     app = make_app(tmp_path, [f"  - {{id: portal, kind: page, url: '{loopserver.url('/')}'}}\n"])
     report = run_collect(app, select_sources(app, all_sources=True))
     assert report.sources_failed == 0, report.failures
@@ -320,8 +394,11 @@ def test_page_source_listing_articles_robots_and_alternate(tmp_path: Path, loops
 
 def test_page_source_blocked_by_robots(tmp_path: Path, loopserver) -> None:
     loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
-    loopserver.serve("/", "<html><body><a href='/news/1/a-story'>A long enough story title</a></body></html>",
-                     content_type="text/html")
+    loopserver.serve(
+        "/",
+        "<html><body><a href='/news/1/a-story'>A long enough story title</a></body></html>",
+        content_type="text/html",
+    )
     app = make_app(tmp_path, [f"  - {{id: closed, kind: page, url: '{loopserver.url('/')}'}}\n"])
     run_collect(app, select_sources(app, all_sources=True))
     assert health(app)["closed"].last_error == "blocked by robots.txt"
@@ -362,12 +439,16 @@ def test_feedparser_suite_encodings_survive_http(loopserver, shared_dir: Path) -
     cases = [c for c in cases if c["headers"] and c["file"].startswith("encoding/http_")]
     assert len(cases) >= 12
     for n, c in enumerate(cases):
-        loopserver.serve(f"/enc/{n}", (suite / c["file"]).read_bytes(), content_type=c["headers"]["Content-type"])
+        loopserver.serve(
+            f"/enc/{n}", (suite / c["file"]).read_bytes(), content_type=c["headers"]["Content-type"]
+        )
 
     async def fetch_all() -> list:
         async with build_client(Settings(timeout=3)) as client:
             fetcher = Fetcher(client, Settings(timeout=3))
-            return [await fetcher.fetch(loopserver.url(f"/enc/{n}"), source_id="enc") for n in range(len(cases))]
+            return [
+                await fetcher.fetch(loopserver.url(f"/enc/{n}"), source_id="enc") for n in range(len(cases))
+            ]
 
     checked = 0
     for c, result in zip(cases, asyncio.run(fetch_all()), strict=True):
@@ -382,3 +463,260 @@ def test_feedparser_suite_encodings_survive_http(loopserver, shared_dir: Path) -
         assert (parsed.title or "") == (expected.feed.get("title") or ""), c["file"]
         checked += 1
     assert checked >= 10
+
+
+# ------------------------------------------------------------------------------- pages: nothing lost, polite
+
+
+def _page_site(loopserver, titles: list[str], *, prefix: str = "/news/2025/11") -> list[str]:
+    """A listing of article links (in this order) plus the articles; returns the article paths."""
+    paths = [f"{prefix}/0{n}/kazakh-story-{n}" for n in range(1, len(titles) + 1)]
+    links = "".join(
+        f'<li><article><h2><a href="{p}">{t}</a></h2></article></li>' for p, t in zip(paths, titles)
+    )
+    loopserver.serve(
+        "/",
+        f"<!doctype html><html><body><ul>{links}</ul></body></html>",
+        content_type="text/html; charset=utf-8",
+        etag='"listing-v1"',
+    )
+    loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    for n, (path, title) in enumerate(zip(paths, titles), 1):
+        loopserver.serve(path, _article(title, n), content_type="text/html; charset=utf-8")
+    return paths
+
+
+def _article(title: str, n: int) -> str:
+    body = (
+        f"{title}. Члены казахской общины собрались вместе, чтобы отметить праздник и поддержать родной язык."
+    )
+    return ARTICLE.format(lang="ru", title=title, n=n, body=body)
+
+
+def _page_app(tmp_path: Path, loopserver) -> App:
+    return make_app(tmp_path, [f"  - {{id: portal, kind: page, url: '{loopserver.url('/')}'}}\n"])
+
+
+def _article_requests(loopserver) -> list[str]:
+    return [r.path for r in loopserver.requests if r.path.startswith("/news/")]
+
+
+def test_page_articles_behind_redirects_are_fetched_once(tmp_path: Path, loopserver) -> None:
+    """Listing links that redirect (here to a trailing-slash form): the item keeps the listed URL, so the next
+    run knows it and does not fetch the article again (it used to store the redirect target, which the
+    listing never names, and refetch every redirected article whenever the listing changed)."""
+    titles = ["Казахи Омска отметили Наурыз", "Диаспора в Стамбуле открыла школу"]
+    paths = _page_site(loopserver, titles)
+    for n, (path, title) in enumerate(zip(paths, titles), 1):
+        loopserver.redirect(path, path + "/", status=301)
+        loopserver.serve(path + "/", _article(title, n), content_type="text/html; charset=utf-8")
+    app = _page_app(tmp_path, loopserver)
+    assert run_collect(app, select_sources(app, all_sources=True)).items_new == 2
+    assert sorted(i["url"] for i in exported(app)) == sorted(loopserver.url(p) for p in paths)
+    # the listing changes (a new banner), its article links do not
+    links = "".join(
+        f'<li><article><h2><a href="{p}">{t}</a></h2></article></li>' for p, t in zip(paths, titles)
+    )
+    loopserver.serve(
+        "/", f"<html><body><p>Баннер</p><ul>{links}</ul></body></html>", content_type="text/html"
+    )
+    loopserver.clear_requests()
+    again = run_collect(app, select_sources(app, all_sources=True))
+    assert again.sources_ok == 1 and again.items_new == 0
+    assert _article_requests(loopserver) == []
+
+
+def test_page_article_failing_for_a_passing_reason_is_retried_on_an_unchanged_listing(
+    tmp_path: Path, loopserver
+) -> None:
+    """An article that failed with a 500 is tried again next run even though the listing answers 304 to the
+    validators: a run with work left does not keep the listing's validators or hash."""
+    titles = ["Казахи Омска отметили Наурыз", "Диаспора в Стамбуле открыла школу"]
+    paths = _page_site(loopserver, titles)
+    from loopserver import Response
+
+    loopserver.sequence(
+        paths[1],
+        Response(status=500, body=b"oops"),
+        Response(body=_article(titles[1], 2).encode(), content_type="text/html; charset=utf-8"),
+    )
+    app = _page_app(tmp_path, loopserver)
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.items_new == 1 and "1 of 2 articles failed" in first.warnings["portal"]
+    assert f"{loopserver.url(paths[1])}: HTTP 500" in first.warnings["portal"]
+    loopserver.clear_requests()
+    second = run_collect(app, select_sources(app, all_sources=True))
+    assert second.items_new == 1 and second.sources_failed == 0
+    assert _article_requests(loopserver) == [paths[1]]
+    assert {i["title"] for i in exported(app)} == set(titles)
+    # nothing left to do: now the validators are kept, the listing answers 304 and no article is fetched
+    loopserver.clear_requests()
+    third = run_collect(app, select_sources(app, all_sources=True))
+    assert third.sources_unchanged == 1 and _article_requests(loopserver) == []
+    assert loopserver.requests_for("/")[0].headers.get("if-none-match") == '"listing-v1"'
+
+
+def test_page_article_429_stops_the_run_and_moves_the_next_check(tmp_path: Path, loopserver) -> None:
+    """A 429 with Retry-After on an article: no further article of that run is requested, the source's next
+    check honours Retry-After, and the articles not fetched are fetched by a later run."""
+    titles = [
+        "Казахи Омска отметили Наурыз",
+        "Диаспора в Стамбуле открыла школу",
+        "В Баян-Өлгии прошёл фестиваль",
+    ]
+    paths = _page_site(loopserver, titles)
+    from loopserver import Response
+
+    loopserver.sequence(
+        paths[1],
+        Response(status=429, body=b"slow down", retry_after="3600"),
+        Response(body=_article(titles[1], 2).encode(), content_type="text/html; charset=utf-8"),
+    )
+    app = _page_app(tmp_path, loopserver)
+    now = app.now()
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.items_new == 1 and first.sources_ok == 1
+    assert _article_requests(loopserver) == paths[:2]  # the third was not requested after the 429
+    row = health(app)["portal"]
+    assert (row.next_check - now).total_seconds() >= 3600 - 5
+    assert "1 articles left for the next run (HTTP 429 (retry after 3600 s))" in row.notes["warning"]
+    loopserver.clear_requests()
+    run_collect(app, select_sources(app, all_sources=True))
+    assert _article_requests(loopserver) == paths[1:]
+    assert {i["title"] for i in exported(app)} == set(titles)
+
+
+def test_page_articles_beyond_the_per_run_cap_are_fetched_by_later_runs(tmp_path: Path, loopserver) -> None:
+    """With more new links than a run may fetch, the rest come on the next runs although the listing is
+    byte-for-byte the same (its content hash used to mark the source unchanged, leaving them behind)."""
+    import asyncio
+
+    import mediawatch
+    from mediawatch.collect.runner import SourceCollector
+    from mediawatch.http import Fetcher, build_client
+    from mediawatch.robots import RobotsCache
+
+    titles = [
+        "Казахи Омска отметили Наурыз",
+        "Диаспора в Стамбуле открыла школу",
+        "В Баян-Өлгии прошёл фестиваль",
+    ]
+    paths = _page_site(loopserver, titles)
+    app = _page_app(tmp_path, loopserver)
+    [spec] = select_sources(app, all_sources=True)
+
+    async def runs(count: int) -> list[int]:
+        settings = app.settings
+        async with build_client(settings) as client:
+            fetcher = Fetcher(client, settings)
+            robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
+            collector = SourceCollector(
+                fetcher, robots, known_urls=app.store.known_urls, clock=app.clock, max_articles=2
+            )
+            added = []
+            for _ in range(count):
+                outcome = await collector.collect(spec, app.store.source_states([spec.id])[spec.id])
+                assert outcome.ok, outcome.reason
+                added.append(
+                    len(app.store.commit_source(spec.id, outcome.items, outcome.state, app.now()).new)
+                )
+            return added
+
+    assert asyncio.run(runs(3)) == [2, 1, 0]
+    assert sorted(_article_requests(loopserver)) == sorted(paths)  # each article exactly once
+    assert {i["title"] for i in exported(app)} == set(titles)
+
+
+def test_page_source_with_unreachable_robots_txt_is_not_fetched(tmp_path: Path, loopserver) -> None:
+    """RFC 9309 2.3.1.4: a robots.txt answering 5xx means complete disallow, with a reason that says why."""
+    loopserver.status("/robots.txt", 500)
+    loopserver.serve(
+        "/",
+        "<html><body><a href='/news/1/a-story'>A long enough story title</a></body></html>",
+        content_type="text/html",
+    )
+    app = _page_app(tmp_path, loopserver)
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.failures == {"portal": "blocked: robots.txt unreachable (HTTP 500)"}
+    assert health(app)["portal"].last_error == "blocked: robots.txt unreachable (HTTP 500)"
+    assert loopserver.requests_for("/") == []
+
+
+def test_feed_alternate_note_is_dropped_once_the_source_answers_with_a_feed(
+    tmp_path: Path, loopserver, shared_dir: Path
+) -> None:
+    good = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
+    from loopserver import Response
+
+    url = loopserver.sequence(
+        "/feed",
+        Response(
+            body=b"<html><head><link rel='alternate' type='application/rss+xml' href='/real.xml'></head></html>",
+            content_type="text/html",
+        ),
+        Response(body=good, content_type="application/rss+xml"),
+    )
+    app = make_app(tmp_path, [rss("flip", url)])
+    run_collect(app, select_sources(app, all_sources=True))
+    assert health(app)["flip"].notes["feed_alternate"] == loopserver.url("/real.xml")
+    run_collect(app, select_sources(app, all_sources=True))
+    row = health(app)["flip"]
+    assert row.last_error is None and row.items_7d > 0
+    assert "feed_alternate" not in row.notes
+
+
+def test_collect_with_an_unknown_source_is_a_configuration_error(
+    tmp_path: Path, loopserver, monkeypatch
+) -> None:
+    from click.testing import CliRunner
+
+    from mediawatch.cli import main
+
+    write_sources(tmp_path, [rss("known", loopserver.status("/x", 404))])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["collect", "--source", "nope"])
+    assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver) -> None:
+    """Across sources the canonical URL decides (tracking parameters and fragments dropped, relative links
+    resolved); within a source two entries with one link are one item."""
+
+    def feed(items: list[tuple[str, str, str]]) -> str:
+        body = "".join(
+            f"<item><title>{t}</title><link>{link}</link><guid isPermaLink='false'>{g}</guid></item>"
+            for t, link, g in items
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{body}</channel></rss>'
+
+    base = loopserver.url("/story")
+    loopserver.serve(
+        "/a.xml",
+        feed(
+            [
+                ("Наурыз в Омске", f"{base}/1", "a1"),
+                ("Школа в Стамбуле", f"{base}/2", "a2"),
+                ("Школа в Стамбуле (обновлено)", f"{base}/2#top", "a2-bis"),
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
+    loopserver.serve(
+        "/b.xml",
+        feed(
+            [
+                ("Наурыз", f"{base}/1?utm_source=tg&utm_medium=social", "b1"),
+                ("Школа", "/story/2?fbclid=abc", "b2"),
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
+    app = make_app(tmp_path, [rss("feed-a", loopserver.url("/a.xml"))])
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.items_new == 2 and first.items_seen == 0  # the in-feed repeat is folded before storing
+    app = make_app(
+        tmp_path, [rss("feed-a", loopserver.url("/a.xml")), rss("feed-b", loopserver.url("/b.xml"))]
+    )
+    second = run_collect(app, select_sources(app, ["feed-b"]))
+    assert second.items_new == 0 and second.items_seen == 2
+    assert sorted(i["url"] for i in exported(app)) == [f"{base}/1", f"{base}/2"]

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import stamina
-from loopserver import ForwardProxy, MB, LoopServer, Response, gzip_zeros
+from loopserver import MB, ForwardProxy, LoopServer, Response, gzip_zeros
 
 import mediawatch
 from mediawatch.errors import FetchError
@@ -366,6 +366,46 @@ async def test_retry_after_as_http_date(loopserver: LoopServer) -> None:
     assert error.retry_after is not None and 85 <= error.retry_after <= 90
 
 
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("file:///etc/passwd", "redirect to a non-HTTP URL (file:///etc/passwd)"),
+        ("ftp://ftp.example.org/feed.xml", "redirect to a non-HTTP URL (ftp://ftp.example.org/feed.xml)"),
+        ("javascript:alert(1)", "invalid redirect ("),  # httpx cannot even build a request from it
+        ("http://[::1", "invalid redirect ("),  # unparsable Location
+    ],
+)
+async def test_redirects_to_non_http_or_unparsable_locations_fail_with_a_reason(
+    loopserver: LoopServer, location: str, reason: str
+) -> None:
+    """Such a redirect is the server's answer, not a network hiccup: one request, a reason naming it,
+    never an unhandled httpx exception (it used to escape Fetcher as ``httpx.InvalidURL``)."""
+    url = loopserver.sequence(
+        "/moved", Response(status=302, headers={"Location": location}, content_type=None)
+    )
+    error = await fetch_error(url, source_id="kz-moved")
+    assert error.reason.startswith(reason), error.reason
+    assert error.reason.endswith(")") and error.url == url and error.source_id == "kz-moved"
+    assert error.transient is False
+    assert len(loopserver.requests) == 1
+
+
+async def test_retry_after_that_asks_for_no_wait_is_a_plain_status(loopserver: LoopServer) -> None:
+    """``Retry-After: 0`` or a date already past asks for no wait: a 503 is then retried like any 503 (it used
+    to fail at once as "HTTP 503 (retry after 0 s)"), a 429 is reported without a pause to honour."""
+    past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+    loopserver.sequence(
+        "/zero",
+        Response(status=503, retry_after="0"),
+        Response(body=b"<rss/>", content_type="application/xml"),
+    )
+    async with open_fetcher() as fetcher:
+        result = await fetcher.fetch(loopserver.url("/zero"), source_id="s")
+    assert result.body == b"<rss/>" and len(loopserver.requests_for("/zero")) == 2
+    error = await fetch_error(loopserver.status("/past", 429, retry_after=past))
+    assert error.reason == "HTTP 429" and error.retry_after is None and error.transient is False
+
+
 async def test_gzip_bomb_is_stopped_without_inflating_it(loopserver: LoopServer) -> None:
     """1 GB of zeros arrives as ~1 MB of gzip; we must stop after max_bytes of output, in bounded memory."""
     url = loopserver.gzip_bomb("/bomb", size=1024 * MB)
@@ -566,20 +606,55 @@ async def test_robots_wildcard_disallow(loopserver: LoopServer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "allowed"), [(404, True), (410, True), (401, False), (403, False), (500, True)]
+    ("status", "refusal"),
+    [
+        (404, None),  # RFC 9309 2.3.1.3: "unavailable", crawl freely
+        (410, None),
+        # cautious practice kept (RFC 9309 only says "may" crawl): an access-controlled robots.txt says keep out
+        (401, "blocked by robots.txt"),
+        (403, "blocked by robots.txt"),
+        (500, "blocked: robots.txt unreachable (HTTP 500)"),  # RFC 9309 2.3.1.4: assume complete disallow
+        (503, "blocked: robots.txt unreachable (HTTP 503)"),
+        (429, "blocked: robots.txt unreachable (HTTP 429)"),
+    ],
 )
-async def test_robots_status_policy(loopserver: LoopServer, status: int, allowed: bool) -> None:
+@pytest.mark.parametrize("via", ["fetcher", "client"])
+async def test_robots_status_policy(
+    loopserver: LoopServer, status: int, refusal: str | None, via: str
+) -> None:
     loopserver.status("/robots.txt", status)
-    settings = make_settings()
-    async with open_fetcher(settings) as fetcher:
-        robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
-        assert await robots.allowed(loopserver.url("/page.html")) is allowed
-        assert await robots.allowed(loopserver.url("/other.html")) is allowed
+    settings = make_settings(retries=1)
+    async with build_client(settings) as client:
+        http = Fetcher(client, settings) if via == "fetcher" else client
+        robots = RobotsCache(http, settings.user_agent_string(mediawatch.__version__))
+        assert await robots.allowed(loopserver.url("/page.html")) is (refusal is None)
+        assert await robots.allowed(loopserver.url("/other.html")) is (refusal is None)
+        if refusal is None:
+            await robots.ensure_allowed(loopserver.url("/page.html"), source_id="kz-page")
+        else:
+            with pytest.raises(FetchError) as info:
+                await robots.ensure_allowed(loopserver.url("/page.html"), source_id="kz-page")
+            assert info.value.reason == refusal and info.value.source_id == "kz-page"
+            assert info.value.url == loopserver.url("/page.html")
     assert len(loopserver.requests_for("/robots.txt")) == 1
 
 
-async def test_robots_unreachable_host_allows() -> None:
-    settings = make_settings()
+async def test_robots_unreachable_host_disallows_with_the_network_reason() -> None:
+    """RFC 9309 2.3.1.4: a robots.txt that cannot be reached (network error) means complete disallow."""
+    settings = make_settings(retries=1)
+    url = f"http://127.0.0.1:{free_port()}/page.html"
     async with open_fetcher(settings) as fetcher:
         robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
-        assert await robots.allowed(f"http://127.0.0.1:{free_port()}/page.html")
+        assert not await robots.allowed(url)
+        with pytest.raises(FetchError) as info:
+            await robots.ensure_allowed(url, source_id="kz-page")
+    assert info.value.reason == "blocked: robots.txt unreachable (could not connect (connection refused))"
+
+
+async def test_robots_too_many_redirects_is_unavailable_and_allows(loopserver: LoopServer) -> None:
+    """RFC 9309 2.3.1.2: after five redirects a crawler may treat robots.txt as unavailable (allow)."""
+    loopserver.redirect_loop("/robots.txt")
+    settings = make_settings(retries=1)
+    async with open_fetcher(settings) as fetcher:
+        robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
+        assert await robots.allowed(loopserver.url("/page.html"))

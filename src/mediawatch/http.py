@@ -17,8 +17,8 @@ What a fetch guarantees:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -92,7 +92,9 @@ def build_clients(
     """
     shards = max(1, -(-settings.concurrency // SHARD_SIZE))
     verify = httpx.create_ssl_context()  # one TLS context for all (building one costs ~0.1 s)
-    return [build_client(settings, transport=transport, pool=SHARD_SIZE * 2, verify=verify) for _ in range(shards)]
+    return [
+        build_client(settings, transport=transport, pool=SHARD_SIZE * 2, verify=verify) for _ in range(shards)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,11 +267,21 @@ class Fetcher:
         client = self.clients[next(self._turn) % len(self.clients)]
         request = client.build_request("GET", url, headers=headers)
         for redirects in range(self.settings.max_redirects + 1):
-            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                response = await client.send(request, stream=True, follow_redirects=False)
+            except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
+                # httpx builds the next request while sending: a Location it cannot parse ("javascript:…",
+                # a bad port) surfaces here; the server will send the same header next time, so not transient
+                if isinstance(exc, httpx.RemoteProtocolError) and "location header" not in str(exc).lower():
+                    raise
+                raise FetchError(source_id, f"invalid redirect ({_clip(str(exc))})", url=url) from exc
             if response.next_request is None:
                 return response, redirects
             await response.aclose()
             request = response.next_request
+            if request.url.scheme not in ("http", "https"):
+                location = _clip(response.headers.get("location", str(request.url)))
+                raise FetchError(source_id, f"redirect to a non-HTTP URL ({location})", url=url)
         raise FetchError(source_id, "too many redirects", url=url)
 
     async def _read_body(self, response: httpx.Response, source_id: str) -> bytes:
@@ -376,7 +388,7 @@ def _status_error(response: httpx.Response, source_id: str) -> FetchError:
     retry_after = None
     if status in RETRY_AFTER_STATUSES:
         retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-    if retry_after is not None:
+    if retry_after is not None and retry_after > 0:  # "0" or a date already past: no wait asked for
         return FetchError(
             source_id,
             f"HTTP {status} (retry after {math.ceil(retry_after)} s)",
@@ -457,6 +469,12 @@ def _size(n: int) -> str:
     if n >= 1024:
         return f"{n // 1024} KB" if n % 1024 == 0 else f"{n / 1024:.1f} KB"
     return f"{n} bytes"
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """Server-supplied text (a Location header) shortened for a health reason."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seconds(value: float) -> str:

@@ -3,9 +3,12 @@
 Rules are matched RFC 9309 style (the longest matching path wins, Allow on a tie); like urllib, ``*`` and
 ``$`` wildcards inside paths are not interpreted.
 
-Policy when robots.txt cannot be read: 401/403 mean "keep out" (disallow all, the common crawler practice);
-any other failure — 404 and other client errors, server errors, network failures, oversized files — allows
-everything, so a broken robots.txt never silences a source. The cache lives as long as its instance (one run).
+Policy when robots.txt cannot be read (RFC 9309 2.3.1.3-2.3.1.4): 401/403 mean "keep out" (disallow all,
+the cautious crawler practice); other client errors (404, 410, …), too many redirects and oversized files
+mean "unavailable" and allow everything; an *unreachable* robots.txt — a server error (5xx), 429, a network
+failure or a timeout — means "assume complete disallow": the fetch is refused with the reason
+``blocked: robots.txt unreachable (HTTP 503)``. The cache lives as long as its instance (one run), so the
+next run asks again.
 """
 
 from __future__ import annotations
@@ -34,56 +37,68 @@ class RobotsCache:
         self._http = fetcher_or_client
         self._user_agent = user_agent
         self._parsers: dict[str, RobotFileParser] = {}
+        self._unreachable: dict[str, str] = {}  # origin -> why its robots.txt could not be read
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def allowed(self, url: str) -> bool:
-        """Whether robots.txt of ``url``'s host lets our User-Agent fetch it."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return True  # nothing to ask; the fetch itself will report the bad URL
-        origin = f"{parts.scheme}://{parts.netloc.lower()}"
-        parser = await self._parser(origin)
-        return parser.can_fetch(self._user_agent, url)
+        """Whether robots.txt of ``url``'s host lets our User-Agent fetch it (False while it is unreachable)."""
+        return await self._refusal(url) is None
 
     async def ensure_allowed(self, url: str, *, source_id: str) -> None:
-        """Raise ``FetchError("blocked by robots.txt")`` when ``url`` is disallowed."""
-        if not await self.allowed(url):
-            raise FetchError(source_id, "blocked by robots.txt", url=url)
+        """Raise ``FetchError("blocked by robots.txt")`` when ``url`` is disallowed, or
+        ``FetchError("blocked: robots.txt unreachable (…)")`` when its robots.txt could not be read."""
+        reason = await self._refusal(url)
+        if reason is not None:
+            raise FetchError(source_id, reason, url=url)
 
-    async def _parser(self, origin: str) -> RobotFileParser:
+    async def _refusal(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return None  # nothing to ask; the fetch itself will report the bad URL
+        origin = f"{parts.scheme}://{parts.netloc.lower()}"
+        parser, unreachable = await self._parser(origin)
+        if unreachable is not None:
+            return f"blocked: robots.txt unreachable ({unreachable})"
+        return None if parser.can_fetch(self._user_agent, url) else "blocked by robots.txt"
+
+    async def _parser(self, origin: str) -> tuple[RobotFileParser, str | None]:
         parser = self._parsers.get(origin)
         if parser is not None:
-            return parser
+            return parser, self._unreachable.get(origin)
         lock = self._locks.setdefault(origin, asyncio.Lock())
         async with lock:  # concurrent pages of one host wait for a single robots.txt fetch
             parser = self._parsers.get(origin)
             if parser is None:
                 parser = self._parsers[origin] = await self._load(origin)
-        return parser
+        return parser, self._unreachable.get(origin)
 
     async def _load(self, origin: str) -> RobotFileParser:
         robots_url = f"{origin}/robots.txt"
-        status, body = await self._get(robots_url)
+        status, body, unreachable = await self._get(robots_url)
         parser = RobotFileParser(robots_url)
-        if status in DENY_STATUSES:
+        if unreachable is not None or status in DENY_STATUSES:
             parser.parse(["User-agent: *", "Disallow: /"])
+            if unreachable is not None:
+                self._unreachable[origin] = unreachable
         elif status is None or not 200 <= status < 300:
-            parser.parse([])  # no rules: everything allowed
+            parser.parse([])  # unavailable (404, too many redirects, …): no rules, everything allowed
         else:
             text = body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace").removeprefix("\ufeff")
             parser.parse(text.splitlines())
             _longest_match_first(parser)
-        logger.debug("robots.txt loaded", extra={"url": robots_url, "status": status})
+        logger.debug(
+            "robots.txt loaded", extra={"url": robots_url, "status": status, "unreachable": unreachable}
+        )
         return parser
 
-    async def _get(self, robots_url: str) -> tuple[int | None, bytes]:
-        """(status, body) of robots.txt; status ``None`` when it could not be fetched at all."""
+    async def _get(self, robots_url: str) -> tuple[int | None, bytes, str | None]:
+        """(status, body, why it is unreachable); status ``None`` when no status line was received."""
         if isinstance(self._http, Fetcher):
             try:
                 result = await self._http.fetch(robots_url, source_id="robots.txt", accept="text/plain")
             except FetchError as exc:
-                return exc.status, b""
-            return result.status, result.body
+                return exc.status, b"", _unreachable(exc.status, exc.reason, network=exc.transient)
+            return result.status, result.body, None
         body = bytearray()
         try:
             async with self._http.stream("GET", robots_url, headers={"Accept": "text/plain"}) as response:
@@ -91,9 +106,22 @@ class RobotsCache:
                     body += chunk
                     if len(body) >= MAX_ROBOTS_BYTES:
                         break  # the rest is ignored anyway
-        except httpx.HTTPError:
-            return None, b""
-        return response.status_code, bytes(body)
+        except httpx.TooManyRedirects:
+            return None, b"", None
+        except httpx.HTTPError as exc:
+            return None, b"", _unreachable(None, str(exc) or type(exc).__name__, network=True)
+        status = response.status_code
+        return status, bytes(body), _unreachable(status, f"HTTP {status}", network=False)
+
+
+def _unreachable(status: int | None, reason: str, *, network: bool) -> str | None:
+    """Why robots.txt counts as unreachable (RFC 9309 2.3.1.4: server errors, and 429 like Google), or
+    None when it is merely unavailable or was read."""
+    if status is not None:
+        return f"HTTP {status}" if status >= 500 or status == 429 else None
+    if network or reason.startswith("timed out"):
+        return reason  # connection refused/reset, timeouts, truncated responses
+    return None  # too many redirects, larger than the body limit, undecodable: unavailable
 
 
 def _longest_match_first(parser: RobotFileParser) -> None:

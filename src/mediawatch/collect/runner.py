@@ -17,7 +17,7 @@ from typing import Any
 
 from mediawatch.collect import youtube
 from mediawatch.collect.work import Parsed, article_item, parse_items
-from mediawatch.errors import ParseError, SourceError
+from mediawatch.errors import FetchError, ParseError, SourceError
 from mediawatch.http import Fetcher, FetchResult
 from mediawatch.models import Item, SourceKind
 from mediawatch.normalize import Skipped, canonical_url
@@ -28,7 +28,9 @@ from mediawatch.store import SourceState
 
 logger = logging.getLogger(__name__)
 
-FEED_ACCEPT = "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+FEED_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+)
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one run
 
@@ -62,6 +64,10 @@ class _Run:
     max_age: float | None = None
     result: FetchResult | None = None
     unchanged: bool = False
+    # work left for the next run (new articles beyond the per-run cap, or failed for a passing reason): the
+    # listing's validators and hash are then not kept, or a 304 / the same bytes would hide that work forever
+    incomplete: bool = False
+    retry_after: float | None = None  # an article's host answered 429/503 with Retry-After
 
 
 class SourceCollector:
@@ -95,8 +101,15 @@ class SourceCollector:
             else:
                 parsed = await self._feed(spec, state, run)
         except SourceError as exc:
-            return self._failed(spec, state, run, now, exc.reason,
-                                retry_after=getattr(exc, "retry_after", None), status=getattr(exc, "status", None))
+            return self._failed(
+                spec,
+                state,
+                run,
+                now,
+                exc.reason,
+                retry_after=getattr(exc, "retry_after", None) or run.retry_after,
+                status=getattr(exc, "status", None),
+            )
         except Exception as exc:  # a bug or an unforeseen input: report it on the source, keep going
             logger.exception("collector crashed", extra={"fields": {"source_id": spec.id}})
             return self._failed(spec, state, run, now, f"internal error: {type(exc).__name__}: {exc}")
@@ -111,24 +124,38 @@ class SourceCollector:
             run.notes["warning"] = warning
         result = run.result
         assert result is not None
+        keep = not run.incomplete
         new_state = replace(
             state,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            content_hash=state.content_hash if result.not_modified else result.content_hash,
+            etag=result.etag if keep else None,
+            last_modified=result.last_modified if keep else None,
+            content_hash=(state.content_hash if result.not_modified else result.content_hash)
+            if keep
+            else None,
             last_attempt=now,
             last_success=now,
             consecutive_failures=0,
             last_error=None,
             last_status=result.status,
-            next_check=next_check(now, spec.every, failures=0, max_age=run.max_age),
+            next_check=next_check(
+                now, spec.every, failures=0, max_age=run.max_age, retry_after=run.retry_after
+            ),
             notes=run.notes,
         )
-        return SourceOutcome(spec.id, True, parsed.items, new_state, warning=warning, skipped=parsed.skipped,
-                             unchanged=run.unchanged)
+        return SourceOutcome(
+            spec.id,
+            True,
+            parsed.items,
+            new_state,
+            warning=warning,
+            skipped=parsed.skipped,
+            unchanged=run.unchanged,
+        )
 
     # ------------------------------------------------------------------------------------------ kinds
-    async def _get(self, url: str, spec: SourceSpec, state: SourceState, run: _Run, accept: str) -> FetchResult:
+    async def _get(
+        self, url: str, spec: SourceSpec, state: SourceState, run: _Run, accept: str
+    ) -> FetchResult:
         result = await self.fetcher.fetch(
             url, source_id=spec.id, etag=state.etag, last_modified=state.last_modified, accept=accept
         )
@@ -144,10 +171,19 @@ class SourceCollector:
         url = spec.url if spec.kind is SourceKind.RSS else await self._youtube_url(spec, run)
         assert url
         result = await self._get(url, spec, state, run, FEED_ACCEPT)
+        run.notes.pop("feed_alternate", None)  # it answers as a feed again (or re-added below if it does not)
         if run.unchanged:
             return Parsed((), ())
-        job = partial(parse_items, spec.kind, result.body, source_id=spec.id, url=result.url,
-                      headers=result.headers, fetched=self.clock(), language=spec.language)
+        job = partial(
+            parse_items,
+            spec.kind,
+            result.body,
+            source_id=spec.id,
+            url=result.url,
+            headers=result.headers,
+            fetched=self.clock(),
+            language=spec.language,
+        )
         try:
             parsed = await self.offload(job)
         except ParseError:
@@ -174,7 +210,9 @@ class SourceCollector:
         result = await self.fetcher.fetch(page, source_id=spec.id, accept=HTML_ACCEPT)
         channel = youtube.channel_id_from_html(decode_html(result.body, result.headers))
         if not channel:
-            raise ParseError(spec.id, f"could not find the channel id of {spec.handle} on its channel page", url=page)
+            raise ParseError(
+                spec.id, f"could not find the channel id of {spec.handle} on its channel page", url=page
+            )
         run.notes["handle"] = spec.handle
         run.notes["channel_id"] = channel
         return channel
@@ -191,25 +229,47 @@ class SourceCollector:
         declared = links.declared_feeds(html, result.url)
         if declared:
             run.notes["feed_alternate"] = declared[0]
+        else:
+            run.notes.pop("feed_alternate", None)
         report = links.extract_links(html, result.url, spec.selector, source_id=spec.id)
         if not report.articles:
             how = f" with selector {spec.selector!r}" if spec.selector else ""
             raise ParseError(spec.id, f"no article links found on the listing page{how}", url=result.url)
         wanted = list(dict.fromkeys(canonical_url(u) for u in report.articles))
         known = self.known_urls(wanted)
-        new = [u for u in wanted if u not in known][: self.max_articles]
+        unknown = [u for u in wanted if u not in known]
+        new = unknown[: self.max_articles]
+        run.incomplete = len(unknown) > len(new)
         items: list[Item] = []
         skipped: list[Skipped] = []
         failures: list[str] = []
-        for url in new:
+        for n, url in enumerate(new):
             try:
                 await self.robots.ensure_allowed(url, source_id=spec.id)
                 art = await self.fetcher.fetch(url, source_id=spec.id, accept=HTML_ACCEPT)
-                one = await self.offload(partial(article_item, art.body, url=art.url, source_id=spec.id,
-                                                 encoding=declared_charset(art.headers), fetched=self.clock(),
-                                                 language=spec.language))
+                # The item keeps the URL the listing links (what known_urls is asked about next run, and what
+                # a feed of the same site would link), not where a redirect ended: else every redirected
+                # article would be fetched again on each run.
+                one = await self.offload(
+                    partial(
+                        article_item,
+                        art.body,
+                        url=url,
+                        source_id=spec.id,
+                        encoding=declared_charset(art.headers),
+                        fetched=self.clock(),
+                        language=spec.language,
+                    )
+                )
             except SourceError as exc:
                 failures.append(f"{url}: {exc.reason}")
+                run.incomplete = run.incomplete or _passing(exc)
+                if isinstance(exc, FetchError) and (exc.status == 429 or exc.retry_after is not None):
+                    # the host asked us to slow down: no more articles this run; the source waits as asked
+                    run.retry_after = exc.retry_after
+                    if left := len(new) - n - 1:
+                        run.warnings.append(f"{left} articles left for the next run ({exc.reason})")
+                    break
                 continue
             items.extend(one.items)
             skipped.extend(one.skipped)
@@ -251,6 +311,16 @@ class SourceCollector:
         )
         logger.info("source failed", extra={"fields": {"source_id": spec.id, "reason": reason}})
         return SourceOutcome(spec.id, False, (), new_state, reason=reason)
+
+
+def _passing(exc: SourceError) -> bool:
+    """Whether an article's failure may pass (network, timeout, 5xx, 429, robots.txt unreachable), so the
+    article is worth another try; a 404 or a page without article text is not."""
+    if not isinstance(exc, FetchError):
+        return False
+    if exc.status is not None:
+        return exc.status >= 500 or exc.status == 429
+    return exc.transient or exc.reason.startswith(("timed out", "blocked: robots.txt unreachable"))
 
 
 def declared_charset(headers: dict[str, str] | None) -> str | None:
