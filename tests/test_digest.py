@@ -479,3 +479,44 @@ def test_week_items_carry_effective_tags_and_story(store: Store) -> None:
     assert items[ItemId("item001")].story_id == items[ItemId("item002")].story_id is not None
     assert items[ItemId("item009")].relevant and items[ItemId("item009")].countries == ("TR",)
     assert items[ItemId("item009")].labeled and not items[ItemId("item001")].labeled
+
+
+def test_a_source_whose_week_items_were_collected_late_is_not_called_silent(
+    store: Store, tmp_path: Path
+) -> None:
+    """Items published in the week but first seen after it (the first run, a digest written later) count."""
+    fill_store(store, [r for r in ROWS if r[0] in (1, 7)])
+    late = Item(
+        id=ItemId("item090"),
+        source_id=SourceId("quiet-feed"),
+        kind=ItemKind.ARTICLE,
+        url="https://quiet.example/news/90",
+        title="Kazakhs of Omsk hold an aitys",
+        summary="An aitys in Omsk.",
+        text="",
+        published=at(20, 12),
+        fetched=NOW + timedelta(days=2),
+        language="en",
+    )
+    store.commit_source(
+        SourceId("quiet-feed"),
+        [late],
+        SourceState(SourceId("quiet-feed"), last_success=late.fetched),
+        NOW + timedelta(days=2),
+    )
+    store.save_source_state(
+        SourceState(
+            SourceId("xj-zh"),
+            last_success=at(23),
+            last_new_item=at(2),
+            notes={"handle": "@xj", "channel_id": "UC0123456789abcdefghijkl"},
+        )
+    )
+    md = write_digest(store, WEEK, tmp_path, now=NOW + timedelta(days=2)).md.read_text(encoding="utf-8")
+    assert "| Sources active | 3 | 0 | +3 (new) |" in md
+    health = md.split("## Source health")[1]
+    assert "Quiet feed" not in health  # its item of the week is in the numbers above
+    assert "Kazinform" not in health and "Омские казахи" not in health
+    xj = next(line for line in health.splitlines() if "(xj-zh)" in line)
+    assert "no items this week (last new item: 2025-03-02 10:00 UTC)" in xj
+    assert "channel" not in xj and "handle" not in xj  # a YouTube source's resolved ids are no reason to act

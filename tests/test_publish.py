@@ -313,3 +313,22 @@ def test_the_three_ways_of_choosing_entries_agree(store: QStore) -> None:
         assert [it.id for it in pick_entries(window, key, now=NOW, options=options)] == by_sql, key
         assert [it.id for it in grouped[key]] == by_sql, key
     assert [it.id for it in grouped[FeedKey("festivals", "MN")]] == [item_id(1), item_id(2), item_id(7)]
+
+
+def test_a_url_with_characters_xml_forbids_does_not_break_the_feeds(store: QStore, tmp_path: Path) -> None:
+    """canonical_url keeps a hash-bang fragment as sent; U+FFFF there (from a JSON feed) is no XML character."""
+    from mediawatch.normalize import canonical_url
+
+    add_rows(
+        store, [Row(61, "kazinform-en", "en", ago(1), "Kazakh festival", "Summary.", True, "KZ", "festivals")]
+    )
+    bad = canonical_url("https://kazinform-en.example/app#!/news/\uffff61")
+    assert "\uffff" in bad
+    with store.engine.begin() as conn:
+        conn.execute(update(t.item).where(t.item.c.id == item_id(61)).values(url=bad))
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    assert where(feed_index(out), 61) == {"topics/festivals", "countries/KZ", "topics/festivals/countries/KZ"}
+    entry = feedparser.parse((out / "feeds/countries/KZ.atom").read_bytes()).entries[0]
+    assert entry.title == "Kazakh festival" and "\uffff" not in (out / "feeds/countries/KZ.atom").read_text()
+    assert "url" not in json.loads((out / "feeds/countries/KZ.json").read_bytes())["items"][0]

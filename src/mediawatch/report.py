@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from mediawatch.models import SourceHealth
+
+# C0 and C1 controls (ESC starts terminal escape sequences), DEL; tab and newline become spaces too
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _terminal(text: object) -> str:
+    """Text from outside (error messages, names, notes) made safe to print: no control characters."""
+    return _CONTROL.sub(" ", str(text))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -39,13 +48,14 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(rows)} sources", title_justify="left")
     for col in ("id", "kind", "on", "last attempt", "last success", "fails", "last error / notes", "7d", "next check"):
         table.add_column(col, overflow="fold")
     for h in rows:
         problem = h.last_error or "; ".join(f"{k}: {v}" for k, v in h.notes.items())
-        table.add_row(
+        cells = (
             h.source_id,
             h.kind.value,
             "yes" if h.enabled else "no",
@@ -56,6 +66,9 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
             str(h.items_7d),
             _short(h.next_check) if h.enabled else "-",
         )
+        # Text, not str: rich reads "[...]" in a str as console markup (an error text like "[/channel]" raised
+        # MarkupError, "[blocked]" vanished)
+        table.add_row(*(Text(_terminal(c)) for c in cells))
     Console(soft_wrap=False).print(table)
 
 
@@ -67,9 +80,9 @@ def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
     """One summary line, then one line per failed source with its reason."""
     print(report.summary())
     for source_id, reason in sorted(report.failures.items()):
-        print(f"  failed  {source_id}: {reason}")
+        print(f"  failed  {source_id}: {_terminal(reason)}")
     for source_id, warning in sorted(report.warnings.items()):
-        print(f"  warning {source_id}: {warning}")
+        print(f"  warning {source_id}: {_terminal(warning)}")
 
 
 @contextmanager

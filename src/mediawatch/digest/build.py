@@ -6,7 +6,7 @@ Pure: everything comes in as typed values read by the store (:mod:`mediawatch.di
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from mediawatch.store.stories import SourceWeek, StoryRecord, WeekItem, WeekNumb
 
 TOP_STORIES = 10
 SECTION_STORIES = 15  # stories listed per topic or country section
+BOOKKEEPING_NOTES = frozenset({"handle", "channel_id"})  # a YouTube source's resolved ids: no reason to act
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +137,22 @@ def build_digest(
         topics=topics,
         countries=countries,
         charts=charts,
-        problems=tuple(source_problems(sources, names)),
+        problems=tuple(
+            source_problems(
+                sources, names, published={it.source_id for it in items if week.contains(it.published)}
+            )
+        ),
         sources_checked=sum(1 for s in sources if s.enabled),
     )
 
 
-def source_problems(sources: Sequence[SourceWeek], names: Mapping[str, str]) -> list[SourceProblem]:
-    """Enabled sources that are failing or brought nothing this week, failing ones first."""
+def source_problems(
+    sources: Sequence[SourceWeek], names: Mapping[str, str], *, published: Collection[str] = ()
+) -> list[SourceProblem]:
+    """Enabled sources that are failing or brought nothing this week, failing ones first.
+
+    ``published``: sources with items published in the week. Such a source is not silent even when those items
+    were collected after the week (a digest written for an earlier week, a source added and read late)."""
     out: list[tuple[int, SourceProblem]] = []
     for s in sources:
         if not s.enabled or not s.in_file:
@@ -156,11 +166,11 @@ def source_problems(sources: Sequence[SourceWeek], names: Mapping[str, str]) -> 
             if s.last_error:
                 reasons.append(f"last error: {_oneline(s.last_error)}")
             reasons.append(f"last success: {_day(s.last_success)}")
-        if s.items == 0:
+        if s.items == 0 and s.id not in published:
             reasons.append(f"no items this week (last new item: {_day(s.last_new_item)})")
         if not reasons:
             continue
-        reasons += [f"{k}: {_oneline(v)}" for k, v in sorted(s.notes.items())]
+        reasons += [f"{k}: {_oneline(v)}" for k, v in sorted(s.notes.items()) if k not in BOOKKEEPING_NOTES]
         out.append((0 if failing else 1, SourceProblem(s.id, names.get(s.id, s.id), s.url, tuple(reasons))))
     out.sort(key=lambda p: (p[0], p[1].id))
     return [p for _, p in out]

@@ -30,6 +30,8 @@ GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two run
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+# also refused in a link: C1 controls, surrogates and the two non-characters XML forbids (lxml raises on them)
+_NOT_IN_URL = re.compile(r"[\x80-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class MdRaw(str):
@@ -37,11 +39,12 @@ class MdRaw(str):
 
 
 def safe_url(url: object) -> str | None:
-    """The URL when it is an absolute http(s) URL with a host, else None (no javascript:, data:, …)."""
+    """The URL when it is an absolute http(s) URL with a host, else None (no javascript:, data:, …, nor one
+    holding a character XML cannot carry: the same links go into the Atom feeds)."""
     if not isinstance(url, str):
         return None
     url = url.strip()
-    if _CONTROL.search(url) or any(ch.isspace() for ch in url):
+    if _CONTROL.search(url) or _NOT_IN_URL.search(url) or any(ch.isspace() for ch in url):
         return None
     try:
         parts = urlsplit(url)
