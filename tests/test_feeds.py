@@ -196,6 +196,15 @@ def test_media_rss_and_enclosures() -> None:
     }
 
 
+def test_media_urls_that_are_not_web_urls_are_dropped() -> None:
+    items = (
+        '<item xmlns:media="http://search.yahoo.com/mrss/"><title>ep</title><link>https://ex.kz/ep1</link>'
+        '<enclosure url="javascript:alert(1)" type="audio/mpeg" length="1"/>'
+        '<media:thumbnail url="data:image/svg+xml,&lt;svg onload=alert(1)&gt;"/></item>'
+    )
+    assert parse(rss(items).encode()).entries[0].media == {}
+
+
 # ------------------------------------------------------------------------------------------- errors
 
 

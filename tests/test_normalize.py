@@ -57,6 +57,10 @@ def item(entry: RawEntry) -> Item:
         ("https://ex.kz/a?UTM_Campaign=x&q=kazakh+diaspora", "https://ex.kz/a?q=kazakh+diaspora"),
         ("https://ex.kz/a?utm_source=x", "https://ex.kz/a"),
         ("https://ex.kz/a?b=2&a=1", "https://ex.kz/a?b=2&a=1"),
+        # dot segments resolved (RFC 3986 5.2.4), also without a base
+        ("https://ex.kz/news/./2024/../kk/1", "https://ex.kz/news/kk/1"),
+        ("https://ex.kz/a/b/..", "https://ex.kz/a/"),
+        ("https://ex.kz/../../x", "https://ex.kz/x"),
         # fragments go, except hash-bang routes
         ("https://ex.kz/a#comments", "https://ex.kz/a"),
         ("https://ex.kz/#!/story/12", "https://ex.kz/#!/story/12"),

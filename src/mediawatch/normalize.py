@@ -58,7 +58,7 @@ _BLOCK_TAGS = [
     "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
     "section", "table", "td", "th", "tr", "ul",
 ]  # fmt: skip
-_BLOCK_START = re.compile(r"<(/?(?:%s))(?=[\s/>])" % "|".join(_BLOCK_TAGS), re.IGNORECASE)
+_BLOCK_START = re.compile(r"<(/?(?:" + "|".join(_BLOCK_TAGS) + r"))(?=[\s/>])", re.IGNORECASE)
 
 
 class SkipReason(StrEnum):
@@ -138,9 +138,30 @@ def canonical_url(url: str, base: str | None = None) -> str:
     netloc = (userinfo + "@" if userinfo else "") + host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
-    path = _quote(parts.path) or "/"
+    path = _quote(_remove_dot_segments(parts.path)) or "/"
     fragment = parts.fragment if parts.fragment.startswith("!") else ""  # "#!/story/1" routes an app
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: ``/a/./b/../c`` -> ``/a/c`` (urljoin does this only when there is a base)."""
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for n, segment in enumerate(segments):
+        last = n == len(segments) - 1
+        if segment == ".":
+            if last:
+                out.append("")
+        elif segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/".join(out)
 
 
 def is_web_url(url: str) -> bool:

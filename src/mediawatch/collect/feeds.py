@@ -327,6 +327,15 @@ def _int(value: object) -> int | None:
         return None
 
 
+def _media_url(base: str, url: str) -> str | None:
+    """An absolute http(s) URL for a thumbnail or enclosure, or None (``javascript:``, ``data:``, garbage)."""
+    try:
+        absolute = urljoin(base, url.strip())
+    except ValueError:
+        return None
+    return absolute if is_web_url(absolute) else None
+
+
 def _media(entry: Mapping[str, Any], base: str) -> dict[str, MediaValue]:
     """Media RSS, enclosure and YouTube (``yt:``) facts an entry carries."""
     media: dict[str, MediaValue] = {}
@@ -334,10 +343,10 @@ def _media(entry: Mapping[str, Any], base: str) -> dict[str, MediaValue]:
     enclosures = [link for link in entry.get("links") or [] if link.get("rel") == "enclosure"]
     image = next((e for e in enclosures if str(e.get("type", "")).startswith("image/")), None)
     thumbnail = _str(thumbnails[0].get("url")) if thumbnails else _str((image or {}).get("href"))
-    if thumbnail:
-        media["thumbnail"] = urljoin(base, thumbnail)
-    if enclosures and (href := _str(enclosures[0].get("href"))):
-        media["enclosure"] = urljoin(base, href)
+    if thumbnail and (url := _media_url(base, thumbnail)):
+        media["thumbnail"] = url
+    if enclosures and (href := _str(enclosures[0].get("href"))) and (url := _media_url(base, href)):
+        media["enclosure"] = url
         if kind := _str(enclosures[0].get("type")):
             media["enclosure_type"] = kind
     for key, node, field in (("views", "media_statistics", "views"), ("likes", "media_starrating", "count")):
@@ -433,8 +442,9 @@ def _json_entry(
     summary = _json_str(item, "summary")
     summary_html = content_html or html.escape(summary or content_text or "", quote=False) or None
     media: dict[str, MediaValue] = {}
-    if thumbnail := _json_str(item, "image") or _json_str(item, "banner_image"):
-        media["thumbnail"] = urljoin(base, thumbnail)
+    thumbnail = _json_str(item, "image") or _json_str(item, "banner_image")
+    if thumbnail and (url := _media_url(base, thumbnail)):
+        media["thumbnail"] = url
     return RawEntry(
         source_id=source_id,
         url=_link(_json_str(item, "url") or _json_str(item, "external_url"), base) or "",
