@@ -520,3 +520,110 @@ def test_a_source_whose_week_items_were_collected_late_is_not_called_silent(
     xj = next(line for line in health.splitlines() if "(xj-zh)" in line)
     assert "no items this week (last new item: 2025-03-02 10:00 UTC)" in xj
     assert "channel" not in xj and "handle" not in xj  # a YouTube source's resolved ids are no reason to act
+
+
+# ------------------------------------------------------------------------------------------ weeks in a zone
+
+
+def test_utc_weeks_are_exactly_what_they_were() -> None:
+    """The default zone keeps Monday 00:00 UTC + 7 days for every week (the golden files pin the text)."""
+    from datetime import date, time
+
+    week = IsoWeek(2019, 1)
+    while week < IsoWeek(2027, 1):
+        start = datetime.combine(date.fromisocalendar(week.year, week.week, 1), time(0), tzinfo=UTC)
+        assert (week.start, week.end, week.tz) == (start, start + timedelta(days=7), "UTC"), week
+        assert IsoWeek.of(start) == week == IsoWeek.parse(str(week))
+        assert IsoWeek.of(start - timedelta(microseconds=1)) == week.previous()
+        week = week.shift(1)
+
+
+def test_weeks_in_the_editors_time_zone() -> None:
+    # Asia/Almaty (UTC+5 since March 2024): Monday 00:00 there is Sunday 19:00 UTC
+    w = IsoWeek.parse("2024-W10", "Asia/Almaty")
+    assert (w.start, w.end) == (datetime(2024, 3, 3, 19, tzinfo=UTC), datetime(2024, 3, 10, 19, tzinfo=UTC))
+    assert str(w) == "2024-W10" and w.previous() == IsoWeek(2024, 9, "Asia/Almaty")
+    # a digest at Monday 03:00 in Almaty (Sunday 22:00 UTC) covers the week that just ended there
+    monday_3am = datetime(2024, 3, 10, 22, tzinfo=UTC)
+    assert last_complete_week(monday_3am, "Asia/Almaty") == IsoWeek(2024, 10, "Asia/Almaty")
+    assert last_complete_week(monday_3am) == IsoWeek(2024, 9)  # UTC weeks: the week before last
+    assert IsoWeek.of(datetime(2024, 3, 10, 18, 59, tzinfo=UTC), "Asia/Almaty") == w
+    assert IsoWeek.of(datetime(2024, 3, 10, 19, tzinfo=UTC), "Asia/Almaty") == w.shift(1)
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        IsoWeek.parse("2024-W10", "Mars/Base")
+
+
+@pytest.mark.parametrize(
+    ("tz", "week", "hours"),
+    [
+        ("Europe/Berlin", IsoWeek(2024, 13), 167),  # clocks forward on Sunday 31 March
+        ("Europe/Berlin", IsoWeek(2024, 43), 169),  # clocks back on Sunday 27 October
+        ("America/New_York", IsoWeek(2024, 10), 167),  # forward on Sunday 10 March
+        ("America/New_York", IsoWeek(2024, 44), 169),  # back on Sunday 3 November
+        ("Asia/Almaty", IsoWeek(2024, 9), 169),  # moved from UTC+6 to UTC+5 at midnight on 1 March
+        ("America/Sao_Paulo", IsoWeek(1997, 41), 167),  # Monday 00:00 itself was skipped (00:00 -> 01:00)
+        ("Africa/Casablanca", IsoWeek(2008, 35), 169),  # Monday 00:00 came back as Sunday 23:00
+    ],
+)
+def test_weeks_across_daylight_saving_changes(tz: str, week: IsoWeek, hours: int) -> None:
+    from zoneinfo import ZoneInfo
+
+    w = IsoWeek(week.year, week.week, tz)
+    assert w.end - w.start == timedelta(hours=hours)
+    assert w.end == w.shift(1).start and w.start == w.previous().end  # weeks tile time without gaps or overlaps
+    assert w.local_start.weekday() == w.local_end.weekday() == 0
+    # every instant around both bounds belongs to exactly the week whose bounds hold it
+    for bound in (w.start, w.end):
+        moment = bound - timedelta(hours=2)
+        while moment < bound + timedelta(hours=2):
+            found = IsoWeek.of(moment, tz)
+            assert found.contains(moment) and found in (w.previous(), w, w.shift(1)), moment
+            moment += timedelta(minutes=15)
+    # the start is the first instant whose local date is that Monday
+    local = w.start.astimezone(ZoneInfo(tz))
+    assert local.date() == w.monday
+    assert (w.start - timedelta(seconds=1)).astimezone(ZoneInfo(tz)).date() < w.monday
+
+
+ALMATY_ROWS: list[tuple] = [
+    # Sunday 3 March 20:00 UTC is Monday 4 March 01:00 in Almaty: in the Almaty week 10, not the UTC one
+    (41, "kazinform-en", "en", datetime(2024, 3, 3, 20, tzinfo=UTC), "Kazakhs of Almaty abroad meet on Monday",
+     "A meeting in London.", None, True, "GB", "culture"),
+    # Sunday 10 March 18:30 UTC is 23:30 in Almaty: the last half hour of week 10 there
+    (42, "kazinform-en", "en", datetime(2024, 3, 10, 18, 30, tzinfo=UTC), "Late Sunday dombra concert in Berlin",
+     "A concert in Berlin.", None, True, "DE", "culture"),
+    # Sunday 10 March 19:30 UTC is Monday 11 March 00:30 in Almaty: week 11 there
+    (43, "kazinform-en", "en", datetime(2024, 3, 10, 19, 30, tzinfo=UTC), "Monday news from Ankara",
+     "News from Ankara.", None, True, "TR", "culture"),
+]
+
+
+def test_a_digest_in_the_editors_time_zone(store: Store, tmp_path: Path) -> None:
+    fill_store(store, ALMATY_ROWS)
+    week = IsoWeek.parse("2024-W10", "Asia/Almaty")
+    files = write_digest(store, week, tmp_path, now=datetime(2024, 3, 10, 22, tzinfo=UTC))
+    assert files.md == tmp_path / "2024-W10.md" and files.relevant_items == 2
+    md = files.md.read_text(encoding="utf-8")
+    assert md.startswith("# Weekly digest 2024-W10\n")
+    period = ("Mon 04 Mar 2024 00:00 – Mon 11 Mar 2024 00:00 Asia/Almaty "
+              "(Sun 03 Mar 2024 19:00 – Sun 10 Mar 2024 19:00 UTC)")
+    assert period in md
+    assert "Kazakhs of Almaty abroad meet on Monday" in md and "Late Sunday dombra concert in Berlin" in md
+    assert "Monday news from Ankara" not in md
+    # dates in the digest are the editors' dates too: item 41 was published on Monday 4 March there
+    line = next(ln for ln in md.splitlines() if "Kazakhs of Almaty abroad" in ln and ln.startswith("- "))
+    assert "04 Mar" in line, line
+    html = BeautifulSoup(files.html.read_text(encoding="utf-8"), "html.parser")
+    assert html.find("p", class_="period").get_text() == period
+    # the same week in UTC holds items 42 and 43 instead
+    utc = write_digest(store, IsoWeek(2024, 10), tmp_path / "utc", now=datetime(2024, 3, 11, 6, tzinfo=UTC))
+    assert utc.relevant_items == 2
+    text = utc.md.read_text(encoding="utf-8")
+    assert "Mon 04 Mar 2024 00:00 – Mon 11 Mar 2024 00:00 UTC\n" in text and "Monday news from Ankara" in text
+
+
+def test_a_week_with_a_daylight_saving_change_says_so_in_its_header(store: Store, tmp_path: Path) -> None:
+    week = IsoWeek(2024, 13, "Europe/Berlin")
+    files = write_digest(store, week, tmp_path, now=datetime(2024, 4, 1, 6, tzinfo=UTC))
+    assert ("Mon 25 Mar 2024 00:00 – Mon 01 Apr 2024 00:00 Europe/Berlin "
+            "(Sun 24 Mar 2024 23:00 – Sun 31 Mar 2024 22:00 UTC)") in files.md.read_text(encoding="utf-8")

@@ -118,6 +118,46 @@ def test_scheduled_time_in_a_time_zone() -> None:
     assert scheduled_time(week_end, "sun", "20:00", "UTC") == datetime(2025, 11, 16, 20, tzinfo=UTC)
 
 
+def test_an_early_monday_digest_east_of_utc_covers_the_week_that_just_ended(tmp_path: Path) -> None:
+    """Monday 03:00 in Almaty is Sunday 22:00 UTC: the digest is the Almaty week that just ended, not the
+    week before."""
+    clock = Clock(datetime(2024, 3, 10, 21, 59, tzinfo=UTC))  # Monday 02:59 in Almaty
+    app = make_app(tmp_path, "", clock, digest_timezone="Asia/Almaty", digest_day="mon", digest_time="03:00")
+    service = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0),
+                      digest=lambda a, now: run_digest(a, None, a.settings.digests))
+    assert service.catch_up() is False  # not due yet
+    clock.now = datetime(2024, 3, 10, 22, 0, tzinfo=UTC)  # Monday 03:00 in Almaty: missed while down
+    assert service.catch_up() is True
+    digests = tmp_path / "digests"
+    assert sorted(p.name for p in digests.glob("*.md")) == ["2024-W10.md"]
+    md = (digests / "2024-W10.md").read_text(encoding="utf-8")
+    assert "Mon 04 Mar 2024 00:00 – Mon 11 Mar 2024 00:00 Asia/Almaty" in md
+    assert app.store.has_digest("2024-W10") and service.catch_up() is False
+    # the scheduled job itself (what fires at 03:00) writes the same week
+    (digests / "2024-W10.md").unlink()
+    service.weekly()
+    assert (digests / "2024-W10.md").exists() and not (digests / "2024-W09.md").exists()
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Almaty", "Europe/Berlin", "America/New_York"])
+def test_the_scheduler_fires_when_catch_up_expects_the_digest(tz: str) -> None:
+    """APScheduler's cron trigger and ``scheduled_time`` agree, weeks with clock changes included."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from mediawatch.digest.week import IsoWeek
+
+    for day, hhmm in (("mon", "03:00"), ("mon", "00:00"), ("sun", "22:30"), ("wed", "06:00")):
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
+        week = IsoWeek(2024, 8, tz)
+        while week < IsoWeek(2024, 46, tz):
+            due = scheduled_time(week.end, day, hhmm, tz)
+            fire = trigger.get_next_fire_time(None, week.end)
+            assert fire is not None and fire.astimezone(UTC) == due, (tz, day, hhmm, week)
+            assert due >= week.end and due - week.end < timedelta(days=7, hours=2)
+            week = week.shift(1)
+
+
 @pytest.mark.slow
 def test_run_refuses_a_second_instance_and_stops_on_sigterm(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text("version: 1\nsources: []\n", encoding="utf-8")

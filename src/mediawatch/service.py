@@ -5,7 +5,8 @@ business (``source_state.next_check``), so restarts are harmless.
 
 * tick (every ``tick_minutes``): collect the due sources, tag what is new, update stories, rebuild the
   subscriber feeds those items touch;
-* digest (weekly, at ``digest_day`` ``digest_time`` in ``digest_timezone``): the last complete week's digest;
+* digest (weekly, at ``digest_day`` ``digest_time`` in ``digest_timezone``): the last complete week's digest
+  (weeks are ISO weeks in ``digest_timezone`` too);
   at start-up a digest missed while the service was down is built once;
 * heartbeat (every 30 s): keeps the service lock fresh.
 
@@ -125,7 +126,7 @@ class Service:
         from mediawatch.digest.week import last_complete_week
 
         now = self.app.now()
-        week = last_complete_week(now)
+        week = last_complete_week(now, self.app.settings.digest_timezone)
         due = scheduled_time(week.end, self.app.settings.digest_day, self.app.settings.digest_time,
                              self.app.settings.digest_timezone)
         if now < due or self.app.store.has_digest(str(week)):
@@ -184,7 +185,8 @@ class Service:
 
 
 def scheduled_time(week_end: datetime, day: str, hhmm: str, tz_name: str) -> datetime:
-    """When the weekly digest for the week ending at ``week_end`` (Monday 00:00 UTC) is due."""
+    """When the weekly digest for the week ending at ``week_end`` (Monday 00:00 in ``tz_name``) is due: the
+    first ``day`` ``hhmm`` in ``tz_name`` at or after the week's end."""
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(tz_name)

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from mediawatch.digest.build import Digest, change
 from mediawatch.digest.names import country_name, topic_name
+from mediawatch.digest.week import IsoWeek, zone
 
 GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two runs for the same week
 
@@ -93,10 +94,23 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _when(moment: datetime, fmt: str = "%a %d %b %Y") -> str:
-    """strftime with English day and month names whatever the process locale (UTC datetimes)."""
+def _when(moment: datetime, fmt: str = "%a %d %b %Y", tz: str | None = None) -> str:
+    """strftime with English day and month names whatever the process locale; the moment is shown in ``tz``
+    (an IANA name: the digest's week zone) or as given (UTC)."""
+    if tz is not None:
+        moment = moment.astimezone(zone(tz))
     fmt = fmt.replace("%a", _DAYS[moment.weekday()]).replace("%b", _MONTHS[moment.month - 1])
     return moment.strftime(fmt)
+
+
+def _period(week: IsoWeek) -> str:
+    """The week's bounds as the editors read them: local Monday 00:00 to Monday 00:00, and in UTC when the
+    digest's zone is another one (a week with a daylight-saving change shows it in the offsets)."""
+    fmt = "%a %d %b %Y %H:%M"
+    local = f"{_when(week.local_start, fmt)} – {_when(week.local_end, fmt)} {week.tz}"
+    if week.tz == "UTC":
+        return local
+    return f"{local} ({_when(week.start, fmt)} – {_when(week.end, fmt)} UTC)"
 
 
 def _lang(code: str | None) -> str:
@@ -129,6 +143,7 @@ def _globals() -> dict[str, Any]:
         "country_names": lambda codes: ", ".join(country_name(c) for c in codes),
         "topic_names": lambda codes: ", ".join(topic_name(c) for c in codes),
         "generated_prefix": GENERATED_PREFIX,
+        "period": _period,
     }
 
 
