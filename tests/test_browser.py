@@ -9,9 +9,6 @@ chromium-driver``. Override the paths with MEDIAWATCH_CHROMIUM / MEDIAWATCH_CHRO
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 
 import feedparser
 import pytest
-import uvicorn
+from liveserver import LiveServer
 from webdata import NOW, QStore, item_id, open_filled
 
 from mediawatch.settings import Settings
@@ -32,38 +29,12 @@ TOKEN = "s3cret-editor-token"
 pytestmark = pytest.mark.slow
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-
-class LiveServer:
-    """uvicorn serving ``app`` in a thread on an ephemeral 127.0.0.1 port."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError(f"uvicorn did not start on {self.url}")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +81,7 @@ def store(tmp_path: Path) -> Iterator[QStore]:
 @pytest.fixture
 def live(store: QStore, tmp_path: Path) -> Iterator[LiveServer]:
     app = create_app(store, Settings(editor_token=TOKEN), digests_dir=tmp_path / "digests", clock=lambda: NOW)
-    with LiveServer(app) as server:
+    with LiveServer(lambda _port: app) as server:
         yield server
 
 

@@ -152,3 +152,29 @@ def test_digest_command_writes_both_files(workdir: Path) -> None:
     assert again[0] == 0 and again[1] == out
     code, _, err = run("digest", "--week", "2025-13")
     assert code == 2 and "--week" in err
+
+
+def test_digest_week_is_read_in_the_digest_time_zone(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, datetime(2024, 1, 1, tzinfo=UTC))
+    store.close()
+    monkeypatch.setenv("MEDIAWATCH_DIGEST_TIMEZONE", "Asia/Almaty")
+    code, out, _ = run("digest", "--week", "2024-W10", "--out", "out")
+    assert code == 0 and out.splitlines()[0].endswith("out/2024-W10.md")
+    md = (workdir / "out" / "2024-W10.md").read_text(encoding="utf-8")
+    assert "Mon 04 Mar 2024 00:00 – Mon 11 Mar 2024 00:00 Asia/Almaty (Sun 03 Mar 2024 19:00 – Sun 10 Mar" in md
+    assert "MEDIAWATCH_DIGEST_TIMEZONE" in run("digest", "--help")[1]
+
+
+def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run("serve", "--base-url", "mw.example.org")
+    assert code == 2 and err.startswith("--base-url: not an absolute http(s) URL: 'mw.example.org'"), err
+    monkeypatch.setenv("MEDIAWATCH_BASE_URL", "ftp://mw.example.org/")
+    code, _, err = run("serve")
+    assert code == 2 and err.startswith("MEDIAWATCH_BASE_URL: not an absolute http(s) URL"), err
+    code, _, err = run("run", "--base-url", "https://mw.example.org/?x=1")
+    assert code == 2 and "--base-url: a base URL takes no query" in err, err
+    monkeypatch.delenv("MEDIAWATCH_BASE_URL")
+    monkeypatch.setenv("MEDIAWATCH_DIGEST_TIMEZONE", "Asia/Almati")
+    code, _, err = run("digest", "--week", "2024-W10")
+    assert code == 2 and "MEDIAWATCH_DIGEST_TIMEZONE: unknown time zone 'Asia/Almati'" in err, err

@@ -12,13 +12,21 @@ from pathlib import Path
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
+from pydantic import ValidationError
 from sqlalchemy import update
 from webdata import NOW, QStore, Row, add_rows, ago, item_id, open_filled
 
 from mediawatch.models import ItemId
 from mediawatch.publish import FeedKey, FeedOptions, feed_entries, known_keys, pick_entries, rebuild_feeds
 from mediawatch.publish.text import plain
-from mediawatch.publish.write import MANIFEST, group_entries, write_if_changed
+from mediawatch.publish.write import (
+    MANIFEST,
+    empty_feed_updated,
+    feeds_outdated,
+    group_entries,
+    write_if_changed,
+)
+from mediawatch.settings import Settings
 from mediawatch.store import Label
 from mediawatch.store import schema as t
 from mediawatch.store.queries import ItemQuery
@@ -332,3 +340,72 @@ def test_a_url_with_characters_xml_forbids_does_not_break_the_feeds(store: QStor
     entry = feedparser.parse((out / "feeds/countries/KZ.atom").read_bytes()).entries[0]
     assert entry.title == "Kazakh festival" and "\uffff" not in (out / "feeds/countries/KZ.atom").read_text()
     assert "url" not in json.loads((out / "feeds/countries/KZ.json").read_bytes())["items"][0]
+
+
+def test_the_base_url_setting_gives_the_files_and_opml_absolute_links(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    options = FeedOptions.from_settings(Settings(base_url="https://mw.example.org/attaches"))
+    assert feeds_outdated(out, options)  # never built
+    rebuild_feeds(store, out, now=NOW, options=options)
+    assert not feeds_outdated(out, options)
+    assert feeds_outdated(out, FeedOptions())  # built for another address: rebuild them all
+    atoms = sorted((out / "feeds").rglob("*.atom"))
+    assert len(atoms) == 17
+    for path in atoms:
+        rel = path.relative_to(out).as_posix()
+        links = {link.rel: link.href for link in feedparser.parse(path.read_bytes()).feed.links}
+        assert links["self"] == f"https://mw.example.org/attaches/{rel}", rel
+        assert links["alternate"].startswith("https://mw.example.org/attaches/?"), rel
+        data = json.loads(path.with_suffix(".json").read_bytes())
+        assert data["feed_url"] == f"https://mw.example.org/attaches/{rel[:-5]}.json"
+        assert data["home_page_url"] == links["alternate"]
+    outlines = [o for o in ET.parse(out / "feeds.opml").getroot().iter("outline") if o.get("xmlUrl")]
+    assert {o.get("xmlUrl") for o in outlines} == {
+        f"https://mw.example.org/attaches/{p.relative_to(out).as_posix()}" for p in atoms
+    }
+    assert all(o.get("jsonFeedUrl", "").startswith("https://mw.example.org/attaches/feeds/") for o in outlines)
+    # unset: as before, no self links and OPML URLs relative to the OPML file
+    plain_out = tmp_path / "plain"
+    rebuild_feeds(store, plain_out, now=NOW, options=FeedOptions.from_settings(Settings()))
+    parsed = feedparser.parse((plain_out / "feeds/countries/MN.atom").read_bytes())
+    assert not parsed.bozo and [link for link in parsed.feed.get("links", []) if link.rel == "self"] == []
+    relative = {o.get("xmlUrl") for o in ET.parse(plain_out / "feeds.opml").getroot().iter("outline")}
+    assert "feeds/countries/MN.atom" in relative
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["mw.example.org", "ftp://mw.example.org/", "https://", "https://mw.example.org/?a=1",
+     "https://user:pw@mw.example.org/", "https://mw.example.org/a b", "javascript:alert(1)"],
+)
+def test_a_base_url_that_is_not_an_absolute_http_url_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError, match="base_url") as info:
+        Settings(base_url=bad)
+    assert repr(bad) in str(info.value)  # the message quotes the value
+
+
+def test_a_feed_that_loses_its_last_item_is_dated_by_the_correction(store: QStore, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    assert atom_ids(out / "feeds/countries/TR.atom") == [tag_uri(9)]  # item 9 is Turkey's only item
+    relabeled = NOW + timedelta(hours=2)
+    store.save_label(Label(item_id(9), False, (), (), "aigerim", "not diaspora", relabeled))
+    rebuild_feeds(store, out, now=NOW + timedelta(hours=3), touched_item_ids=[])
+    for name in ("countries/TR", "topics/festivals/countries/TR"):
+        atom = feedparser.parse((out / f"feeds/{name}.atom").read_bytes())
+        assert not atom.bozo and atom.entries == [], name
+        assert atom.feed.updated == relabeled.isoformat(), name  # was 1970-01-01T00:00:00+00:00
+        data = json.loads((out / f"feeds/{name}.json").read_bytes())
+        assert data["items"] == [] and data["_mediawatch"]["updated"] == "2025-03-24T08:00:00Z"
+    before = feed_files(out)
+    # stable: later rebuilds (another correction elsewhere, a full rebuild) leave the emptied feeds' bytes alone
+    store.save_label(Label(item_id(1), True, ("MN",), ("festivals",), "aigerim", None, NOW + timedelta(hours=5)))
+    rebuild_feeds(store, out, now=NOW + timedelta(hours=6), touched_item_ids=[])
+    rebuild_feeds(store, out, now=NOW + timedelta(hours=7))
+    after = feed_files(out)
+    assert after["feeds/countries/TR.atom"] == before["feeds/countries/TR.atom"]
+    assert after["feeds/countries/TR.json"] == before["feeds/countries/TR.json"]
+    # the same date whatever asks: the function the web app uses agrees with the file
+    assert empty_feed_updated(store, FeedKey(None, "TR"), now=NOW + timedelta(days=9)) == relabeled
+    # a feed that never had an item: empty since the first source was registered (not the epoch, not "now")
+    assert empty_feed_updated(store, FeedKey("sport", "KZ"), now=NOW) == NOW - timedelta(days=60)

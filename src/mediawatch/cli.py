@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+BASE_URL_HELP = (
+    "Public address of the web app, e.g. https://mw.example.org/ (env MEDIAWATCH_BASE_URL): "
+    "absolute links in the feeds and feeds.opml."
+)
+
 EXIT_CONFIG = 2
 
 
@@ -35,13 +40,22 @@ def _common(func: F) -> F:
 
 
 def _settings(db: str | None = None, sources: Path | None = None, verbose: int = 0, **extra: Any) -> Settings:
+    from pydantic import ValidationError
+
     from mediawatch.logs import configure_logging
     from mediawatch.settings import Settings
 
     overrides: dict[str, Any] = {k: v for k, v in {"db": db, "sources": sources, **extra}.items() if v is not None}
     if verbose:
         overrides["log_level"] = "DEBUG" if verbose > 1 else "INFO"
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "?"
+            where = f"--{name.replace('_', '-')}" if name in overrides else f"MEDIAWATCH_{name.upper()}"
+            click.echo(f"{where}: {problem['msg'].removeprefix('Value error, ')}", err=True)
+        sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
     return settings
 
@@ -324,7 +338,9 @@ def label(item_id: str, relevant: bool | None, countries: tuple[str, ...], topic
 
 
 @main.command()
-@click.option("--week", metavar="YYYY-Www", help="ISO week to digest (default: the last complete week, UTC).")
+@click.option("--week", metavar="YYYY-Www",
+              help="ISO week to digest, Monday to Monday in MEDIAWATCH_DIGEST_TIMEZONE "
+                   "(default: the last complete one).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: digests/; env MEDIAWATCH_DIGESTS).")
 @_common
 def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path | None, verbose: int) -> None:
@@ -334,7 +350,7 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
 
     settings = _settings(db, sources, verbose)
     try:
-        iso = IsoWeek.parse(week) if week else None
+        iso = IsoWeek.parse(week, settings.digest_timezone) if week else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     try:
@@ -353,8 +369,10 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
 @click.option("--serve", "with_web", is_flag=True, help="Also serve the web pages, feeds and /metrics from this process.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: port.")
+@click.option("--base-url", "base_url", metavar="URL", help=BASE_URL_HELP)
 @_common
-def run(with_web: bool, host: str, port: int, db: str | None, sources: Path | None, verbose: int) -> None:
+def run(with_web: bool, host: str, port: int, base_url: str | None, db: str | None, sources: Path | None,
+        verbose: int) -> None:
     """The always-on service: collect, tag, stories and feeds every tick; the weekly digest on schedule.
 
     Stops cleanly on SIGTERM/SIGINT. Refuses to start while another `run` uses the same database.
@@ -366,7 +384,7 @@ def run(with_web: bool, host: str, port: int, db: str | None, sources: Path | No
     from mediawatch.pipeline import run_digest, run_tick
     from mediawatch.service import Service
 
-    settings = _settings(db, sources, verbose)
+    settings = _settings(db, sources, verbose, base_url=base_url)
     logging.getLogger("mediawatch.service").setLevel(min(logging.INFO, logging.getLogger().level))
     try:
         app = _open_app(settings)
@@ -399,13 +417,15 @@ def run(with_web: bool, host: str, port: int, db: str | None, sources: Path | No
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--base-url", "base_url", metavar="URL", help=BASE_URL_HELP)
 @_common
-def serve(host: str, port: int, db: str | None, sources: Path | None, verbose: int) -> None:
+def serve(host: str, port: int, base_url: str | None, db: str | None, sources: Path | None,
+          verbose: int) -> None:
     """Web pages, subscriber feeds, /healthz and /metrics (read-only; corrections need the editor token)."""
     from mediawatch.store import open_store
     from mediawatch.web.app import serve as run_server
 
-    settings = _settings(db, sources, verbose)
+    settings = _settings(db, sources, verbose, base_url=base_url)
     try:
         open_store(settings.db).close()  # create or upgrade the schema before the first request
         click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)

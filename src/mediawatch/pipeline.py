@@ -185,12 +185,13 @@ def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-d
 
 
 def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no-untyped-def]
-    """Write the digest of ``week`` (default: the last complete ISO week) into ``out_dir``."""
+    """Write the digest of ``week`` into ``out_dir`` (default: the last complete ISO week in
+    ``digest_timezone``)."""
     from mediawatch.digest.run import write_digest
     from mediawatch.digest.week import last_complete_week
 
     now = app.now()
-    iso = week or last_complete_week(now)
+    iso = week or last_complete_week(now, app.settings.digest_timezone)
     names = {s.id: s.name for s in app.sourcefile.sources if s.name}
     files = write_digest(app.store, iso, out_dir, now=now, source_names=names)
     logger.info("digest written", extra={"fields": {"week": str(iso), "md": str(files.md),
@@ -202,7 +203,8 @@ def run_tick(app: App, *, embedder: object | None = None) -> object:
     """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds."""
     from mediawatch.enrich import run_classify
     from mediawatch.errors import ClassifierUnavailable
-    from mediawatch.publish import rebuild_feeds
+    from mediawatch.publish import FeedOptions, rebuild_feeds
+    from mediawatch.publish.write import feeds_outdated
     from mediawatch.service import TickReport
 
     started = time.monotonic()
@@ -216,7 +218,13 @@ def run_tick(app: App, *, embedder: object | None = None) -> object:
         tagged_ids, tag_seconds = classified.item_ids, classified.seconds
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
-    feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids) if tagged_ids else []
+    options = FeedOptions.from_settings(app.settings)
+    feeds: list[Path] = []
+    if feeds_outdated(app.settings.digests, options):  # never built, or another MEDIAWATCH_BASE_URL: all
+        feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options)
+    elif tagged_ids:
+        feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids,
+                              options=options)
     return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
                       tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started,
                       tag_seconds=tag_seconds, failures=dict(collected.failures))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_USER_AGENT = "mediawatch/{version} (+{contact})"
@@ -61,6 +61,52 @@ class Settings(BaseSettings):
     log_level: str = Field("WARNING", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_format: str = Field("text", description="'text' (key=value) or 'json'.")
     editor_token: str | None = Field(None, description="Token that editors give to correct labels on the web.")
+    base_url: str | None = Field(
+        None,
+        description="Public address of the web app (absolute http(s) URL, e.g. https://mw.example.org/): "
+        "self links in the feed files and OPML, and the web app's links instead of the request's Host.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_base_url(value.strip())
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected an IANA name such as Asia/Almaty)"
+            ) from None
+        return value
 
     def user_agent_string(self, version: str) -> str:
         return self.user_agent.format(version=version, contact=self.contact)
+
+
+def check_base_url(value: str) -> str:
+    """``value`` with a trailing slash when it is an absolute http(s) URL with a host and no query, fragment or
+    credentials; else a ValueError that says what is wrong."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a usable URL: {value!r} ({exc})") from None
+    if any(c.isspace() or ord(c) < 32 or c in '<>"\\' for c in value):
+        raise ValueError(f"a base URL takes no spaces, controls, quotes, <, > or backslashes: {value!r}")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {value!r} (expected e.g. https://mw.example.org/)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"a base URL takes no query, fragment or user name: {value!r}")
+    if port == 0:
+        raise ValueError(f"port 0 in {value!r}")
+    return value if value.endswith("/") else value + "/"

@@ -39,7 +39,7 @@ def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
     from mediawatch.digest.week import last_complete_week
     from mediawatch.enrich import run_classify
     from mediawatch.pipeline import run_collect, run_digest, select_sources
-    from mediawatch.publish import rebuild_feeds
+    from mediawatch.publish import FeedOptions, rebuild_feeds
 
     now = now or datetime.now(UTC)
     _keep_loopback_direct()
@@ -61,7 +61,8 @@ def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
     say("tagging (the first run converts the model and trains the tagger; later runs reuse both)")
     tagged = run_classify(app)
     say(f"classify: {tagged.summary()}")
-    feeds = rebuild_feeds(app.store, settings.digests, now=app.now())
+    feeds = rebuild_feeds(app.store, settings.digests, now=app.now(),
+                          options=FeedOptions.from_settings(settings))
     week = last_complete_week(app.now())
     files = run_digest(app, week, settings.digests)
     counts = app.store.counts()

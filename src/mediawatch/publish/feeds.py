@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
@@ -24,6 +24,9 @@ from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.text import entry_html, entry_text, language_tag, plain, source_label
 from mediawatch.store.queries import TaggedItem
+
+if TYPE_CHECKING:
+    from mediawatch.settings import Settings
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -41,6 +44,11 @@ class FeedOptions:
     base_url: str | None = None
     site_title: str = "mediawatch"
     tag_authority: str = "mediawatch,2025"  # RFC 4151 taggingEntity; changing it changes every id
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedOptions:
+        """The defaults, with the operator's public address (``MEDIAWATCH_BASE_URL``) when set."""
+        return cls(base_url=settings.base_url)
 
     def fingerprint(self) -> str:
         return f"{self.max_entries}|{int(self.max_age.total_seconds())}|{self.base_url}|{self.tag_authority}"
@@ -166,7 +174,8 @@ def pick_entries(
 
 
 def feed_updated(entries: Sequence[TaggedItem], fallback: datetime | None = None) -> datetime:
-    """The newest entry's update time (a feed without entries: ``fallback``, else the epoch)."""
+    """The newest entry's update time (a feed without entries: ``fallback``, else the epoch; callers pass
+    :func:`mediawatch.publish.write.empty_feed_updated`)."""
     if entries:
         return max(it.updated for it in entries)
     return fallback or EPOCH

@@ -13,6 +13,10 @@ its bytes and its modification time. A feed whose last item goes away (an editor
 rewritten without entries rather than deleted, so subscribers keep a valid feed. The manifest lets a limited
 rebuild find the feeds an item *left* (its tags are already gone from the store) and the labels editors saved
 on the web since the last build; without a usable manifest every feed is rebuilt.
+
+Links: with ``FeedOptions.base_url`` (``MEDIAWATCH_BASE_URL``) every feed carries absolute ``self`` and
+``alternate`` links and feeds.opml lists absolute URLs; without it the feeds have no links (there is no
+address to give) and feeds.opml lists URLs relative to itself.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from typing import Protocol
 from mediawatch.errors import StoreError
 from mediawatch.models import ItemId
 from mediawatch.publish.feeds import (
-    EPOCH,
     EntryCache,
     FeedKey,
     FeedOptions,
@@ -58,6 +61,10 @@ class FeedStore(Protocol):
 
     def labels_since(self, since: datetime | None) -> list[tuple[ItemId, datetime]]: ...
 
+    def removed_from_feed(self, topic: str | None, country: str | None) -> datetime | None: ...
+
+    def watching_since(self) -> datetime | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class _Manifest:
@@ -82,6 +89,22 @@ def feed_entries(store: FeedStore, key: FeedKey, *, now: datetime, options: Feed
     """One feed's entries straight from the store (the same choice :func:`pick_entries` makes)."""
     query = ItemQuery(topic=key.topic, country=key.country, since=now - options.max_age)
     return store.find_items(query, limit=options.max_entries, with_why=True)
+
+
+def empty_feed_updated(
+    store: FeedStore, key: FeedKey, *, now: datetime, newest: datetime | None = None
+) -> datetime:
+    """``updated`` of a feed without entries: when it last changed, read from the store so that every
+    rebuild (and the web app) says the same.
+
+    The later of ``newest`` (its newest item's publication, when older items still carry its tags) and the
+    editor label that took its last item out; for a feed that never had an item, when the first source was
+    registered (it has been empty since). Only a database without sources falls back to ``now``.
+    """
+    moments = [m for m in (newest, store.removed_from_feed(key.topic, key.country)) if m is not None]
+    if moments:
+        return max(moments)
+    return store.watching_since() or now
 
 
 def rebuild_feeds(
@@ -132,7 +155,11 @@ def rebuild_feeds(
     try:
         for key in sorted(targets, key=FeedKey.sort_key):
             chosen = entries[key]
-            updated = feed_updated(chosen, known.get(key, EPOCH))
+            updated = (
+                feed_updated(chosen)
+                if chosen
+                else empty_feed_updated(store, key, now=now, newest=known.get(key))
+            )
             atom = render_atom(key, chosen, updated=updated, options=options, cache=cache)
             js = render_json(key, chosen, updated=updated, options=options, cache=cache)
             for rel, data in ((key.path("atom"), atom), (key.path("json"), js)):
@@ -153,6 +180,12 @@ def rebuild_feeds(
         "feeds: %d rebuilt (%s), %d files changed", len(targets), "all" if full else "touched", len(written)
     )
     return sorted(written)
+
+
+def feeds_outdated(out_dir: Path, options: FeedOptions) -> bool:
+    """True when the feeds in ``out_dir`` were never built, or built with other options (e.g. another base
+    URL): the caller should rebuild them all even if no item changed."""
+    return _read_manifest(Path(out_dir) / "feeds" / MANIFEST, options) is None
 
 
 def group_entries(
@@ -216,4 +249,13 @@ def _manifest_bytes(m: _Manifest) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
-__all__ = ["FeedStore", "feed_entries", "group_entries", "known_keys", "rebuild_feeds", "write_if_changed"]
+__all__ = [
+    "FeedStore",
+    "empty_feed_updated",
+    "feed_entries",
+    "feeds_outdated",
+    "group_entries",
+    "known_keys",
+    "rebuild_feeds",
+    "write_if_changed",
+]

@@ -187,6 +187,35 @@ class QueryStore:
         with self.engine.connect() as conn:
             return [(ItemId(i), at) for i, at in conn.execute(q)]
 
+    def removed_from_feed(self, topic: str | None, country: str | None) -> datetime | None:
+        """When an editor's label last took an item out of this topic/country/pair: the newest ``labeled_at``
+        of a labeled item that the model had put there (relevant, with the tags) and the label does not."""
+        lb, c = t.label.c, t.classification.c
+        q = select(
+            lb.labeled_at, lb.relevant, lb.topics, lb.countries, c.relevant, c.topics, c.countries
+        ).join(t.classification, c.item_id == lb.item_id)
+
+        def inside(relevant: bool, topics: str | None, countries: str | None) -> bool:
+            return (
+                bool(relevant)
+                and (topic is None or topic in (topics or "").split())
+                and (country is None or country in (countries or "").split())
+            )
+
+        newest: datetime | None = None
+        with self.engine.connect() as conn:
+            for at, l_rel, l_top, l_cc, c_rel, c_top, c_cc in conn.execute(q):
+                if inside(c_rel, c_top, c_cc) and not inside(l_rel, l_top, l_cc):
+                    moment = _aware(at)
+                    newest = moment if newest is None or moment > newest else newest
+        return newest
+
+    def watching_since(self) -> datetime | None:
+        """When the first source was registered (None in an empty database)."""
+        with self.engine.connect() as conn:
+            first = conn.execute(select(func.min(t.source.c.added_at))).scalar_one()
+        return _aware(first) if first is not None else None
+
     def facets(self) -> Facets:
         tg, it = t.tag, t.item
         relevant_items = tg.join(it, it.c.id == tg.c.item_id)

@@ -30,6 +30,7 @@ from mediawatch.store import Store
 from mediawatch.store.queries import QueryStore, StoreCounts
 from mediawatch.web import files, pages
 from mediawatch.web.metrics import Metrics
+from mediawatch.web.origin import bind_names, trusted_host
 from mediawatch.web.templating import environment, page_csp
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Site:
         metrics: Metrics,
         clock: Callable[[], datetime],
         feed_options: FeedOptions,
+        trusted_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self._given: Store | None = store if isinstance(store, Store) else None
         self._factory: StoreFactory | None = None if isinstance(store, Store) else store
@@ -68,6 +70,7 @@ class Site:
         self.metrics = metrics
         self.clock = clock
         self.feed_options = feed_options
+        self.trusted_hosts = trusted_hosts  # Host values named at start-up (see mediawatch.web.origin)
         self.env = environment()
         self._memo: dict[str, tuple[float, Any]] = {}
 
@@ -113,6 +116,27 @@ class Site:
     def now(self) -> datetime:
         return self.clock()
 
+    def public_base(self, request: Request) -> str | None:
+        """Where absolute links in feeds and the OPML point: ``MEDIAWATCH_BASE_URL`` when set, else this
+        server as the request names it, but only when that Host is trusted (:mod:`mediawatch.web.origin`);
+        None means no absolute links. Without a configured base URL the answer depends on Host, so those
+        responses say ``Vary: Host`` (:attr:`varies_by_host`)."""
+        if self.feed_options.base_url:
+            return self.feed_options.base_url
+        server = request.scope.get("server")
+        if trusted_host(
+            request.headers.get("host"),
+            tuple(server) if server else None,
+            request.url.scheme,
+            self.trusted_hosts,
+        ):
+            return str(request.base_url)
+        return None
+
+    @property
+    def varies_by_host(self) -> bool:
+        return not self.feed_options.base_url
+
     def render(self, request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(
             request=request, base=request.scope.get("root_path", ""), **context
@@ -128,12 +152,15 @@ def create_app(
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] | None = None,
     feed_options: FeedOptions | None = None,
+    listen: tuple[str, int] | None = None,
 ) -> Starlette:
     """The web app over ``store`` (or a factory called on first use and closed at shutdown).
 
     ``digests_dir`` is where digests are written (their .html/.md and chart .svg files are served from it).
     Feeds are rendered from the store on each request (always current after a correction), with the same
-    functions and bytes as the files :func:`mediawatch.publish.rebuild_feeds` writes.
+    functions and bytes as the files :func:`mediawatch.publish.rebuild_feeds` writes. ``feed_options``
+    default to the settings' (``base_url``); ``listen`` is the (host, port) the server was started on, a
+    Host header naming it is trusted for absolute links when no base URL is set.
     """
     site = Site(
         store,
@@ -141,7 +168,8 @@ def create_app(
         digests_dir=digests_dir,
         metrics=metrics or Metrics(),
         clock=clock or (lambda: datetime.now(UTC)),
-        feed_options=feed_options or FeedOptions(),
+        feed_options=feed_options or FeedOptions.from_settings(settings),
+        trusted_hosts=bind_names(*listen) if listen else frozenset(),
     )
 
     @asynccontextmanager
@@ -235,7 +263,13 @@ def serve(
 
     from mediawatch.store import open_store
 
-    app = create_app(lambda: open_store(settings.db), settings, digests_dir=settings.digests, metrics=metrics)
+    app = create_app(
+        lambda: open_store(settings.db),
+        settings,
+        digests_dir=settings.digests,
+        metrics=metrics,
+        listen=(host, port),
+    )
     uvicorn.run(
         app,
         host=host,

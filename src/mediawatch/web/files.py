@@ -2,7 +2,8 @@
 
 Feeds are rendered from the store on each request with :mod:`mediawatch.publish` (so an editor's correction
 shows at once); the bytes equal the files ``rebuild_feeds`` writes for the same moment and base URL. Each
-carries a strong ETag from its content, and ``If-None-Match`` gets a 304.
+carries a strong ETag from its content, and ``If-None-Match`` gets a 304. Absolute links use
+``MEDIAWATCH_BASE_URL``, else a trusted Host (then ``Vary: Host``), else none: see :mod:`mediawatch.web.origin`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mediawatch.digest.names import COUNTRIES, TOPICS
-from mediawatch.publish.feeds import EPOCH, FeedKey, FeedOptions, feed_updated, render_atom, render_json
+from mediawatch.publish.feeds import FeedKey, FeedOptions, feed_updated, render_atom, render_json
 from mediawatch.publish.opml import render_opml
-from mediawatch.publish.write import feed_entries, known_keys
+from mediawatch.publish.write import empty_feed_updated, feed_entries, known_keys
 from mediawatch.web.metrics import CONTENT_TYPE
 from mediawatch.web.templating import style_csp
 
@@ -96,10 +97,12 @@ def digest_chart(site: Site) -> Endpoint:
 
 def opml(site: Site) -> Endpoint:
     def endpoint(request: Request) -> Response:
-        base = str(request.base_url)
+        base = site.public_base(request)
         keys = site.memo("feed_keys", lambda: known_keys(site.store))
-        data = render_opml(keys, options=site.feed_options, base_url=base)
-        return _cached(request, data, "text/x-opml; charset=utf-8", {"content-security-policy": FILE_CSP})
+        # base_url "": URLs relative to /feeds.opml, as in the file written without a base URL
+        data = render_opml(keys, options=site.feed_options, base_url=base or "")
+        headers = {"content-security-policy": FILE_CSP, **_vary(site)}
+        return _cached(request, data, "text/x-opml; charset=utf-8", headers)
 
     return endpoint
 
@@ -173,9 +176,13 @@ def metrics(site: Site) -> Endpoint:
 
 def render_feed(site: Site, key: FeedKey, ext: str, *, options: FeedOptions) -> bytes:
     """One feed from the store, as :func:`mediawatch.publish.rebuild_feeds` would write it now."""
-    entries = feed_entries(site.store, key, now=site.now(), options=options)
-    row = site.store.feed_key(key.topic, key.country) if not entries else None
-    updated = feed_updated(entries, row.newest if row else EPOCH)
+    now = site.now()
+    entries = feed_entries(site.store, key, now=now, options=options)
+    if entries:
+        updated = feed_updated(entries)
+    else:
+        row = site.store.feed_key(key.topic, key.country)
+        updated = empty_feed_updated(site.store, key, now=now, newest=row.newest if row else None)
     render = render_atom if ext == "atom" else render_json
     return render(key, entries, updated=updated, options=options)
 
@@ -186,16 +193,15 @@ def _feed(site: Site, request: Request, key: FeedKey | None, ext: str) -> Respon
     if not _plausible(key) and site.store.feed_key(key.topic, key.country) is None:
         raise HTTPException(404, "No such feed")
     options = site.feed_options
-    if options.base_url is None:  # links in the feed point back at this server
-        options = FeedOptions(
-            options.max_entries,
-            options.max_age,
-            str(request.base_url),
-            options.site_title,
-            options.tag_authority,
-        )
+    if not options.base_url:  # links point back at this server when the request's Host is trusted
+        options = replace(options, base_url=site.public_base(request))
     data = render_feed(site, key, ext, options=options)
-    return _cached(request, data, FEED_TYPES[ext], {"content-security-policy": FILE_CSP})
+    return _cached(request, data, FEED_TYPES[ext], {"content-security-policy": FILE_CSP, **_vary(site)})
+
+
+def _vary(site: Site) -> dict[str, str]:
+    """Without a configured base URL a feed's links depend on the Host header: caches must key on it."""
+    return {"vary": "Host"} if site.varies_by_host else {}
 
 
 def _plausible(key: FeedKey) -> bool:
