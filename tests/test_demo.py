@@ -70,3 +70,28 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert json.loads(path.read_text(encoding="utf-8"))["version"].startswith("https://jsonfeed.org/version/1")
     festivals = feedparser.parse((feeds_dir / "topics" / "festivals.atom").read_bytes())
     assert any("Nauryz" in e.title or "Наурыз" in e.title for e in festivals.entries)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_demo_keeps_its_outlets_up_while_serving(tmp_path: Path) -> None:
+    """`demo --serve`: the articles the pages link to must open while the pages are up, and not after."""
+    import urllib.error
+    import urllib.request
+    from contextlib import ExitStack
+
+    from mediawatch.demo.run import run_demo
+    from mediawatch.settings import Settings
+
+    with ExitStack() as site:
+        result, used = run_demo(tmp_path / "demo", Settings(), say=lambda _line: None, keep_site=site)
+        store = open_store(used.db)
+        urls = [r["url"] for r in store.export_rows()]
+        store.close()
+        assert len(urls) == result.items == 47
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for url in urls[:5]:
+            with opener.open(url, timeout=10) as response:
+                assert response.status == 200
+    with pytest.raises(urllib.error.URLError):
+        opener.open(urls[0], timeout=5)

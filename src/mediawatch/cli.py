@@ -446,25 +446,29 @@ def serve(host: str, port: int, base_url: str | None, db: str | None, sources: P
 @click.option("-v", "--verbose", count=True, help="More log output.")
 def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -> None:
     """Offline demo: sample sources on a loopback server -> collect -> tag -> stories -> feeds -> digest."""
+    from contextlib import ExitStack
+
     from mediawatch.demo.run import run_demo
 
     settings = _settings(verbose=verbose)
-    try:
-        result, used = run_demo(folder, settings, say=lambda line: click.echo(line, err=True))
-    except Exception as exc:
-        _fail(exc)
-        return
-    click.echo(f"items:   {result.items} collected from {result.sources} sources ({result.sources_failed} failed), "
-               f"{result.relevant} relevant, {result.stories} stories")
-    click.echo(f"digest:  {result.digest_html}")
-    click.echo(f"         {result.digest_md}")
-    click.echo(f"feeds:   {used.digests / 'feeds'} ({result.feeds} files; list in {used.digests / 'feeds.opml'})")
-    click.echo(f"database: {used.db}")
-    if keep_serving:
-        from mediawatch.web.app import serve as run_server
+    with ExitStack() as site:  # with --serve the sample outlets stay up, so the pages' article links open
+        try:
+            result, used = run_demo(folder, settings, say=lambda line: click.echo(line, err=True),
+                                    keep_site=site if keep_serving else None)
+        except Exception as exc:
+            _fail(exc)
+            return
+        click.echo(f"items:   {result.items} collected from {result.sources} sources "
+                   f"({result.sources_failed} failed), {result.relevant} relevant, {result.stories} stories")
+        click.echo(f"digest:  {result.digest_html}")
+        click.echo(f"         {result.digest_md}")
+        click.echo(f"feeds:   {used.digests / 'feeds'} ({result.feeds} files; list in {used.digests / 'feeds.opml'})")
+        click.echo(f"database: {used.db}")
+        if keep_serving:
+            from mediawatch.web.app import serve as run_server
 
-        click.echo(f"web:     http://{host}:{port}/ (Ctrl-C stops)")
-        run_server(used, host, port)
+            click.echo(f"web:     http://{host}:{port}/ (Ctrl-C stops; the sample outlets stay up meanwhile)")
+            run_server(used, host, port)
 
 
 # ---------------------------------------------------------------------------------------------- db

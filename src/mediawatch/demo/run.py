@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +33,12 @@ class DemoResult:
 
 
 def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
-             say: Callable[[str], None] = print) -> tuple[DemoResult, Settings]:
-    """Run the demo into ``folder`` (emptied first). Returns what it did and the settings it used."""
+             say: Callable[[str], None] = print, keep_site: ExitStack | None = None) -> tuple[DemoResult, Settings]:
+    """Run the demo into ``folder`` (emptied first). Returns what it did and the settings it used.
+
+    With ``keep_site`` the sample outlets stay up until that stack closes, so the articles that the digest,
+    feeds and web pages link to can be opened while the pages are served (``demo --serve``).
+    """
     from mediawatch.app import open_app
     from mediawatch.demo.site import DemoSite
     from mediawatch.digest.week import last_complete_week
@@ -46,7 +51,8 @@ def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    with DemoSite(now) as site:
+    with ExitStack() as own:
+        site = (keep_site or own).enter_context(DemoSite(now))
         sources = folder / "sources.yaml"
         sources.write_text(site.sources_yaml(), encoding="utf-8")
         settings = base.model_copy(update={
