@@ -25,4 +25,14 @@ def shared_dir() -> Path:
         pytest.skip(f"shared evaluation material not found at {SHARED} (set MEDIAWATCH_SHARED)")
     return SHARED
 
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database on each backend in turn: the same test must pass on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mw.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
 from loopserver import loopserver  # noqa: E402,F401  (the loopback HTTP server fixture, tests/loopserver.py)
+from pgserver import pg_url, pgserver  # noqa: F401  (throwaway PostgreSQL cluster, tests/pgserver.py)

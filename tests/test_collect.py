@@ -34,10 +34,12 @@ def rss(source_id: str, url: str, **extra: str) -> str:
     return f"  - id: {source_id}\n    kind: rss\n    url: '{url}'\n{more}"
 
 
-def make_app(tmp_path: Path, stanzas: list[str], **settings: object) -> App:
+def make_app(tmp_path: Path, stanzas: list[str], *, db: str | None = None, **settings: object) -> App:
+    """An app over ``db`` (a test's ``db_url``, to run on SQLite and PostgreSQL), by default a SQLite file."""
     base = {"timeout": 3.0, "connect_timeout": 2.0, "retries": 2, "concurrency": 8, "per_host": 8}
     base.update(settings)
-    s = Settings(db=f"sqlite:///{tmp_path / 'mw.db'}", sources=write_sources(tmp_path, stanzas), **base)
+    url = db or f"sqlite:///{tmp_path / 'mw.db'}"
+    s = Settings(db=url, sources=write_sources(tmp_path, stanzas), **base)
     return open_app(s)
 
 
@@ -118,7 +120,7 @@ def _sid(expect: dict, name: str) -> str:
 
 
 def test_failure_modes_are_flagged_while_good_sources_are_collected(
-    tmp_path: Path, loopserver, shared_dir: Path
+    tmp_path: Path, loopserver, shared_dir: Path, db_url: str
 ) -> None:
     good = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
     bomb = (
@@ -154,7 +156,7 @@ def test_failure_modes_are_flagged_while_good_sources_are_collected(
             "/charset", cp1251, content_type="application/xml; charset=utf-8"
         ),
     }
-    app = make_app(tmp_path, [rss(name, make()) for name, make in routes.items()])
+    app = make_app(tmp_path, [rss(name, make()) for name, make in routes.items()], db=db_url)
     now = app.now()
     report = run_collect(app, select_sources(app, all_sources=True))
     rows = health(app)
@@ -181,7 +183,9 @@ def test_failure_modes_are_flagged_while_good_sources_are_collected(
     assert rows["e500"].next_check > now
 
 
-def test_conditional_get_second_run_stores_nothing(tmp_path: Path, loopserver, shared_dir: Path) -> None:
+def test_conditional_get_second_run_stores_nothing(
+    tmp_path: Path, loopserver, shared_dir: Path, db_url: str
+) -> None:
     files = corpus_files(shared_dir)[:20]
     stanzas = []
     for n, f in enumerate(files):
@@ -194,7 +198,7 @@ def test_conditional_get_second_run_stores_nothing(tmp_path: Path, loopserver, s
             gzip=True,
         )
         stanzas.append(rss(f"c-{n:02d}", url))
-    app = make_app(tmp_path, stanzas)
+    app = make_app(tmp_path, stanzas, db=db_url)
     first = run_collect(app, select_sources(app, all_sources=True))
     assert first.items_new > 0
     loopserver.clear_requests()
@@ -678,7 +682,7 @@ def test_collect_with_an_unknown_source_is_a_configuration_error(
     assert result.exit_code == 2 and "nope" in result.output
 
 
-def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver) -> None:
+def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver, db_url: str) -> None:
     """Across sources the canonical URL decides (tracking parameters and fragments dropped, relative links
     resolved); within a source two entries with one link are one item."""
 
@@ -711,12 +715,11 @@ def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver) ->
         ),
         content_type="application/rss+xml",
     )
-    app = make_app(tmp_path, [rss("feed-a", loopserver.url("/a.xml"))])
+    app = make_app(tmp_path, [rss("feed-a", loopserver.url("/a.xml"))], db=db_url)
     first = run_collect(app, select_sources(app, all_sources=True))
     assert first.items_new == 2 and first.items_seen == 0  # the in-feed repeat is folded before storing
-    app = make_app(
-        tmp_path, [rss("feed-a", loopserver.url("/a.xml")), rss("feed-b", loopserver.url("/b.xml"))]
-    )
+    stanzas = [rss("feed-a", loopserver.url("/a.xml")), rss("feed-b", loopserver.url("/b.xml"))]
+    app = make_app(tmp_path, stanzas, db=db_url)
     second = run_collect(app, select_sources(app, ["feed-b"]))
     assert second.items_new == 0 and second.items_seen == 2
     assert sorted(i["url"] for i in exported(app)) == [f"{base}/1", f"{base}/2"]

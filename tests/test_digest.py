@@ -151,8 +151,8 @@ def fill_store(store: Store, rows: list[tuple], *, stories_for: set[int] | None 
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(f"sqlite:///{tmp_path / 'digest.db'}")
+def store(db_url: str):
+    s = open_store(db_url)  # once on SQLite, once on PostgreSQL: the digest must be the same bytes
     s.sync_sources(parse_sourcefile(SOURCES, Path("sources.yaml")).sources, at(1, month=2))
     yield s
     s.close()

@@ -1,4 +1,6 @@
-"""The store on a real SQLite file: migrations, round trips, source sync, dedupe, export format."""
+"""The store on a real SQLite file and a real PostgreSQL database: migrations, round trips, source sync,
+dedupe, export format. Tests taking ``db_url`` (or ``store``) run once per backend; the dialect-sensitive
+cases (upserts, collation, LIKE escaping, large IN lists) are in tests/test_store_backends.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 
 from mediawatch.models import Item, ItemId, ItemKind, SourceId
 from mediawatch.sourcefile import parse_sourcefile
@@ -48,16 +50,15 @@ def make_item(n: int, source: str = "feed-a", *, guid: str | None = None, url: s
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(f"sqlite:///{tmp_path / 'mw.db'}")
+def store(db_url: str):
+    s = open_store(db_url)
     s.sync_sources(TWO, NOW)
     yield s
     s.close()
 
 
-def test_migrations_create_schema_matching_tables_in_wal_mode(tmp_path: Path) -> None:
-    path = tmp_path / "fresh.db"
-    store = open_store(f"sqlite:///{path}")
+def test_migrations_from_empty_create_the_schema_of_schema_py(db_url: str) -> None:
+    store = open_store(db_url)
     with store.engine.connect() as conn:
         assert current_revision(conn) == head_revision()
         from alembic.autogenerate import compare_metadata
@@ -66,50 +67,69 @@ def test_migrations_create_schema_matching_tables_in_wal_mode(tmp_path: Path) ->
         from mediawatch.store.schema import metadata
 
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert diff == [], f"schema.py and the migrations disagree: {diff}"
+        assert diff == [], f"schema.py and the migrations disagree on {conn.dialect.name}: {diff}"
+        tables = set(inspect(conn).get_table_names())
+    assert {"source", "source_state", "item", "item_source", "classification", "story", "digest",
+            "alembic_version"} <= tables
     store.close()
+    # opening again is a no-op upgrade
+    again = open_store(db_url)
+    assert again.migrate() == head_revision()
+    again.close()
+
+
+def test_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    open_store(f"sqlite:///{path}").close()
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"source", "source_state", "item", "item_source", "classification", "story", "digest"} <= tables
     raw.close()
-    # opening again is a no-op upgrade
-    assert open_store(f"sqlite:///{path}").migrate() == head_revision()
 
 
-def test_upgrade_from_an_empty_database_made_elsewhere(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
+def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
+    engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
         conn.exec_driver_sql("INSERT INTO unrelated VALUES (42)")
     engine.dispose()
-    open_store(f"sqlite:///{path}").close()
-    raw = sqlite3.connect(path)
-    assert raw.execute("SELECT x FROM unrelated").fetchone() == (42,)  # nothing of the operator's was touched
-    raw.close()
+    open_store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.connect() as conn:  # nothing of the operator's was touched
+        assert conn.exec_driver_sql("SELECT x FROM unrelated").all() == [(42,)]
+    engine.dispose()
 
 
-def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
-    """`run` and `serve` started together on a fresh database: one migrates, the others wait for it."""
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def test_processes_opening_a_new_database_at_once_all_succeed(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`run` and `serve` started together on a fresh database: one migrates, the others wait for it (a lock
+    file next to a SQLite database; pg_advisory_xact_lock on PostgreSQL, where concurrent CREATE TABLEs fail)."""
     import subprocess
     import sys
 
+    pg = request.getfixturevalue("pgserver") if backend == "postgresql" else None
     script = (
         "import sys, time, pathlib\n"
+        "import alembic.command, sqlalchemy\n"
         "from mediawatch.store import open_store\n"
-        "go = pathlib.Path(sys.argv[2])\n"
+        "sqlalchemy.create_engine(sys.argv[1]).dialect.dbapi  # the driver is imported too\n"
+        "go, ready = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])\n"
+        "ready.touch()\n"
         "while not go.exists(): time.sleep(0.002)\n"
         "print(open_store(sys.argv[1]).migrate())\n"
     )
-    for round_ in range(3):
-        url, go = f"sqlite:///{tmp_path / f'new{round_}.db'}", tmp_path / f"go{round_}"
+    for round_ in range(3 if pg is None else 2):  # without the lock PostgreSQL fails in the first round
+        url = pg.database() if pg is not None else f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        go, ready = tmp_path / f"go{round_}", [tmp_path / f"ready{round_}-{n}" for n in range(4)]
         procs = [
-            subprocess.Popen([sys.executable, "-c", script, url, str(go)], stdout=subprocess.PIPE,
+            subprocess.Popen([sys.executable, "-c", script, url, str(go), str(r)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-            for _ in range(4)
+            for r in ready
         ]
-        time.sleep(2.0)  # all four have imported mediawatch.store and wait for the signal
+        deadline = time.monotonic() + 60
+        while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until all four have imported everything and wait for the signal
         go.touch()
         outcomes = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-500:] for _, err in outcomes]

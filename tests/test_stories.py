@@ -391,8 +391,8 @@ sources:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(f"sqlite:///{tmp_path / 'stories.db'}")
+def store(db_url: str):
+    s = open_store(db_url)  # once on SQLite, once on PostgreSQL
     s.sync_sources(parse_sourcefile(SOURCES, Path("sources.yaml")).sources, T0)
     yield s
     s.close()

@@ -19,14 +19,14 @@ from mediawatch.errors import StoreError
 from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, SourceKind
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import insert_ignore, upsert, upsert_many
+from mediawatch.store.dialect import bytewise, insert_ignore, upsert, upsert_many
 from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.locks import LockStore
 from mediawatch.store.queries import QueryStore
 from mediawatch.store.stories import StoryStore
 from mediawatch.store.tags import Label, TagStore
 
-__all__ = ["AddReport", "Label", "SourceState", "Store", "SyncReport", "open_store"]
+__all__ = ["AddReport", "Label", "SourceState", "Store", "SyncReport", "display_url", "open_store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +59,22 @@ class AddReport:
     seen: int
 
 
+def display_url(url: str) -> str:
+    """The database URL for messages: a PostgreSQL URL's password masked as ``***``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return url
+
+
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (and by default create/upgrade) the database at ``url``."""
     try:
         engine = create_engine(url, future=True)
     except (SQLAlchemyError, ValueError) as exc:
-        raise StoreError(f"cannot open database {url!r}: {exc}") from exc
+        raise StoreError(f"cannot open database {display_url(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
@@ -182,7 +192,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
         return SyncReport(tuple(added), tuple(changed), tuple(sorted(disabled)), unchanged)
 
     def source_ids(self, *, enabled_only: bool = False) -> list[SourceId]:
-        q = select(t.source.c.id).order_by(t.source.c.id)
+        q = select(t.source.c.id).order_by(bytewise(t.source.c.id))
         if enabled_only:
             q = q.where(t.source.c.enabled.is_(True))
         with self.engine.connect() as conn:
@@ -195,7 +205,9 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
             .join(t.source_state, t.source_state.c.source_id == t.source.c.id)
             .where(t.source.c.enabled.is_(True))
             .where((t.source_state.c.next_check.is_(None)) | (t.source_state.c.next_check <= now))
-            .order_by(t.source_state.c.next_check.is_not(None), t.source_state.c.next_check, t.source.c.id)
+            .order_by(
+                t.source_state.c.next_check.is_not(None), t.source_state.c.next_check, bytewise(t.source.c.id)
+            )
         )
         with self.engine.connect() as conn:
             return [SourceId(r[0]) for r in conn.execute(q)]
@@ -332,7 +344,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
             .join(t.classification, t.classification.c.item_id == t.item.c.id, isouter=True)
             .join(t.label, t.label.c.item_id == t.item.c.id, isouter=True)
             .join(t.story_item, t.story_item.c.item_id == t.item.c.id, isouter=True)
-            .order_by(t.item.c.published, t.item.c.id)
+            .order_by(t.item.c.published, bytewise(t.item.c.id))
         )
         if since is not None:
             q = q.where(t.item.c.published >= since)
@@ -364,7 +376,7 @@ def sources_with_counts(start: datetime, end: datetime | None, label: str) -> An
         select(t.source, t.source_state, func.coalesce(counts.c.n, 0).label(label))
         .join(t.source_state, t.source_state.c.source_id == t.source.c.id, isouter=True)
         .join(counts, counts.c.source_id == t.source.c.id, isouter=True)
-        .order_by(t.source.c.id)
+        .order_by(bytewise(t.source.c.id))
     )
 
 

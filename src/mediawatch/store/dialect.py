@@ -1,13 +1,16 @@
-"""The only place that knows SQL dialects differ: insert-or-ignore and upsert for SQLite and PostgreSQL."""
+"""The only place that knows SQL dialects differ: insert-or-ignore, upsert and text order (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Table
-from sqlalchemy.sql import Executable
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 def _insert(name: str, table: Table) -> Any:
@@ -54,3 +57,27 @@ def _upsert_stmt(dialect: str, table: Table, columns: tuple[str, ...], keys: tup
     stmt = _insert(dialect, table)
     update = {k: stmt.excluded[k] for k in columns if k not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
+
+
+class bytewise(ColumnElement[Any]):  # lower case: used like a SQL function
+    """``column`` in code-point order, for ORDER BY: SQLite compares text with BINARY, PostgreSQL with the
+    database's collation (``en_US.UTF-8`` sorts ``feeda`` before ``feed-b`` and ignores case first), so there
+    the column is compared ``COLLATE "C"``. Results, ties and page boundaries then agree on both backends and
+    with Python's ``sorted``."""
+
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(bytewise)
+def _bytewise_default(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(bytewise, "postgresql")
+def _bytewise_postgresql(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} COLLATE "C"'

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, exists, func, literal, or_, select
 
 from mediawatch.models import ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
+from mediawatch.store.dialect import bytewise
 from mediawatch.store.evidence import Why, parse_why
 from mediawatch.store.stories import DigestRecord
 
@@ -114,7 +115,7 @@ class QueryStore:
     ) -> list[TaggedItem]:
         """Items matching ``query``, newest first (published, then id, both descending)."""
         q = _base(with_why=with_why, with_text=False)
-        q = q.where(*_conditions(query)).order_by(t.item.c.published.desc(), t.item.c.id.desc())
+        q = q.where(*_conditions(query)).order_by(t.item.c.published.desc(), bytewise(t.item.c.id).desc())
         if limit is not None:
             q = q.limit(limit)
         if offset:
@@ -181,7 +182,8 @@ class QueryStore:
 
     def labels_since(self, since: datetime | None) -> list[tuple[ItemId, datetime]]:
         """Editor labels written at or after ``since`` (all when None), oldest first."""
-        q = select(t.label.c.item_id, t.label.c.labeled_at).order_by(t.label.c.labeled_at, t.label.c.item_id)
+        lb = t.label.c
+        q = select(lb.item_id, lb.labeled_at).order_by(lb.labeled_at, bytewise(lb.item_id))
         if since is not None:
             q = q.where(t.label.c.labeled_at >= since)
         with self.engine.connect() as conn:
@@ -223,7 +225,7 @@ class QueryStore:
             by_axis: dict[str, list[tuple[str, int]]] = {"topic": [], "country": []}
             q = select(tg.c.axis, tg.c.value, func.count()).where(tg.c.axis.in_(list(by_axis)))
             for axis, value, n in conn.execute(
-                q.group_by(tg.c.axis, tg.c.value).order_by(tg.c.axis, tg.c.value)
+                q.group_by(tg.c.axis, tg.c.value).order_by(bytewise(tg.c.axis), bytewise(tg.c.value))
             ):
                 by_axis[axis].append((value, int(n)))
             langs = conn.execute(
@@ -231,7 +233,7 @@ class QueryStore:
                 .select_from(relevant_items)
                 .where(tg.c.axis == "relevant", it.c.lang.is_not(None))
                 .group_by(it.c.lang)
-                .order_by(it.c.lang)
+                .order_by(bytewise(it.c.lang))
             ).all()
             counts = (
                 select(it.c.source_id, func.count().label("n"))
@@ -243,7 +245,7 @@ class QueryStore:
             sources = conn.execute(
                 select(t.source.c.id, t.source.c.name, func.coalesce(counts.c.n, 0))
                 .join(counts, counts.c.source_id == t.source.c.id, isouter=True)
-                .order_by(t.source.c.id)
+                .order_by(bytewise(t.source.c.id))
             ).all()
         return Facets(
             topics=tuple(by_axis["topic"]),
@@ -255,7 +257,7 @@ class QueryStore:
     def digests(self) -> list[DigestRecord]:
         """Written digests, newest week first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.digest).order_by(t.digest.c.week.desc())).all()
+            rows = conn.execute(select(t.digest).order_by(bytewise(t.digest.c.week).desc())).all()
         return [
             DigestRecord(r.week, r.generated_at, r.path_md, r.path_html, int(r.relevant_items)) for r in rows
         ]

@@ -44,6 +44,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _outside_text(length: int) -> String:
+    """A string that comes from outside (a feed's language tag, a model name, a tag value): VARCHAR(length) on
+    SQLite, which never enforces the length, and TEXT on PostgreSQL, which would refuse a longer value and fail
+    the whole transaction (migration 0002). Both backends store what they are given."""
+    return String(length).with_variant(Text(), "postgresql")  # type: ignore[return-value]
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -102,7 +109,7 @@ item = Table(
     Column("published", UTCDateTime, nullable=False),
     Column("published_estimated", Boolean, nullable=False),
     Column("fetched", UTCDateTime, nullable=False),
-    Column("lang", String(16)),
+    Column("lang", _outside_text(16)),
     Column("author", Text),
     Column("media_json", Text, nullable=False),
     Index("ix_item_published", "published"),
@@ -125,7 +132,7 @@ item_source = Table(
 embedding = Table(
     "embedding",
     metadata,
-    Column("model", String(128), primary_key=True),
+    Column("model", _outside_text(128), primary_key=True),
     Column("content_hash", String(64), primary_key=True),
     Column("dim", Integer, nullable=False),
     Column("vector", LargeBinary, nullable=False),
@@ -140,7 +147,7 @@ classification = Table(
     Column("countries", Text, nullable=False),  # space-separated codes (also in `tag` for queries)
     Column("topics", Text, nullable=False),
     Column("why_json", Text, nullable=False),
-    Column("model", String(128), nullable=False),
+    Column("model", _outside_text(128), nullable=False),
     Column("taxonomy_hash", String(64), nullable=False),
     Column("classified_at", UTCDateTime, nullable=False),
     Column("content_hash", String(64)),
@@ -151,7 +158,7 @@ tag = Table(
     metadata,
     Column("item_id", String(64), ForeignKey("item.id"), primary_key=True),
     Column("axis", String(16), primary_key=True),
-    Column("value", String(32), primary_key=True),
+    Column("value", _outside_text(32), primary_key=True),
     Index("ix_tag_axis_value", "axis", "value"),
 )
 

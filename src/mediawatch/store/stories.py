@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mediawatch.errors import StoreError
 from mediawatch.models import Item, ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import upsert
+from mediawatch.store.dialect import bytewise, upsert
 from mediawatch.stories import OpenStory, StoryMember, StoryPlan, story_anchors, story_text
 
 TEXT_PREFIX = 2000  # characters of an item's main text read for summaries and story vectors
@@ -146,7 +146,9 @@ class StoryStore:
         similarity stored when they were last placed.
         """
         with self.engine.connect() as conn:
-            stories = list(conn.execute(select(t.story).where(t.story.c.last_seen >= since).order_by(t.story.c.id)))
+            stories = list(conn.execute(
+                select(t.story).where(t.story.c.last_seen >= since).order_by(bytewise(t.story.c.id))
+            ))
             ids = [s.id for s in stories]
             rows: list[Any] = []
             for chunk in _chunks(ids):
@@ -233,7 +235,7 @@ class StoryStore:
                 select(t.item, t.story_item.c.similarity)
                 .join(t.story_item, t.story_item.c.item_id == t.item.c.id)
                 .where(t.story_item.c.story_id == story_id)
-                .order_by(t.item.c.published, t.item.c.id)
+                .order_by(t.item.c.published, bytewise(t.item.c.id))
             )
             members = tuple((_row_item(r), float(r.similarity)) for r in conn.execute(q))
         record = _record(s)
@@ -339,7 +341,7 @@ class StoryStore:
             i.published, i.lang, i.author, *_effective_columns(), t.story_item.c.story_id, t.story_item.c.similarity,
         ).select_from(t.item)
         q = _tagged(q).join(t.story_item, t.story_item.c.item_id == t.item.c.id, isouter=True)
-        return q.order_by(i.published, i.id)
+        return q.order_by(i.published, bytewise(i.id))
 
     def _week_items(self, q: Any, relevant_only: bool) -> list[WeekItem]:
         out: list[WeekItem] = []

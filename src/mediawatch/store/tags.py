@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, select
 
 from mediawatch.models import Classification, Item, ItemId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import insert_ignore, upsert
+from mediawatch.store.dialect import bytewise, insert_ignore, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class TagStore:
         """Items without a classification from this model and taxonomy (or all items)."""
         from mediawatch.store import _row_item
 
-        q = select(t.item).order_by(t.item.c.published, t.item.c.id)
+        q = select(t.item).order_by(t.item.c.published, bytewise(t.item.c.id))
         if not everything:
             current = select(t.classification.c.item_id).where(
                 t.classification.c.model == model, t.classification.c.taxonomy_hash == taxonomy_hash
@@ -95,18 +95,25 @@ class TagStore:
         return n
 
     def _refresh_tags(self, item_ids: Sequence[str] | None) -> None:
+        """Rewrite the tag rows of these items (all when None), 500 ids per statement: PostgreSQL takes at most
+        65535 parameters in one, and callers pass any number of ids."""
         with self.engine.begin() as conn:
             q_cls = select(t.classification.c.item_id, t.classification.c.relevant, t.classification.c.countries,
                            t.classification.c.topics)
             q_lab = select(t.label.c.item_id, t.label.c.relevant, t.label.c.countries, t.label.c.topics)
-            if item_ids is not None:
-                q_cls = q_cls.where(t.classification.c.item_id.in_(item_ids))
-                q_lab = q_lab.where(t.label.c.item_id.in_(item_ids))
-                conn.execute(delete(t.tag).where(t.tag.c.item_id.in_(item_ids)))
-            else:
+            effective: dict[str, Any] = {}
+            if item_ids is None:
                 conn.execute(delete(t.tag))
-            effective: dict[str, Any] = {r.item_id: r for r in conn.execute(q_cls)}
-            effective.update({r.item_id: r for r in conn.execute(q_lab)})
+                effective.update({r.item_id: r for r in conn.execute(q_cls)})
+                effective.update({r.item_id: r for r in conn.execute(q_lab)})
+            else:
+                ids = list(dict.fromkeys(item_ids))
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    conn.execute(delete(t.tag).where(t.tag.c.item_id.in_(chunk)))
+                    for q in (q_cls.where(t.classification.c.item_id.in_(chunk)),
+                              q_lab.where(t.label.c.item_id.in_(chunk))):  # the label, read second, wins
+                        effective.update({r.item_id: r for r in conn.execute(q)})
             rows = []
             for item_id, r in effective.items():
                 if not r.relevant:
@@ -147,7 +154,11 @@ class TagStore:
         """Every editor correction with its item: training examples for the next head rebuild."""
         from mediawatch.store import _row_item
 
-        q = select(t.item, t.label).join(t.label, t.label.c.item_id == t.item.c.id).order_by(t.label.c.labeled_at)
+        q = (
+            select(t.item, t.label)
+            .join(t.label, t.label.c.item_id == t.item.c.id)
+            .order_by(t.label.c.labeled_at, bytewise(t.label.c.item_id))  # ties: by id, on every backend
+        )
         out = []
         with self.engine.connect() as conn:
             for r in conn.execute(q):
