@@ -11,6 +11,7 @@ from mediawatch.classify.lang import (
     kazakh_latin_score,
     kazakh_script,
 )
+from mediawatch.classify.translit import to_cyrillic
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,23 @@ def test_detector_on_empty_text(detector: LanguageDetector) -> None:
     guess = detector.detect("   ")
     assert guess.lang == "und"
     assert guess.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Uyghur without its letters ې ۈ ئ: told apart by غ (Kazakh writes ғ as ع) and its function words
+        "تۇرپان شەھىرىدە يىغىن",
+        "شىنجاڭ ۋە قازاقىستان سودا ھەمكارلىقى",
+        "قەشقەر بىلەن خوتەن",
+        "مەكتەپ ۋە مائارىپ",
+    ],
+)
+def test_uyghur_without_its_own_letters_is_not_kazakh(text: str) -> None:
+    assert kazakh_script(text) is None
+    assert to_cyrillic(text) == (text, None)
+
+
+def test_kazakh_hamza_sign_outweighs_a_uyghur_looking_word() -> None:
+    # Kazakh's own hamza sign, which Uyghur never writes, keeps a text quoting ۋە Kazakh
+    assert kazakh_script("ٴبىز ٴتىل ٴۇيرەنەمىز ۋە قازاق ٴتىلى") is Script.ARABIC

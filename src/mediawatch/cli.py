@@ -203,21 +203,31 @@ def export(
 @main.command()
 @click.option("--all", "everything", is_flag=True, help="Re-tag every stored item, not only those lacking current tags.")
 @click.option("--input", "input_file", metavar="FILE.jsonl", help="Tag the JSON Lines in FILE ('-' for stdin); no database.")
-@click.option("--output", "output_file", metavar="FILE.jsonl", default="-", show_default=True,
-              help="With --input: where to write results ('-' for stdout).")
+@click.option("--output", "output_file", metavar="FILE.jsonl",
+              help="With --input: where to write results ('-' or omitted: standard output).")
 @_common
-def classify(everything: bool, input_file: str | None, output_file: str, db: str | None, sources: Path | None,
-             verbose: int) -> None:
+def classify(everything: bool, input_file: str | None, output_file: str | None, db: str | None,
+             sources: Path | None, verbose: int) -> None:
     """Tag items: relevant/relevance, countries, topics and why.
 
     Without --input: stored items lacking tags from the current model and taxonomy (or all with --all).
-    With --input: lines carrying id, title, text (lang, url optional) -> lines with id, relevant, relevance,
-    countries, topics, why.
+    Editors' corrections are kept apart and always win over these tags.
+
+    With --input: one JSON object per line (UTF-8, a BOM and CRLF endings accepted, blank lines skipped)
+    with 'id' (non-empty string or integer, unique in the file), 'title' and 'text' (strings, not both
+    empty) and optionally 'lang' and 'url' (strings). Only the title and the first ~600 characters of the
+    text are read, so long texts are fine. Any bad line stops the run before tagging, with every bad line
+    named as FILE:LINE (exit 2). Each output line (same order as the input) has exactly id, relevant,
+    relevance, countries, topics and why; standard output carries nothing else (logs go to stderr).
     """
+    if input_file is None and output_file is not None:
+        raise click.UsageError("--output needs --input (stored items are tagged in the database)")
+    if input_file is not None and everything:
+        raise click.UsageError("--all tags stored items; it cannot be combined with --input")
     settings = _settings(db, sources, verbose)
     try:
         if input_file is not None:
-            _classify_file(settings, input_file, output_file)
+            _classify_file(settings, input_file, output_file or "-")
             return
         from mediawatch.enrich import run_classify
         from mediawatch.report import progress_bar
@@ -233,30 +243,27 @@ def classify(everything: bool, input_file: str | None, output_file: str, db: str
 def _classify_file(settings: Settings, input_file: str, output_file: str) -> None:
     import json
 
-    from mediawatch.enrich import build_embedder, build_tagger, classify_records
+    from mediawatch.enrich import build_embedder, build_tagger, read_tag_inputs, tag_lines
     from mediawatch.errors import ConfigError
+    from mediawatch.files import write_atomic
 
     where = "<stdin>" if input_file == "-" else input_file
     try:
-        text = sys.stdin.read() if input_file == "-" else Path(input_file).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if input_file == "-" else Path(input_file).read_bytes()
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read ({exc.strerror})") from exc
-    records = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{where}:{n}: not JSON ({exc.msg} at column {exc.colno})") from None
-    tagger = build_tagger(settings, build_embedder(settings))
-    results = classify_records(tagger, records, where)
-    out = sys.stdout if output_file == "-" else Path(output_file).open("w", encoding="utf-8")
+    inputs = read_tag_inputs(data, where)  # every bad line named before the model loads
+    results = tag_lines(build_tagger(settings, build_embedder(settings)), inputs) if inputs else []
+    body = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in results).encode("utf-8")
+    if output_file == "-":
+        out = sys.stdout.buffer
+        out.write(body)
+        out.flush()
+        return
     try:
-        for rec in results:
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        write_atomic(Path(output_file), body)  # an earlier output file is replaced only when all is done
+    except OSError as exc:
+        raise click.FileError(output_file, hint=f"cannot write ({exc.strerror or exc})") from exc
 
 
 @main.command()
@@ -308,17 +315,25 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
 
 @main.command()
 @click.argument("item_id")
-@click.option("--relevant/--not-relevant", default=None, help="Whether the item is about Kazakh communities abroad.")
+@click.option("--relevant", "is_relevant", is_flag=True, help="The item is about Kazakh communities abroad.")
+@click.option("--not-relevant", "not_relevant", is_flag=True, help="The item is not (takes no --country or --topic).")
 @click.option("--country", "countries", multiple=True, metavar="CC", help="Country where the community lives (repeatable).")
 @click.option("--topic", "topics", multiple=True, metavar="TOPIC", help="Topic (repeatable).")
 @click.option("--editor", help="Who made the correction.")
 @click.option("--note", help="Why.")
 @_common
-def label(item_id: str, relevant: bool | None, countries: tuple[str, ...], topics: tuple[str, ...],
+def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[str, ...], topics: tuple[str, ...],
           editor: str | None, note: str | None, db: str | None, sources: Path | None, verbose: int) -> None:
-    """Store an editor's correction for ITEM_ID: it overrides the model's tags and trains the next heads."""
+    """Store an editor's correction for ITEM_ID: it overrides the model's tags and trains the next heads.
+
+    Exactly one of --relevant and --not-relevant; --country takes ISO 3166-1 alpha-2 codes, --topic the
+    taxonomy's topics. Exit 2 for an unknown item or an invalid correction (nothing is stored then).
+    """
     from mediawatch.labels import make_label
 
+    if is_relevant and not_relevant:
+        raise click.UsageError("--relevant and --not-relevant contradict each other; give one")
+    relevant = True if is_relevant else False if not_relevant else None
     settings = _settings(db, sources, verbose)
     try:
         app = _open_app(settings)
@@ -483,12 +498,12 @@ def db() -> None:
 @_common
 def db_upgrade(db: str | None, sources: Path | None, verbose: int) -> None:
     """Create or upgrade the database schema to the newest migration."""
-    from mediawatch.store import open_store
+    from mediawatch.store import display_url, open_store
 
     settings = _settings(db, sources, verbose)
     try:
         store = open_store(settings.db)
-        click.echo(f"{settings.db}: schema at revision {store.migrate()}")
+        click.echo(f"{display_url(settings.db)}: schema at revision {store.migrate()}")
     except Exception as exc:
         _fail(exc)
 

