@@ -179,3 +179,28 @@ def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch:
     monkeypatch.setenv("MEDIAWATCH_DIGEST_TIMEZONE", "Asia/Almati")
     code, _, err = run("digest", "--week", "2024-W10")
     assert code == 2 and "MEDIAWATCH_DIGEST_TIMEZONE: unknown time zone 'Asia/Almati'" in err, err
+
+
+def test_unknown_log_level_or_format_is_a_configuration_error(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIAWATCH_LOG_LEVEL", "verbose")
+    code, out, err = run("check")
+    assert code == 2 and out == ""
+    assert err.startswith("MEDIAWATCH_LOG_LEVEL: unknown level 'VERBOSE'; use one of DEBUG, INFO, WARNING"), err
+    monkeypatch.setenv("MEDIAWATCH_LOG_LEVEL", "warning")
+    monkeypatch.setenv("MEDIAWATCH_LOG_FORMAT", "xml")
+    code, _, err = run("check")
+    assert code == 2 and err.startswith("MEDIAWATCH_LOG_FORMAT: unknown format 'xml'"), err
+
+
+def test_log_format_is_case_insensitive_and_logs_go_to_stderr(workdir: Path) -> None:
+    """MEDIAWATCH_LOG_FORMAT=JSON gives JSON lines (it used to fall back to key=value silently)."""
+    import os
+
+    env = {**os.environ, "MEDIAWATCH_LOG_FORMAT": "JSON", "MEDIAWATCH_LOG_LEVEL": "info",
+           "MEDIAWATCH_DB": f"sqlite:///{workdir / 'mw.db'}"}
+    proc = subprocess.run([sys.executable, "-m", "mediawatch", "sources", "--json"], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert lines and all({"ts", "level", "logger", "msg"} <= set(rec) for rec in lines)
+    assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == ["feed-a", "tube-b"]

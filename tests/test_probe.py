@@ -502,3 +502,65 @@ def test_add_stanza_layouts(original: str) -> None:
     elif "[]" not in original:  # a flow list is re-emitted as a block list; any other layout is kept
         assert removed_once(addition.text.replace("\r\n", "\n"), addition.item_yaml) == original.replace("\r\n", "\n")
         assert addition.text.count("\r\n") == (addition.text.count("\n") if "\r\n" in original else 0)
+
+
+# ---------------------------------------------------------------------------------------------- odd inputs
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "image/png"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "application/pdf"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "application/octet-stream"),
+        (b"just some text\nand more", "text/plain"),
+    ],
+    ids=["png", "pdf", "zip", "text"],
+)
+def test_binary_or_plain_text_is_neither_feed_nor_page(loopserver: LoopServer, body: bytes, content_type: str) -> None:
+    url = loopserver.serve("/file", body, content_type=content_type)
+    result = invoke(probe, [url])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"error: not a feed or a web page ({content_type}) ({url})\n"
+
+
+def test_broken_xml_keeps_the_parsers_reason(loopserver: LoopServer) -> None:
+    url = loopserver.serve("/broken.xml", "<?xml version='1.0'?>\n<rss><channel><title>x</channel>", content_type="application/xml")
+    result = invoke(probe, [url])
+    assert result.exit_code == 1 and "XML error at line 2" in result.stderr
+
+
+@pytest.mark.parametrize("path", ["/watch?v=abcdefghijk", "/results?search_query=kazakh", "/"])
+def test_youtube_address_that_is_not_a_channel_is_refused_without_fetching(loopserver: LoopServer, path: str) -> None:
+    runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
+    result = runner.invoke(probe, [loopserver.base_url + path], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "error: a YouTube address that is not a channel, handle or playlist" in result.stderr
+    assert loopserver.requests == []  # not treated as a news page of youtube.com
+    # a dead loopback proxy: should anything try to fetch, it fails here, never on the network
+    offline = CliRunner(env={"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"})
+    video = offline.invoke(probe, ["https://youtu.be/abcdefghijk"], catch_exceptions=False)
+    assert video.exit_code == 1 and "error: a YouTube video link" in video.stderr
+
+
+def test_sources_add_writes_through_a_symlink(loopserver: LoopServer, tmp_path: Path) -> None:
+    """Operators keep sources.yaml in a config repository and link it: the link stays, the target changes."""
+    (tmp_path / "repo").mkdir()
+    target = tmp_path / "repo" / "sources.yaml"
+    target.write_text(SOURCES, encoding="utf-8")
+    link = tmp_path / "sources.yaml"
+    link.symlink_to(target)
+    result = invoke(add, [serve_rss(loopserver, "/rss.xml"), "--sources", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == target
+    assert [s.id for s in load_sourcefile(target).sources] == ["kazinform", "127-0-0-1"]
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["sources.yaml"]
+
+
+def test_sources_add_reports_a_file_that_is_not_utf8_with_its_line(loopserver: LoopServer, tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes("version: 1\n# Caf\xe9\nsources: []\n".encode("latin-1"))
+    result = invoke(add, [serve_rss(loopserver, "/rss.xml"), "--sources", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2:6: not UTF-8 text (byte 0xe9)" in result.stderr
+    assert loopserver.requests == []

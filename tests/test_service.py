@@ -250,3 +250,110 @@ def test_run_with_serve_exposes_healthz_and_metrics(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_lock_messages_mask_the_password_and_say_when_a_dead_holders_lock_goes_stale(tmp_path: Path) -> None:
+    import dataclasses
+
+    clock = Clock(T0)
+    app = make_app(tmp_path, "", clock)
+    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    first.holder = "host-a:41"
+    first.acquire()
+    shown = dataclasses.replace(app, settings=app.settings.model_copy(update={"db": "postgresql://mw:s3cret@db/mw"}))
+    second = Service(shown, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    with pytest.raises(AlreadyRunning) as info:
+        second.acquire()
+    message = str(info.value)
+    assert "s3cret" not in message and "postgresql://mw:***@db/mw" in message
+    assert "(host-a:41)" in message and "last heartbeat 2025-11-03 07:00:00 UTC" in message
+    assert "its lock goes stale at 07:02:00 UTC" in message
+
+
+def test_a_service_that_lost_its_lock_stops(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    app = make_app(tmp_path, "", clock)
+    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    second = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    second.holder = "other-host:1"
+    first.acquire()
+    first.heartbeat()
+    assert not first.stopping.is_set()
+    clock.now = T0 + timedelta(minutes=5)  # the first one was suspended and missed its heartbeats
+    second.acquire()
+    first.heartbeat()
+    assert first.stopping.is_set()  # two services never collect into one database
+    assert first.tick() is None
+    assert app.store.lock_holder(LOCK_NAME)[0] == "other-host:1"
+    first.release()  # releasing does not take the other's lock away
+    assert app.store.lock_holder(LOCK_NAME)[0] == "other-host:1"
+
+
+def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+    import logging
+    import threading
+
+    from mediawatch.app import system_clock
+
+    # the real clock, and a digest due at Monday 00:00: last week's is always due and never built
+    app = make_app(tmp_path, "", system_clock, digest_time="00:00")  # type: ignore[arg-type]
+    app = dataclasses.replace(app, settings=app.settings.model_copy(update={"db": "postgresql://mw:s3cret@db/mw"}))
+    ticks = threading.Event()
+
+    def tick(a: App) -> TickReport:
+        ticks.set()
+        raise RuntimeError("boom")
+
+    def digest(a: App, now: datetime) -> None:
+        time.sleep(1.5)  # slower than APScheduler's default grace: the first tick must still run
+        raise OSError("digests folder is read-only")
+
+    service = Service(app, tick=tick, digest=digest)
+    ran: list[bool] = []
+
+    def foreground() -> None:  # stands in for the web server: runs while the scheduler does
+        assert ticks.wait(10)
+        ran.append(True)
+
+    with caplog.at_level(logging.INFO, logger="mediawatch.service"):
+        service.run(foreground)
+    assert ran == [True]
+    text = caplog.text
+    assert "building the missed digest failed" in text and "tick failed" in text and "service stopped" in text
+    (started,) = [r for r in caplog.records if r.getMessage() == "service started"]
+    assert started.fields["db"] == "postgresql://mw:***@db/mw"  # type: ignore[attr-defined]
+    assert "s3cret" not in text and not any("s3cret" in str(getattr(r, "fields", "")) for r in caplog.records)
+    assert app.store.lock_holder(LOCK_NAME) is None
+
+
+def test_ticks_reread_the_sources_file_and_a_bad_edit_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(T0)
+    two = ("  - {id: aa, kind: rss, url: 'https://a.example/rss'}\n"
+           "  - {id: bb, kind: rss, url: 'https://b.example/rss'}\n")
+    app = make_app(tmp_path, two, clock)
+    path = app.settings.sources
+
+    def write(text: str, bump: int) -> None:
+        path.write_text(text, encoding="utf-8")
+        when = app.sources_mtime + bump  # a new mtime, even on a file system with coarse timestamps
+        os.utime(path, ns=(when, when))
+
+    assert app.reload_sources() is False  # unchanged
+    write("version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/rss'}\n"
+          "  - {id: aa, kind: rss}\n", 10**9)
+    assert app.reload_sources() is False
+    assert [s.id for s in app.sourcefile.sources] == ["aa", "bb"]
+    assert sorted(app.store.source_ids(enabled_only=True)) == ["aa", "bb"]
+    (logged,) = [r for r in caplog.records if r.getMessage() == "sources file invalid; keeping the previous one"]
+    assert "duplicate id 'aa'" in logged.fields["problems"]  # type: ignore[attr-defined]
+    write("version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/rss'}\n", 2 * 10**9)
+    assert app.reload_sources() is True
+    assert app.store.source_ids(enabled_only=True) == ["aa"] and sorted(app.store.source_ids()) == ["aa", "bb"]
+    write("version: 1\nsources:\n" + two, 3 * 10**9)  # put back: enabled again
+    assert app.reload_sources() is True
+    assert sorted(app.store.source_ids(enabled_only=True)) == ["aa", "bb"]

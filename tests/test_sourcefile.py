@@ -141,3 +141,90 @@ def test_version_is_required_and_checked(tmp_path: Path) -> None:
 def test_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
         load_sourcefile(tmp_path / "nope.yaml")
+
+
+# ---------------------------------------------------------------------------------------------- operator mistakes
+
+
+def test_an_absurd_interval_is_too_rare_not_a_crash(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', every: 99999999999999999999d}\n")
+    assert out == ["3:59: sources[0].every: '99999999999999999999d' is too rare; the maximum interval is 30d"]
+    assert "is not an interval" in problems(tmp_path, "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', every: '３０m'}\n")[0]
+
+
+def test_a_youtube_source_takes_one_locator(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\nsources:\n"
+        "  - {id: aa, kind: youtube, handle: '@abcdef', channel_id: 'UCabcdefghijklmnopqrstuv'}\n"
+        "  - {id: bb, kind: youtube, channel_id: 'UCabcdefghijklmnopqrstuv', playlist_id: 'PLabcdefghijkl'}\n",
+    )
+    assert out == [
+        "3:5: sources[0]: a youtube source takes one of channel_id, handle or playlist_id, not channel_id and handle",
+        "4:5: sources[1]: a youtube source takes one of channel_id, handle or playlist_id, not channel_id and playlist_id",
+    ]
+    path = tmp_path / "ok.yaml"  # a mirror's feed_url beside one locator is fine
+    path.write_text("version: 1\nsources:\n  - {id: cc, kind: youtube, handle: '@abcdef', feed_url: 'https://m.example/f.xml'}\n")
+    assert load_sourcefile(path).sources[0].handle == "@abcdef"
+
+
+def test_urls_with_controls_or_an_impossible_port_are_refused(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\nsources:\n"
+        '  - {id: aa, kind: rss, url: "https://a.example/\\tx"}\n'
+        '  - {id: bb, kind: rss, url: "https://b.example/\\nx"}\n'
+        "  - {id: cc, kind: rss, url: 'https://c.example:99999/'}\n",
+    )
+    assert out[0].startswith("3:30: sources[0].url: 'https://a.example/\\tx' is not an absolute http(s) URL (it contains")
+    assert out[1].startswith("4:30: sources[1].url: 'https://b.example/\\nx' is not an absolute http(s) URL (it contains")
+    assert out[2].startswith("5:30: sources[2].url: 'https://c.example:99999/' is not a usable URL (Port out of range")
+
+
+def test_version_must_be_the_integer_1(tmp_path: Path) -> None:
+    for value in ("true", "1.0", "'1'"):
+        out = problems(tmp_path, f"version: {value}\nsources: []\n")
+        assert len(out) == 1 and out[0].startswith("1:10: version: unsupported schema version"), out
+
+
+def test_the_norway_problem_does_not_exist_here(tmp_path: Path) -> None:
+    """YAML 1.2: no/on/yes are strings, so Norwegian and a source called 'no' stay what they were."""
+    path = tmp_path / "s.yaml"
+    path.write_text("version: 1\nsources:\n  - {id: no, kind: rss, url: 'https://a.example/', language: no, country: NO}\n"
+                    "  - {id: on, kind: rss, url: 'https://b.example/'}\n", encoding="utf-8")
+    a, b = load_sourcefile(path).sources
+    assert (a.id, a.language, a.country, b.id) == ("no", "no", "NO", "on")
+
+
+def test_encoding_problems_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes("version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', name: 'Caf\xe9'}\n"
+                     .encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_sourcefile(path)
+    assert info.value.problems == [f"{path}:3:62: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+    path.write_bytes("version: 1\nsources: []\n".encode("utf-16"))
+    with pytest.raises(ConfigError) as info:
+        load_sourcefile(path)
+    assert info.value.problems == [f"{path}:1:1: the file is UTF-16; save it as UTF-8"]
+    path.write_bytes(b"\xef\xbb\xbfversion: 1\nsources: []\n")  # a BOM is fine
+    assert load_sourcefile(path).sources == ()
+    assert problems(tmp_path, "version: 1\nsources: []\nname: 'a\x00'\n") == [
+        "3:9: YAML error: character U+0000 is not allowed in YAML"
+    ]
+
+
+def test_alias_bomb_and_huge_file_are_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    bomb = "version: 1\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6)
+    )
+    started = time.monotonic()
+    assert problems(tmp_path, bomb + "sources: []\n") == [
+        "1:1: the file holds more than 100000 values once its aliases (*name) are expanded"
+    ]
+    stanza = "  - {{id: s{i}, kind: rss, url: 'https://s{i}.example/feed', name: 'Source number {i}'}}\n"
+    huge = "version: 1\nsources:\n" + "".join(stanza.format(i=i) for i in range(20_000))
+    assert problems(tmp_path, huge) == ["1:1: the file is larger than 1 MB; is it the sources file?"]
+    assert time.monotonic() - started < 10

@@ -42,7 +42,7 @@ def _common(func: F) -> F:
 def _settings(db: str | None = None, sources: Path | None = None, verbose: int = 0, **extra: Any) -> Settings:
     from pydantic import ValidationError
 
-    from mediawatch.logs import configure_logging
+    from mediawatch.logs import LoggingSettingError, configure_logging
     from mediawatch.settings import Settings
 
     overrides: dict[str, Any] = {k: v for k, v in {"db": db, "sources": sources, **extra}.items() if v is not None}
@@ -56,7 +56,11 @@ def _settings(db: str | None = None, sources: Path | None = None, verbose: int =
             where = f"--{name.replace('_', '-')}" if name in overrides else f"MEDIAWATCH_{name.upper()}"
             click.echo(f"{where}: {problem['msg'].removeprefix('Value error, ')}", err=True)
         sys.exit(EXIT_CONFIG)
-    configure_logging(settings.log_level, settings.log_format)
+    try:
+        configure_logging(settings.log_level, settings.log_format)
+    except LoggingSettingError as exc:
+        click.echo(f"MEDIAWATCH_{exc.setting.upper()}: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
     return settings
 
 

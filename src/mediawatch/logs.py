@@ -44,11 +44,29 @@ def _q(value: object) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+FORMATS = ("text", "json")
+
+
+class LoggingSettingError(ValueError):
+    """An unknown log level or format; ``setting`` names it (``log_level`` or ``log_format``)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
 def configure_logging(level: str = "WARNING", fmt: str = "text") -> None:
+    """Raises LoggingSettingError for a level or format it does not know (case does not matter)."""
+    level, fmt = level.strip().upper(), fmt.strip().lower()
+    if level not in LEVELS:
+        raise LoggingSettingError("log_level", f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    if fmt not in FORMATS:
+        raise LoggingSettingError("log_format", f"unknown format {fmt!r}; use 'text' (key=value) or 'json'")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(level)
     for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "sentence_transformers", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

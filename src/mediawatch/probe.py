@@ -171,15 +171,29 @@ async def probe(
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError(PROBE_ID, "invalid URL (not an absolute http(s) URL)", url=url)
-    if _is_youtube(url, settings.youtube_base) and (address := _youtube_address(url)) is not None:
+    if _is_youtube(url, settings.youtube_base):
+        address = _youtube_address(url)
+        if address is None:  # a video, a search, the home page: collect has no source kind for these
+            raise ParseError(
+                PROBE_ID,
+                "a YouTube address that is not a channel, handle or playlist; probe the channel's address "
+                "(https://www.youtube.com/@name or /channel/UC…) or a playlist (/playlist?list=…)",
+                url=url,
+            )
         return await _probe_youtube(url, address, fetcher, settings)
+    if (parts.hostname or "").lower() == "youtu.be":
+        video = "a YouTube video link; probe the channel's address (https://www.youtube.com/@name)"
+        raise ParseError(PROBE_ID, video, url=url)
     await robots.ensure_allowed(url, source_id=PROBE_ID)
     result = await fetcher.fetch(url, source_id=PROBE_ID, accept=ANY_ACCEPT)
     try:
         feed = parse_feed(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
     except ParseError:
         if not _looks_html(result.body, result.headers):
-            raise  # neither a feed nor a page: the parser's reason ("XML error at line 3: …")
+            if not _looks_like_markup(result.body):  # an image, a PDF, an archive, plain text
+                kind = result.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+                raise ParseError(PROBE_ID, f"not a feed or a web page ({kind})", url=result.url) from None
+            raise  # XML or JSON that is not a feed: the parser's reason ("XML error at line 3: …")
         html = decode_html(result.body, result.headers)
         return await _probe_page(url, result.url, html, fetcher, robots, selector)
     check = _feed_check(result.url, "given", feed)
@@ -239,6 +253,14 @@ async def _check_feed(url: str, origin: str, fetcher: Fetcher, robots: RobotsCac
             title=suggest.clean_name(feed.title),
         )
     return _feed_check(result.url, origin, feed)
+
+
+def _looks_like_markup(body: bytes) -> bool:
+    """Could ``body`` be XML or JSON (what a feed is)? False for binary data and plain text."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: let the parser judge
+        return True
+    head = body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    return head in (b"<", b"{", b"[")
 
 
 def _looks_html(body: bytes, headers: dict[str, str]) -> bool:

@@ -171,6 +171,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     """
     from mediawatch.cli import _settings
     from mediawatch.errors import ConfigError
+    from mediawatch.sourcefile import read_sourcefile_text
     from mediawatch.suggest import add_stanza, existing_ids, write_atomically
 
     _check_selector(selector)
@@ -178,11 +179,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     settings = _settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)
     path = settings.sources
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        click.echo(f"{path}: cannot read: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-    try:
+        text = read_sourcefile_text(path) if path.exists() else ""
         if text.strip():
             existing_ids(text, path)  # a broken file is reported before anything is fetched
     except ConfigError as exc:
@@ -195,7 +192,11 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         addition = add_stanza(text, stanza, path, keep_id=source_id is not None)
     except ConfigError as exc:
         _problems(exc, f"nothing written to {path}: the new stanza would not validate")
-    write_atomically(path, addition.text)
+    try:
+        write_atomically(path, addition.text)
+    except OSError as exc:
+        click.echo(f"{path}: cannot write: {exc.strerror or exc}; nothing changed", err=True)
+        sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
 

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "run"
 HEARTBEAT = timedelta(seconds=30)
+STALE_AFTER = HEARTBEAT * 4  # a lock not refreshed for this long belongs to a run that died
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -70,22 +71,48 @@ class Service:
         self.metrics = metrics  # mediawatch.web.metrics.Metrics when the web pages run in this process
         self.holder = holder_id()
         self.stopping = threading.Event()
-        self._scheduler = None
+        self._scheduler: Any = None
+        self._foreground = False
 
     # ------------------------------------------------------------------------------------------ lock
     def acquire(self) -> None:
-        if not self.app.store.acquire_lock(LOCK_NAME, self.holder, self.app.now(), stale_after=HEARTBEAT * 4):
-            holder, beat = self.app.store.lock_holder(LOCK_NAME) or ("?", None)
-            raise AlreadyRunning(
-                f"another 'mediawatch run' ({holder}, last heartbeat {beat:%Y-%m-%d %H:%M:%S} UTC) is using "
-                f"{self.app.settings.db}; stop it first"
+        from mediawatch.store import display_url
+
+        now = self.app.now()
+        if self.app.store.acquire_lock(LOCK_NAME, self.holder, now, stale_after=STALE_AFTER):
+            return
+        found = self.app.store.lock_holder(LOCK_NAME)
+        if found is None and self.app.store.acquire_lock(
+            LOCK_NAME, self.holder, now, stale_after=STALE_AFTER
+        ):
+            return  # the other run released its lock a moment ago
+        holder, beat = found or ("?", None)
+        when = ""
+        if beat is not None:
+            beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
+            when = (
+                f", last heartbeat {beat:%Y-%m-%d %H:%M:%S} UTC; if it is no longer running, "
+                f"its lock goes stale at {beat + STALE_AFTER:%H:%M:%S} UTC"
             )
+        raise AlreadyRunning(
+            f"another 'mediawatch run' ({holder}) is using {display_url(self.app.settings.db)}; "
+            f"stop it first{when}"
+        )
 
     def release(self) -> None:
         self.app.store.release_lock(LOCK_NAME, self.holder)
 
     def heartbeat(self) -> None:
-        self.app.store.refresh_lock(LOCK_NAME, self.holder, self.app.now())
+        if self.stopping.is_set():
+            return
+        if not self.app.store.refresh_lock(LOCK_NAME, self.holder, self.app.now()):
+            # another run took the lock over (this one missed its heartbeats for STALE_AFTER): two services
+            # must never collect into one database, so this one stops
+            logger.error("service lock lost to another 'mediawatch run'; stopping",
+                         extra={"fields": {"holder": self.holder}})
+            self.stopping.set()
+            if self._scheduler is not None and self._foreground:
+                os.kill(os.getpid(), signal.SIGTERM)  # the web server in the main thread stops on it too
 
     # ------------------------------------------------------------------------------------------ jobs
     def tick(self) -> TickReport | None:
@@ -144,7 +171,10 @@ class Service:
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.cron import CronTrigger
 
+        from mediawatch.store import display_url
+
         s = self.app.settings
+        self._foreground = foreground is not None
         # Handlers first: a SIGTERM that arrives while the service is still starting stops it cleanly too.
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -155,17 +185,24 @@ class Service:
             raise
         scheduler = BackgroundScheduler(timezone="UTC")
         try:
+            # misfire_grace_time=None: a run that starts late (the first tick after a slow catch-up digest,
+            # the digest after the machine slept) still runs, once (coalesce); the default drops it after 1 s
             scheduler.add_job(self.tick, "interval", minutes=s.tick_minutes, id="tick", max_instances=1,
-                              coalesce=True, next_run_time=self.app.now())
+                              coalesce=True, misfire_grace_time=None, next_run_time=self.app.now())
             hour, minute = (int(x) for x in s.digest_time.split(":"))
             scheduler.add_job(self.weekly, CronTrigger(day_of_week=s.digest_day, hour=hour, minute=minute,
                                                        timezone=s.digest_timezone), id="digest", max_instances=1,
-                              coalesce=True)
+                              coalesce=True, misfire_grace_time=None)
             scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT.total_seconds(), id="heartbeat")
-            self.catch_up()
+            try:
+                self.catch_up()
+            except Exception:  # the service still starts; the digest can be written with `mediawatch digest`
+                logger.exception("building the missed digest failed")
             scheduler.start()
             self._scheduler = scheduler
-            logger.warning("service started", extra={"fields": {"db": s.db, "tick_minutes": s.tick_minutes}})
+            logger.warning(
+                "service started", extra={"fields": {"db": display_url(s.db), "tick_minutes": s.tick_minutes}}
+            )
             if foreground is not None:
                 foreground()
                 self.stopping.set()

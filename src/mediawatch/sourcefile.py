@@ -34,8 +34,10 @@ SCHEMA_VERSION = 1
 MIN_EVERY = timedelta(minutes=5)
 MAX_EVERY = timedelta(days=30)
 DEFAULT_EVERY = timedelta(hours=1)
+MAX_FILE_BYTES = 1024 * 1024  # a sources file is a few KB; 1 MB is thousands of sources
+MAX_VALUES = 100_000  # values after aliases are expanded (an alias "bomb" expands exponentially)
 
-_EVERY_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_EVERY_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _CHANNEL_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
@@ -48,7 +50,11 @@ def parse_every(value: object) -> timedelta:
     if isinstance(value, timedelta):
         delta = value
     elif isinstance(value, str) and (m := _EVERY_RE.match(value)):
-        delta = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        digits = m.group(1).lstrip("0") or "0"
+        seconds = int(digits) * _UNITS[m.group(2)] if len(digits) <= 12 else None
+        if seconds is None or seconds > MAX_EVERY.total_seconds():  # before timedelta(), which can overflow
+            raise ValueError(f"{value!r} is too rare; the maximum interval is 30d")
+        delta = timedelta(seconds=seconds)
     else:
         raise ValueError(f"{value!r} is not an interval; write a number and a unit: 30m, 6h, 1d (units s, m, h, d, w)")
     if delta < MIN_EVERY:
@@ -84,10 +90,29 @@ def _check_url(value: object) -> object:
         return value
     from urllib.parse import urlsplit
 
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value.strip():
+    url = value.strip()
+    if any(c.isspace() or ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in url):
+        raise ValueError(
+            f"{value!r} is not an absolute http(s) URL (it contains spaces or control characters)"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
-    return value.strip()
+    return url
+
+
+def _strict_int(value: object) -> object:
+    """``version: true`` or ``version: 1.0`` is not version 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        # a ValueError, not TypeError: pydantic turns only ValueError into a validation problem
+        raise ValueError(  # noqa: TRY004
+            f"unsupported schema version {value!r}; this mediawatch reads version {SCHEMA_VERSION}"
+        )
+    return value
 
 
 Every = Annotated[timedelta, BeforeValidator(parse_every)]
@@ -185,6 +210,12 @@ class YouTubeSource(_SourceBase):
     def _locator(self) -> YouTubeSource:
         if not (self.channel_id or self.handle or self.playlist_id or self.feed_url):
             raise ValueError("a youtube source needs one of channel_id, handle or playlist_id (or feed_url)")
+        given = [key for key in ("channel_id", "handle", "playlist_id") if getattr(self, key)]
+        if len(given) > 1:
+            # the collector would silently use one and ignore the other(s)
+            raise ValueError(
+                f"a youtube source takes one of channel_id, handle or playlist_id, not {' and '.join(given)}"
+            )
         return self
 
 
@@ -192,7 +223,7 @@ SourceModel = Annotated[RssSource | YouTubeSource | PageSource, Field(discrimina
 
 
 class _FileModel(_Strict):
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(_strict_int)]
     defaults: Defaults = Defaults()
     sources: tuple[SourceModel, ...] = ()
 
@@ -252,18 +283,40 @@ class SourceFile:
 
 def load_sourcefile(path: Path) -> SourceFile:
     """Read and validate ``path``; raise ConfigError listing every problem as FILE:LINE:COL lines."""
+    return parse_sourcefile(read_sourcefile_text(path), path)
+
+
+def read_sourcefile_text(path: Path) -> str:
+    """The file's text (UTF-8, a BOM allowed); ConfigError naming the file (and the line of a byte that is
+    not UTF-8) when it is missing, unreadable, larger than :data:`MAX_FILE_BYTES` or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return parse_sourcefile(text, path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        size = MAX_FILE_BYTES // (1024 * 1024)
+        message = f"{path}:1:1: the file is larger than {size} MB; is it the sources file?"
+        raise ConfigError(message, [message])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = f"{path}:1:1: the file is UTF-16; save it as UTF-8"
+        raise ConfigError(message, [message])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
+        message = f"{path}:{line}:{col}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+        raise ConfigError(message, [message]) from None
 
 
 def parse_sourcefile(text: str, path: Path) -> SourceFile:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
     try:
@@ -273,16 +326,30 @@ def parse_sourcefile(text: str, path: Path) -> SourceFile:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(filter(None, [exc.context, exc.problem]))
         raise ConfigError("invalid YAML", [f"{path}:{line}:{col}: YAML syntax error: {what}"]) from None
+    except ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        problem = f"{path}:{line}:{col}: YAML error: character U+{code:04X} is not allowed in YAML"
+        raise ConfigError("invalid YAML", [problem]) from None
     except YAMLError as exc:
-        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {exc}"]) from None
+        what = " ".join(str(exc).split())
+        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {what}"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("invalid file", [f"{path}:1:1: the file must be a mapping with 'version' and 'sources'"])
 
+    try:
+        plain = _plain(data, [MAX_VALUES])
+    except (_TooManyValues, RecursionError):
+        raise ConfigError(
+            "too many values",
+            [f"{path}:1:1: the file holds more than {MAX_VALUES} values once its aliases (*name) are expanded"],
+        ) from None
     problems: list[tuple[int, int, str]] = []
     try:
-        model = _FileModel.model_validate(_plain(data))
+        model = _FileModel.model_validate(plain)
     except ValidationError as exc:
         model = None
         for err in exc.errors(include_url=False):
@@ -298,12 +365,21 @@ def parse_sourcefile(text: str, path: Path) -> SourceFile:
     return SourceFile(path=path, version=model.version, sources=tuple(_resolve(model, data)))
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers -> plain dicts and lists (pydantic wants plain data)."""
+class _TooManyValues(Exception):
+    pass
+
+
+def _plain(node: Any, budget: list[int]) -> Any:
+    """ruamel's commented containers -> plain dicts and lists (pydantic wants plain data).
+
+    ``budget`` ([values left]) bounds the work: aliases share nodes, and expanding them can be exponential."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooManyValues
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+        return {str(k) if not isinstance(k, str) else k: _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     return node
 
 

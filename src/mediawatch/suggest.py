@@ -269,8 +269,10 @@ def _rewrite(data: Any, stanza: Mapping[str, str]) -> tuple[str, str]:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one step (temp file in the same folder, fsync, ``os.replace``);
-    the file's permission bits are kept."""
-    folder = path.resolve().parent
+    the file's permission bits are kept. A symbolic link is followed: its target is replaced, the link
+    kept."""
+    path = path.resolve()
+    folder = path.parent
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
