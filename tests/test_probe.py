@@ -157,7 +157,7 @@ def test_json_feed_detected_via_cli_json(loopserver: LoopServer) -> None:
     url = loopserver.serve("/feed.json", body, content_type="application/feed+json")
     result = invoke(probe, [url, "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["url"] == url and data["kind"] == "rss" and data["title"] == "Türk Kazak Haber"
     assert data["feeds"] == [url]
     assert data["feed"]["format"] == "json11" and data["feed"]["entries"] == 4
@@ -198,7 +198,7 @@ def test_youtube_channel_url_gives_feed_url_without_fetching_a_page(loopserver: 
     runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
     result = runner.invoke(probe, [f"https://www.youtube.com/channel/{CHANNEL}", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["kind"] == "youtube" and data["youtube"]["channel_id"] == CHANNEL
     assert data["feeds"] == [f"https://www.youtube.com/feeds/videos.xml?channel_id={CHANNEL}"]
     assert data["suggested"]["channel_id"] == CHANNEL and data["suggested"]["every"] == "3h"
@@ -270,7 +270,7 @@ def test_page_without_any_feed_suggests_page_and_selector_overrides(loopserver: 
     assert tried == ["/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml"]
 
     result = invoke(probe, [url, "--selector", "article.story a", "--json"])
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["articles"] == [loopserver.url("/society/kazakh-language-school-opens-in-istanbul-district")]
     assert data["suggested"]["selector"] == "article.story a" and data["suggested"]["kind"] == "page"
     assert {r["reason"] for r in data["rejected"]} >= {"not selected"}
@@ -325,7 +325,7 @@ def test_probe_goes_through_the_operators_proxy(loopserver: LoopServer, monkeypa
             assert "example.kz" not in os.environ.get(name, "")
         result = invoke(probe, ["http://news.example.kz/", "--json"])
     assert result.exit_code == 0, result.stderr
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["kind"] == "page" and len(data["articles"]) == 3
     assert data["articles"][0] == "http://news.example.kz/2025/11/05/diaspora-congress-opens-in-astana"
     assert data["suggested"]["id"] == "news-example-kz"
