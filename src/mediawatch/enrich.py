@@ -171,12 +171,12 @@ def read_tag_inputs(data: bytes, where: str) -> list[TagInput]:
     """
     from mediawatch.classify.jsonl import read_json_lines
 
-    records, problems = read_json_lines(data, where)
+    records, problems = read_json_lines(data)
     return parse_tag_inputs(records, where, problems)
 
 
 def parse_tag_inputs(
-    records: Iterable[tuple[int, object]], where: str, problems: Sequence[str] = ()
+    records: Iterable[tuple[int, object]], where: str, problems: Sequence[tuple[int, str]] = ()
 ) -> list[TagInput]:
     """(line number, parsed JSON) pairs -> TagInputs; a ConfigError lists every bad line (``problems``
     already found, e.g. lines that are not JSON, come first)."""
@@ -188,24 +188,24 @@ def parse_tag_inputs(
     first_line: dict[str, int] = {}
     for n, rec in records:
         if not isinstance(rec, dict):
-            problems.append(f"{where}:{n}: expected a JSON object, got {type(rec).__name__}")
+            problems.append((n, f"expected a JSON object, got {type(rec).__name__}"))
             continue
         ident = line_id(rec.get("id"))
         if ident is None:
-            problems.append(f"{where}:{n}: needs an 'id' (a non-empty string or an integer)")
+            problems.append((n, "needs an 'id' (a non-empty string or an integer)"))
             continue
         if ident in first_line:
-            problems.append(f"{where}:{n}: duplicate id {ident!r} (first on line {first_line[ident]})")
+            problems.append((n, f"duplicate id {ident!r} (first on line {first_line[ident]})"))
             continue
         first_line[ident] = n
         try:
             title, text = optional_str(rec, "title") or "", optional_str(rec, "text") or ""
             lang, url = optional_str(rec, "lang"), optional_str(rec, "url")
         except TypeError as exc:
-            problems.append(f"{where}:{n}: {exc}")
+            problems.append((n, str(exc)))
             continue
         if not (title.strip() or text.strip()):
-            problems.append(f"{where}:{n}: 'title' and 'text' are both empty")
+            problems.append((n, "'title' and 'text' are both empty"))
             continue
         inputs.append(TagInput(id=ident, title=title, text=text, lang=_primary(lang) if lang else None, url=url))
     raise_problems(problems, where)

@@ -57,7 +57,7 @@ def load_labeled(path: Path) -> list[LabeledItem]:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    records, problems = read_json_lines(data, str(path))
+    records, problems = read_json_lines(data)
     items: list[LabeledItem] = []
     for line_no, rec in records:
         try:
@@ -85,7 +85,7 @@ def load_labeled(path: Path) -> list[LabeledItem]:
                 )
             )
         except TypeError as exc:
-            problems.append(f"{path}:{line_no}: not a labeled item: {exc}")
+            problems.append((line_no, f"not a labeled item: {exc}"))
     raise_problems(problems, str(path))
     if not items:
         raise ConfigError(f"{path}: no labeled items (the file is empty)")

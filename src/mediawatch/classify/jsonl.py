@@ -13,41 +13,37 @@ from mediawatch.errors import ConfigError
 MAX_PROBLEMS = 20  # problems listed one by one; the rest are counted
 
 
-def read_json_lines(data: bytes, where: str) -> tuple[list[tuple[int, object]], list[str]]:
-    """(line number, parsed value) for each good non-blank line of ``data``, and the problems of the others
-    (``WHERE:LINE: ...``), so that a caller can report them together with its own checks."""
+Problem = tuple[int, str]  # (line number, what is wrong with it)
+
+
+def read_json_lines(data: bytes) -> tuple[list[tuple[int, object]], list[Problem]]:
+    """(line number, parsed value) for each good non-blank line of ``data``, and the problems of the others,
+    so that a caller can report them together with its own checks (:func:`raise_problems`)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     out: list[tuple[int, object]] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for line_no, raw in enumerate(data.split(b"\n"), 1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(
-                f"{where}:{line_no}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
-            )
+            problems.append((line_no, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"))
             continue
         if not line.strip():
             continue
         try:
             out.append((line_no, json.loads(line)))
         except json.JSONDecodeError as exc:
-            problems.append(f"{where}:{line_no}: not JSON ({exc.msg} at column {exc.colno})")
+            problems.append((line_no, f"not JSON ({exc.msg} at column {exc.colno})"))
     return out, problems
 
 
-def raise_problems(problems: list[str], where: str) -> None:
-    """Raise one ConfigError listing ``problems`` (``WHERE:LINE: ...``) in line order, the first
+def raise_problems(problems: list[Problem], where: str) -> None:
+    """Raise one ConfigError listing ``problems`` as ``WHERE:LINE: ...`` in line order, the first
     MAX_PROBLEMS of them, if there are any."""
     if not problems:
         return
-
-    def line_of(problem: str) -> int:
-        number = problem[len(where) + 1 :].split(":", 1)[0]
-        return int(number) if problem.startswith(f"{where}:") and number.isdigit() else 0
-
-    shown = sorted(problems, key=line_of)[:MAX_PROBLEMS]
+    shown = [f"{where}:{line}: {what}" for line, what in sorted(problems, key=lambda p: p[0])[:MAX_PROBLEMS]]
     if len(problems) > MAX_PROBLEMS:
         shown.append(f"{where}: ... and {len(problems) - MAX_PROBLEMS} more bad line(s)")
     raise ConfigError("\n".join(shown), shown)
