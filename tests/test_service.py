@@ -37,6 +37,11 @@ def _no_backoff() -> None:
     stamina.set_testing(False)
 
 
+def idle_service(app: App) -> Service:
+    """A service whose ticks and digests do nothing: for the lock and the scheduler alone."""
+    return Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+
+
 def make_app(tmp_path: Path, stanzas: str, clock: Clock, **settings: object) -> App:
     sources = tmp_path / "sources.yaml"
     sources.write_text("version: 1\nsources:\n" + stanzas, encoding="utf-8")
@@ -72,8 +77,8 @@ def test_due_sources_and_backoff_follow_the_clock(tmp_path: Path, loopserver) ->
 def test_lock_refuses_a_second_holder_until_the_first_goes_stale(tmp_path: Path) -> None:
     clock = Clock(T0)
     app = make_app(tmp_path, "", clock)
-    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
-    second = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    first = idle_service(app)
+    second = idle_service(app)
     second.holder = "other-host:1"
     first.acquire()
     with pytest.raises(AlreadyRunning, match="another 'mediawatch run'"):
@@ -257,11 +262,11 @@ def test_lock_messages_mask_the_password_and_say_when_a_dead_holders_lock_goes_s
 
     clock = Clock(T0)
     app = make_app(tmp_path, "", clock)
-    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    first = idle_service(app)
     first.holder = "host-a:41"
     first.acquire()
     shown = dataclasses.replace(app, settings=app.settings.model_copy(update={"db": "postgresql://mw:s3cret@db/mw"}))
-    second = Service(shown, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    second = idle_service(shown)
     with pytest.raises(AlreadyRunning) as info:
         second.acquire()
     message = str(info.value)
@@ -273,8 +278,8 @@ def test_lock_messages_mask_the_password_and_say_when_a_dead_holders_lock_goes_s
 def test_a_service_that_lost_its_lock_stops(tmp_path: Path) -> None:
     clock = Clock(T0)
     app = make_app(tmp_path, "", clock)
-    first = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
-    second = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    first = idle_service(app)
+    second = idle_service(app)
     second.holder = "other-host:1"
     first.acquire()
     first.heartbeat()
