@@ -33,7 +33,6 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
@@ -90,8 +89,19 @@ def navigate(driver: Any, element: Any) -> None:
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
     wait = WebDriverWait(driver, 20)
-    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda _d: _is_gone(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _is_gone(element: Any) -> bool:
+    """Whether the old page's element is detached. Besides StaleElementReferenceException, ChromeDriver
+    sometimes answers "unhandled inspector error: No node with given id" for a node of a page being
+    replaced (seen once in a full run); both mean the old page is gone."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def listed(driver: Any) -> list[str]:
