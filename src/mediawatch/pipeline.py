@@ -167,7 +167,8 @@ def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-d
     """A process pool for parsing and extraction when the run is big enough to pay for starting it.
 
     The workers are forked at once, before the HTTP client starts any thread, and they only ever run
-    the pure functions of ``collect.work``.
+    the pure functions of ``collect.work``. They import the parsers on their first job, not at start: a
+    re-poll where every source answers 304 never pays for those imports.
     """
     import os
 
@@ -177,10 +178,8 @@ def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-d
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from mediawatch.collect import work
-
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
-    pool.submit(work.warm_up).result()
+    pool.submit(os.getpid)  # the first submit forks every worker now; nothing waits for it
     return pool
 
 

@@ -24,13 +24,6 @@ class Parsed:
     channel_id: str | None = None
 
 
-def warm_up() -> None:
-    """Import what the jobs need once per worker process."""
-    from mediawatch.collect import feeds, pages, youtube  # noqa: F401
-
-    _detector()
-
-
 @lru_cache(maxsize=1)
 def _detector():  # type: ignore[no-untyped-def]
     from mediawatch.classify.lang import LanguageDetector
