@@ -2,8 +2,8 @@
 
 The real-world feed corpus (../shared/eval/feeds/real-world) is served by the loopback test server under 1,000
 distinct paths, each response delayed by 100 ms. Printed: both cold times and their ratio (goal >= 20x), the warm
-re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), and peak memory of each
-phase (each phase runs in its own process so the figures do not mix).
+re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), the same re-poll sent
+through bare asyncio sockets (the loopback server's own floor), and peak memory of each phase (each phase runs in its own process so the figures do not mix).
 
     .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 64] [--repeat 3]
 
@@ -61,6 +61,32 @@ def phase_baseline(urls: list[str]) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "entries": entries}
 
 
+def phase_floor(urls: list[str], concurrency: int) -> dict[str, float]:
+    """The warm re-poll with no HTTP library: bare asyncio sockets send the same conditional GETs (one
+    connection each, at the same concurrency) and read the 304s. What is left is the server's and the
+    kernel's share, which no client can go below."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    async def one(url: str, etag: str, limit: asyncio.Semaphore) -> bool:
+        parts = urlsplit(url)
+        async with limit:
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nIf-None-Match: {etag}\r\n"
+                         f"Connection: close\r\n\r\n".encode())
+            reply = await reader.read()
+            writer.close()
+            return reply.startswith(b"HTTP/1.1 304")
+
+    async def run() -> int:
+        limit = asyncio.Semaphore(concurrency)
+        return sum(await asyncio.gather(*(one(u, f'"v{i}"', limit) for i, u in enumerate(urls))))
+
+    started = time.perf_counter()
+    not_modified = asyncio.run(run())
+    return {"seconds": time.perf_counter() - started, "not_modified": not_modified}
+
+
 def phase_mediawatch(urls: list[str], concurrency: int) -> dict[str, float]:
     from mediawatch.app import open_app
     from mediawatch.pipeline import run_collect, select_sources
@@ -87,7 +113,12 @@ def phase_mediawatch(urls: list[str], concurrency: int) -> dict[str, float]:
 
 def child(phase: str, urls_file: str, concurrency: int) -> None:
     urls = json.loads(Path(urls_file).read_text())
-    out = phase_baseline(urls) if phase == "baseline" else phase_mediawatch(urls, concurrency)
+    if phase == "baseline":
+        out = phase_baseline(urls)
+    elif phase == "floor":
+        out = phase_floor(urls, concurrency)
+    else:
+        out = phase_mediawatch(urls, concurrency)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -110,8 +141,8 @@ def main() -> None:
         urls = serve(server, args.feeds, args.latency)
         json.dump(urls, f)
         f.flush()
-        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "mediawatch": []}
-        for phase, times in (("baseline", 1), ("mediawatch", args.repeat)):
+        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "floor": [], "mediawatch": []}
+        for phase, times in (("baseline", 1), ("floor", 1), ("mediawatch", args.repeat)):
             for _ in range(times):
                 proc = subprocess.run(
                     [sys.executable, __file__, "--phase", phase, "--urls", f.name, "--concurrency", str(args.concurrency)],
@@ -136,6 +167,9 @@ def main() -> None:
           f"median of {len(ordered)} runs (cold s: {colds}; best {base['seconds'] / ordered[0]['cold_seconds']:.1f}x)")
     print(f"warm re-poll: {mw['warm_seconds']:.2f} s = {100 * mw['warm_seconds'] / mw['cold_seconds']:.1f} % of cold "
           f"(goal <= 10 %), {mw['warm_new']:.0f} new, {mw['warm_unchanged']:.0f} unchanged (all runs: {warms})")
+    floor = runs["floor"][0]
+    print(f"warm floor, bare asyncio sockets (no HTTP library), same conditional GETs: {floor['seconds']:.2f} s = "
+          f"{100 * floor['seconds'] / mw['cold_seconds']:.1f} % of cold, {floor['not_modified']:.0f} answered 304")
 
 
 if __name__ == "__main__":
