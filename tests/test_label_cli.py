@@ -1,4 +1,5 @@
-"""`mediawatch label ITEM_ID`: every invalid correction is a clear error (exit 2) that stores nothing."""
+"""`mediawatch label ITEM_ID`: every invalid correction is a clear error (exit 2) that stores nothing; topics are
+checked against the active taxonomy (with the operator's override file); notes lose their control characters."""
 
 from __future__ import annotations
 
@@ -12,38 +13,46 @@ from click.testing import CliRunner
 from mediawatch.cli import main
 from mediawatch.codes import COUNTRIES
 from mediawatch.labels import make_label
-from mediawatch.models import Item, ItemKind, SourceId
+from mediawatch.models import Item, ItemId, ItemKind, SourceId
 from mediawatch.sourcefile import load_sourcefile
 from mediawatch.store import SourceState, open_store
 
 NOW = datetime(2025, 11, 3, 12, tzinfo=UTC)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'mw.db'}"
-    sources = tmp_path / "sources.yaml"
+ITEM = Item(
+    id=ItemId("item-1"),
+    source_id=SourceId("feed-a"),
+    kind=ItemKind.ARTICLE,
+    url="https://n.example/1",
+    title="Kazakhs of Bayan-Ölgii",
+    summary="",
+    text="Nauryz",
+    published=NOW,
+    fetched=NOW,
+)
+
+
+def fill(url: str, folder: Path) -> str:
+    """The database at ``url`` with one source and its item ``item-1``."""
+    sources = folder / "sources.yaml"
     sources.write_text("version: 1\nsources:\n  - {id: feed-a, kind: rss, url: 'https://n.example/rss'}\n")
     store = open_store(url)
-    store.sync_sources(load_sourcefile(sources).sources, NOW)
-    item = Item(
-        id="item-1",
-        source_id=SourceId("feed-a"),
-        kind=ItemKind.ARTICLE,
-        url="https://n.example/1",
-        title="Kazakhs of Bayan-Ölgii",
-        summary="",
-        text="Nauryz",
-        published=NOW,
-        fetched=NOW,
-    )
-    store.commit_source(SourceId("feed-a"), [item], SourceState(SourceId("feed-a")), NOW)
-    store.close()
+    try:
+        store.sync_sources(load_sourcefile(sources).sources, NOW)
+        store.commit_source(SourceId("feed-a"), [ITEM], SourceState(SourceId("feed-a")), NOW)
+    finally:
+        store.close()
     return url
 
 
-def label(db: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["label", "--db", db, *args])
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return fill(f"sqlite:///{tmp_path / 'mw.db'}", tmp_path)
+
+
+def label(db: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["label", "--db", db, *args], env={"MEDIAWATCH_TAXONOMY": None, **(env or {})})
     return result.exit_code, result.output
 
 
@@ -81,10 +90,60 @@ def test_a_valid_correction_is_stored(db: str) -> None:
     assert (lab.relevant, lab.countries, lab.topics) == (True, ("MN",), ("festivals",))  # type: ignore[attr-defined]
 
 
+OPERATOR_TAXONOMY = """\
+topics:
+  cuisine:
+    label: Cuisine
+    description: Kazakh food and restaurants abroad.
+    examples:
+      - {lang: en, text: "Beshbarmak evening at the Kazakh community centre in Berlin"}
+"""
+
+
+def test_a_topic_added_by_the_operator_can_be_used(db: str, tmp_path: Path) -> None:
+    """The active taxonomy (packaged plus MEDIAWATCH_TAXONOMY) decides, not the built-in list."""
+    extra = tmp_path / "taxonomy.yaml"
+    extra.write_text(OPERATOR_TAXONOMY, encoding="utf-8")
+    code, output = label(db, "item-1", "--relevant", "--topic", "cuisine")
+    assert code == 2 and "unknown topics: cuisine" in output, output
+    assert "language, festivals, trade" in output and "heritage" in output  # the valid ones are listed
+    assert stored_label(db) == []
+    code, output = label(db, "item-1", "--relevant", "--topic", "Cuisine", "--topic", "heritage",
+                         env={"MEDIAWATCH_TAXONOMY": str(extra)})
+    assert code == 0 and output == "item-1: relevant cuisine heritage\n", output
+    (lab,) = stored_label(db)
+    assert lab.topics == ("cuisine", "heritage")  # type: ignore[attr-defined]
+    code, output = label(db, "item-1", "--relevant", "--topic", "cooking", env={"MEDIAWATCH_TAXONOMY": str(extra)})
+    assert code == 2 and "unknown topics: cooking" in output and "heritage, cuisine" in output, output
+
+
+def test_a_broken_taxonomy_file_is_a_clear_error(db: str, tmp_path: Path) -> None:
+    extra = tmp_path / "taxonomy.yaml"
+    extra.write_text("topics:\n  cuisine: {label: Cuisine}\n", encoding="utf-8")
+    code, output = label(db, "item-1", "--relevant", "--topic", "cuisine", env={"MEDIAWATCH_TAXONOMY": str(extra)})
+    assert code == 2 and str(extra) in output and "topics.cuisine: 'description'" in output, output
+    assert stored_label(db) == []
+
+
+def test_control_characters_never_reach_the_store(db_url: str, tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text: names and notes lose every C0 control but tab and newline (both backends)."""
+    fill(db_url, tmp_path)
+    note = "domestic\x00 news\x1b[0m\r\nsee\tabove\x7f"
+    code, output = label(db_url, "item-1", "--not-relevant", "--editor", "ai\x00gerim\x08", "--note", note)
+    assert code == 0, output
+    (lab,) = stored_label(db_url)
+    assert (lab.editor, lab.note) == ("aigerim", "domestic news[0m\nsee\tabove")  # type: ignore[attr-defined]
+    code, output = label(db_url, "item-1", "--not-relevant", "--note", "\x00\x01 ")
+    assert code == 0, output
+    (lab,) = stored_label(db_url)
+    assert lab.note is None  # type: ignore[attr-defined]
+
+
 def test_country_codes_are_the_iso_3166_list() -> None:
     """The project's list is ISO 3166-1 alpha-2 as tzdata ships it (plus XK, Kosovo's common user code)."""
     table = resources.files("tzdata").joinpath("zoneinfo", "iso3166.tab").read_text(encoding="utf-8")
     iso = {row.split("\t")[0] for row in table.splitlines() if row and not row.startswith("#")}
     assert len(iso) >= 249 and COUNTRIES - iso == {"XK"} and iso <= COUNTRIES
     for code in sorted(iso):
-        assert make_label("i", True, [code.lower()], [], editor=None, note=None, now=NOW).countries == (code,)
+        lab = make_label("i", True, [code.lower()], [], editor=None, note=None, now=NOW, known_topics=())
+        assert lab.countries == (code,)

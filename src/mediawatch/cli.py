@@ -333,7 +333,7 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
     Exactly one of --relevant and --not-relevant; --country takes ISO 3166-1 alpha-2 codes, --topic the
     taxonomy's topics. Exit 2 for an unknown item or an invalid correction (nothing is stored then).
     """
-    from mediawatch.labels import make_label
+    from mediawatch.labels import active_topics, make_label
 
     if is_relevant and not_relevant:
         raise click.UsageError("--relevant and --not-relevant contradict each other; give one")
@@ -343,7 +343,8 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
         app = _open_app(settings)
         if app.store.get_item(item_id) is None:
             raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
-        lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now())
+        lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now(),
+                         known_topics=active_topics(settings.taxonomy))
         app.store.save_label(lab)
         tags = " ".join([*lab.countries, *lab.topics])
         click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")

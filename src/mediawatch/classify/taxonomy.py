@@ -52,8 +52,8 @@ class Taxonomy:
         raise KeyError(topic_id)
 
 
-def parse_taxonomy(data: Mapping[str, object], gazetteer: Gazetteer, source: str = "taxonomy") -> Taxonomy:
-    """Validate taxonomy data (the YAML layout) into a :class:`Taxonomy`."""
+def parse_topics(data: Mapping[str, object], source: str = "taxonomy") -> tuple[Topic, ...]:
+    """The ``topics`` of taxonomy data (the YAML layout), validated."""
     raw_topics = data.get("topics")
     if not isinstance(raw_topics, Mapping) or not raw_topics:
         raise ConfigError(f"{source}: 'topics' must be a non-empty mapping of topic ids")
@@ -83,13 +83,26 @@ def parse_taxonomy(data: Mapping[str, object], gazetteer: Gazetteer, source: str
                 tuple(c.strip() for c in cues),
             )
         )
+    return tuple(topics)
+
+
+def parse_taxonomy(data: Mapping[str, object], gazetteer: Gazetteer, source: str = "taxonomy") -> Taxonomy:
+    """Validate taxonomy data (the YAML layout) into a :class:`Taxonomy`."""
+    topics = parse_topics(data, source)
     relevance = data.get("relevance", "")
     if not isinstance(relevance, str):
         raise ConfigError(f"{source}: 'relevance' must be a string")
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str) + gazetteer.digest
     digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
     compiled = build_cues({t.id: t.cues for t in topics}, [t.id for t in topics], source)
-    return Taxonomy(tuple(topics), " ".join(relevance.split()), gazetteer, digest, compiled)
+    return Taxonomy(topics, " ".join(relevance.split()), gazetteer, digest, compiled)
+
+
+def load_topics(override: Path | None = None) -> tuple[Topic, ...]:
+    """The active taxonomy's topics (packaged, merged with the operator's override file when given), without
+    building the gazetteer: what a label correction is checked against."""
+    data, source = load_packaged("taxonomy.yaml", override)
+    return parse_topics(data, source)
 
 
 def load_taxonomy(override: Path | None = None, gazetteer_override: Path | None = None) -> Taxonomy:

@@ -6,9 +6,11 @@ passed in at build time) are embedded with the e5 model and three kinds of head 
 * **relevance**: logistic regression on the embedding plus a few gazetteer features (Kazakh ethnonym, diaspora
   vocabulary, foreign place, other peoples...), Platt-calibrated on 5-fold out-of-fold scores so that
   ``relevance`` is a probability;
-* **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples plus one feature, the
-  presence of the topic's cue words (:mod:`mediawatch.classify.cues`), whose weight, like C and the decision
-  threshold, is chosen by F1 in cross-validation on the training set;
+* **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples that name at least one
+  topic, plus one feature, the presence of the topic's cue words (:mod:`mediawatch.classify.cues`), whose
+  weight, like C and the decision threshold, is chosen by F1 in cross-validation on the training set. A
+  relevant example without topics (an editor who only said "relevant") says nothing about topics: it trains
+  relevance (and its countries are kept) but is no topic's negative;
 * the example vectors themselves, kept to show the nearest examples as evidence.
 
 Heads are small (a few hundred kB) and stored in the cache directory under a key made of the model name and
@@ -204,18 +206,19 @@ def relevance_features(vectors: Vector, evidences: Sequence[Evidence]) -> NDArra
 def heads_key(model: str, taxonomy: Taxonomy, examples: Sequence[Example]) -> str:
     """Cache key: changes with the model, the feature code, the hyper-parameter grids, the taxonomy/gazetteer
     and the examples."""
-    blob = json.dumps(
-        {
-            "v": FEATURE_VERSION,
-            "kind": EMBED_KIND,
-            "grid": [GAZETTEER_SCALES, RELEVANCE_CS, TOPIC_CS, CUE_SCALES, FOLDS, SEED],
-            "model": model,
-            "taxonomy": taxonomy.digest,
-            "examples": [asdict(e) for e in examples],
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    data: dict[str, object] = {
+        "v": FEATURE_VERSION,
+        "kind": EMBED_KIND,
+        "grid": [GAZETTEER_SCALES, RELEVANCE_CS, TOPIC_CS, CUE_SCALES, FOLDS, SEED],
+        "model": model,
+        "taxonomy": taxonomy.digest,
+        "examples": [asdict(e) for e in examples],
+    }
+    if any(e.relevant and not e.topics for e in examples):
+        # Heads cached before such examples were left out of topic training (see topic_rows) made them every
+        # topic's negative: a new key retrains them. Other example sets train exactly as before, same key.
+        data["topic_rows"] = "named-topics-only"
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -381,6 +384,13 @@ def _fit_topics(
     return _TopicHeads(coef, cue_coef, intercept, thresholds, cv)
 
 
+def topic_rows(examples: Sequence[Example]) -> list[int]:
+    """Indices of the examples the topic heads learn from: relevant ones that name at least one topic (each
+    is a positive for its topics and a negative for the others). A relevant example without topics is left
+    out: "relevant" alone says nothing about topics."""
+    return [n for n, e in enumerate(examples) if e.relevant and e.topics]
+
+
 def train_heads(
     embedder: Embedder,
     examples: Sequence[Example],
@@ -406,14 +416,20 @@ def train_heads(
     evidences = [item_evidence(taxonomy, e.title, e.text, e.lang) for e in examples]
     relevance = _fit_relevance(relevance_features(vectors, evidences), y)
 
-    relevant = np.flatnonzero(y)
-    rows = [[t in examples[int(i)].topics for t in taxonomy.topic_ids] for i in relevant]
-    labels = np.array(rows, dtype=np.bool_)
-    cues = cue_features(taxonomy, [evidences[int(i)] for i in relevant])
-    topics = _fit_topics(vectors[relevant], cues, labels, taxonomy.topic_ids)
+    topical = topic_rows(examples)
+    rows = [[t in examples[i].topics for t in taxonomy.topic_ids] for i in topical]
+    labels = np.array(rows, dtype=np.bool_).reshape(len(topical), len(taxonomy.topic_ids))
+    cues = cue_features(taxonomy, [evidences[i] for i in topical])
+    topics = _fit_topics(vectors[topical], cues, labels, taxonomy.topic_ids)
 
     model = embedder_name(embedder)
-    cv = {**relevance.cv, **topics.cv, "examples": float(len(examples)), "relevant_examples": float(y.sum())}
+    cv = {
+        **relevance.cv,
+        **topics.cv,
+        "examples": float(len(examples)),
+        "relevant_examples": float(y.sum()),
+        "topic_examples": float(len(topical)),
+    }
     return Heads(
         model=model,
         key=heads_key(model, taxonomy, examples),

@@ -1,6 +1,7 @@
 """Request input made typed: the list filters (query string) and an editor's correction (form body).
 
-Pure functions over mappings of strings; anything malformed is reported back, never passed to the store.
+Pure functions over mappings of strings; anything malformed is reported back, never passed to the store, and
+free text (the search, an editor's name and note) loses its control characters (NUL included) here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from mediawatch.labels import clean_text
 from mediawatch.store.queries import ItemQuery
 
 PAGE_SIZE = 50
@@ -96,7 +98,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         source=pick("source", _SOURCE, "source id"),
         date_from=day("from"),
         date_to=day("to"),
-        q=(params.get("q") or "").strip()[:200],
+        q=clean_text(params.get("q"), limit=200) or "",  # no NUL into a query: PostgreSQL refuses it
         show_all=params.get("show") == "all",
         page=page,
         problems=tuple(problems),
@@ -148,7 +150,7 @@ def parse_correction(
     chosen: list[str] = []
     for topic in topics:
         if topic not in known_topics:
-            problems.append(f"unknown topic {topic[:40]!r}")
+            problems.append(f"unknown topic {topic[:40]!r} (the taxonomy's topics: {', '.join(known_topics)})")
         elif topic not in chosen:
             chosen.append(topic)
     if len(codes) > 20:
@@ -167,8 +169,8 @@ def parse_correction(
 
 
 def _short(value: str | None, limit: int) -> str | None:
-    text = " ".join((value or "").split())[:limit]
-    return text or None
+    """One line of at most ``limit`` characters, without control characters (see :func:`clean_text`)."""
+    return clean_text(" ".join((clean_text(value) or "").split()), limit=limit)
 
 
 __all__ = [

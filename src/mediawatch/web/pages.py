@@ -6,6 +6,7 @@ a story, the sources and their health, the digest archive and the list of subscr
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -15,18 +16,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mediawatch.digest.names import TOPICS, topic_order
+from mediawatch.digest.names import topic_order
+from mediawatch.errors import ConfigError
+from mediawatch.labels import active_topics, clean_text, make_label
 from mediawatch.publish.feeds import FeedKey
-from mediawatch.publish.text import why_lines
 from mediawatch.publish.write import known_keys
 from mediawatch.store.queries import ItemQuery
 from mediawatch.web.forms import PAGE_SIZE, parse_correction, parse_filters, token_ok
-from mediawatch.errors import ConfigError
-from mediawatch.labels import make_label
+from mediawatch.web.topicview import item_why_lines, topic_scores
 
 if TYPE_CHECKING:
     from mediawatch.web.app import Site
 
+logger = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Response]
 AsyncEndpoint = Callable[[Request], Awaitable[Response]]
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -50,7 +52,7 @@ def index(site: Site) -> Endpoint:
             filters=filters,
             params=filters.params(),
             facets=facets,
-            topics=_topics(facets.topics),
+            topics=_topics(site, facets.topics),
             feed=key,
         )
 
@@ -78,11 +80,11 @@ def _item_page(
     found = site.store.tagged_item(item_id)
     if found is None:
         raise HTTPException(404, "No such item")
-    topics = _topics(site.memo("facets", site.store.facets).topics)
+    topics = _taxonomy_topics(site)
     values = form or {
         "relevant": "yes" if found.relevant else "no",
         "countries": " ".join(found.countries),
-        "topics": list(found.topics),
+        "topics": [t for t in found.topics if t in topics],  # a topic no longer in the taxonomy is not offered
         "editor": found.editor or "",
         "note": found.note or "",
     }
@@ -92,8 +94,8 @@ def _item_page(
         status=status,
         item=found,
         why=found.why,
-        why_lines=why_lines(found),
-        thresholds=dict(found.why.topic_thresholds) if found.why else {},
+        why_lines=item_why_lines(found),
+        topic_scores=topic_scores(found),
         topics=topics,
         corrections=site.corrections_enabled,
         problems=problems,
@@ -114,7 +116,8 @@ def label(site: Site) -> AsyncEndpoint:
             token = form.get("token")
             fields = {name: form.get(name) for name in ("relevant", "countries", "editor", "note")}
             chosen = [str(v) for v in form.getlist("topics")]
-        values = {k: v if isinstance(v, str) else None for k, v in fields.items()}
+        # no control character (NUL included) goes further: not to the store, not back into the page
+        values = {k: clean_text(v) if isinstance(v, str) else None for k, v in fields.items()}
         if not site.corrections_enabled:
             raise HTTPException(
                 403, "Corrections are disabled on this server (no editor token is configured)."
@@ -126,7 +129,7 @@ def label(site: Site) -> AsyncEndpoint:
             store = site.store
             if store.tagged_item(item_id) is None:
                 raise HTTPException(404, "No such item")
-            known = set(TOPICS) | {v for v, _ in site.memo("facets", store.facets).topics}
+            known = _taxonomy_topics(site)
             result = parse_correction(
                 values["relevant"],
                 values["countries"],
@@ -144,7 +147,8 @@ def label(site: Site) -> AsyncEndpoint:
             try:
                 # the form comes pre-filled with the item's tags; "not relevant" means none of them apply
                 correction = make_label(item_id, c.relevant, c.countries if c.relevant else (),
-                                        c.topics if c.relevant else (), editor=c.editor, note=c.note, now=site.now())
+                                        c.topics if c.relevant else (), editor=c.editor, note=c.note, now=site.now(),
+                                        known_topics=known)
             except ConfigError as exc:
                 form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 problems = tuple(p.split(": ", 1)[-1] for p in exc.problems)
@@ -207,9 +211,25 @@ def feeds(site: Site) -> Endpoint:
     return endpoint
 
 
-def _topics(present: tuple[tuple[str, int], ...]) -> list[str]:
-    """Known topics in the taxonomy's order, then any other topic found in the data."""
-    return sorted(set(TOPICS) | {v for v, _ in present}, key=topic_order)
+def _taxonomy_topics(site: Site) -> tuple[str, ...]:
+    """The active taxonomy's topic ids (packaged plus the operator's override file), re-read every
+    ``MEMO_SECONDS``: what the correction form offers and accepts."""
+
+    def load() -> tuple[str, ...]:
+        try:
+            return active_topics(site.settings.taxonomy)
+        except ConfigError as exc:  # the packaged topics are always part of the merged taxonomy
+            logger.error("taxonomy file unreadable; corrections offer the packaged topics only",
+                         extra={"fields": {"problems": "; ".join(exc.problems)}})
+            return active_topics(None)
+
+    return site.memo("taxonomy_topics", load)
+
+
+def _topics(site: Site, present: tuple[tuple[str, int], ...]) -> list[str]:
+    """The taxonomy's topics in its order, then any other topic found in the data (the filter menu)."""
+    known = _taxonomy_topics(site)
+    return [*known, *sorted({v for v, _ in present} - set(known), key=topic_order)]
 
 
 __all__ = ["digests", "feeds", "index", "item", "label", "sources", "story"]
