@@ -146,7 +146,9 @@ def test_db_upgrade(workdir: Path) -> None:
 
 def test_unusable_database_url_is_a_clear_error(workdir: Path) -> None:
     code, _, err = run("sources", "--db", "nosuchdialect://x")
-    assert code == 1 and "cannot open database" in err
+    assert code == 2 and "--db/MEDIAWATCH_DB: cannot open database 'nosuchdialect://x'" in err
+    code, _, err = run("export", "--db", "notaurl")
+    assert code == 2 and "cannot open database 'notaurl'" in err
 
 
 def test_digest_command_writes_both_files(workdir: Path) -> None:

@@ -31,33 +31,47 @@ class App:
         self.store.close()
 
     def reload_sources(self) -> bool:
-        """Re-read the sources file if it changed on disk and sync it; a bad file is logged and ignored
-        (the service keeps the last good configuration and the database stays as it was)."""
+        """Re-read the sources file if it changed on disk, then sync the configuration into the database.
+
+        Returns whether the file was re-read. A bad file is logged and ignored: the service keeps the last good
+        configuration. The sync runs every time, file changed or not, so the database follows this process's
+        file even after another process synced a different one into it (one cheap query when nothing differs).
+        """
         import logging
 
         from mediawatch.errors import ConfigError
 
+        log = logging.getLogger(__name__)
+        reread = False
         try:
             mtime = self.settings.sources.stat().st_mtime_ns
         except OSError:
-            return False
-        if mtime == self.sources_mtime:
-            return False
-        self.sources_mtime = mtime
-        try:
-            fresh = load_sourcefile(self.settings.sources)
-        except ConfigError as exc:
-            logging.getLogger(__name__).error(
-                "sources file invalid; keeping the previous one", extra={"fields": {"problems": "; ".join(exc.problems)}}
-            )
-            return False
-        self.sourcefile = fresh
-        self.sync = self.store.sync_sources(fresh.sources, self.now())
-        return True
+            mtime = self.sources_mtime  # gone for a moment (an editor saving): keep the last good configuration
+        if mtime != self.sources_mtime:
+            self.sources_mtime = mtime
+            try:
+                self.sourcefile = load_sourcefile(self.settings.sources)
+                reread = True
+            except ConfigError as exc:
+                log.error("sources file invalid; keeping the previous one",
+                          extra={"fields": {"problems": "; ".join(exc.problems)}})
+        self.sync = self.store.sync_sources(self.sourcefile.sources, self.now())
+        if not reread and (self.sync.added or self.sync.changed or self.sync.disabled):
+            log.warning("the database's sources differed from %s (synced by another process?); restored",
+                        self.settings.sources)
+        return reread
 
 
-def open_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock) -> App:
-    """Validate the sources file first (a bad file never touches the database), then open and sync the store."""
+def open_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, sync: bool = True) -> App:
+    """Validate the sources file first (a bad file never touches the database), then open and sync the store.
+
+    ``sync=False`` is for commands that only read or annotate what is stored (``export``, ``digest``, ``label``):
+    they neither need a sources file nor change which sources are enabled, so running one with another
+    ``--sources`` (or none at hand) cannot switch off what a running service collects.
+    """
+    if not sync:
+        return App(settings=settings, sourcefile=SourceFile(settings.sources, 1, ()), store=open_store(settings.db),
+                   sync=SyncReport((), (), (), 0), clock=clock)
     mtime = settings.sources.stat().st_mtime_ns if settings.sources.exists() else 0
     sourcefile = load_sourcefile(settings.sources)
     store = open_store(settings.db)

@@ -78,10 +78,10 @@ def _fail(exc: Exception) -> None:
     raise exc
 
 
-def _open_app(settings: Settings) -> App:
+def _open_app(settings: Settings, *, sync: bool = True) -> App:
     from mediawatch.app import open_app
 
-    return open_app(settings)
+    return open_app(settings, sync=sync)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -127,7 +127,9 @@ def sources(ctx: click.Context, as_json: bool, db: str | None, sources: Path | N
 
     settings = _settings(db, sources, verbose)
     try:
-        app = _open_app(settings)
+        # the file is synced when there is one (its new and removed sources show at once); without one, the
+        # table shows what the database holds
+        app = _open_app(settings, sync=sources is not None or settings.sources.exists())
         print_health(app.store.health(app.now()), as_json=as_json)
     except Exception as exc:
         _fail(exc)
@@ -189,7 +191,7 @@ def export(
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     try:
-        app = _open_app(settings)
+        app = _open_app(settings, sync=False)
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
             for rec in app.store.export_rows(since=lo, until=hi, relevant_only=relevant_only):
@@ -236,7 +238,7 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
         from mediawatch.enrich import run_classify
         from mediawatch.report import progress_bar
 
-        app = _open_app(settings)
+        app = _open_app(settings, sync=False)
         with progress_bar("tagging") as progress:
             report = run_classify(app, everything=everything, progress=progress)
         click.echo(report.summary())
@@ -340,7 +342,7 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
     relevant = True if is_relevant else False if not_relevant else None
     settings = _settings(db, sources, verbose)
     try:
-        app = _open_app(settings)
+        app = _open_app(settings, sync=False)
         if app.store.get_item(item_id) is None:
             raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
         lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now(),
@@ -374,7 +376,7 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     try:
-        app = _open_app(settings)
+        app = _open_app(settings, sync=False)
         files = run_digest(app, iso, out_dir or settings.digests)
         click.echo(str(files.md))
         click.echo(str(files.html))

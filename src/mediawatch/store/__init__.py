@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from mediawatch.errors import StoreError
+from mediawatch.errors import ConfigError, StoreError
 from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, SourceKind
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
@@ -73,8 +73,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (and by default create/upgrade) the database at ``url``."""
     try:
         engine = create_engine(url, future=True)
-    except (SQLAlchemyError, ValueError) as exc:
-        raise StoreError(f"cannot open database {display_url(url)!r}: {exc}") from exc
+    except ImportError as exc:  # a dialect whose driver is not installed
+        raise ConfigError(f"--db/MEDIAWATCH_DB: cannot open database {display_url(url)!r}: its driver is not "
+                          f"installed ({exc}; for PostgreSQL: pip install -e '.[postgres]' and a postgresql+psycopg:// URL)") from exc
+    except (SQLAlchemyError, ValueError) as exc:  # not a URL, or an unknown dialect: the setting is wrong
+        raise ConfigError(f"--db/MEDIAWATCH_DB: cannot open database {display_url(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
