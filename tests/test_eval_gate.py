@@ -74,6 +74,20 @@ def test_score_counts() -> None:
     json.dumps(report.as_dict())
 
 
+def test_nothing_to_score_is_shown_as_not_applicable() -> None:
+    """A language with no relevant item where none was predicted has no precision, recall or F1: it is
+    shown as n/a (null in JSON), not as P 0, R 0, F1 1."""
+    report = score([item("a", True, (), ("language",)), item("b", False, lang="uz")],
+                   [result("a", True, (), ("language",)), result("b", False)])
+    assert report.per_language["uz"][1].empty and not report.per_language["en"][1].empty
+    assert report.as_dict()["per_language"]["uz"] == {  # type: ignore[index]
+        "n": 1, "accuracy": 1.0, "precision": None, "recall": None, "f1": None, "tp": 0, "fp": 0, "fn": 0}
+    text = format_report(report)
+    assert "  uz   n=1    F1   n/a  accuracy 1.000" in text
+    assert "  en   n=1    F1 1.000" in text
+    assert "  countries (micro)      P   n/a  R   n/a  F1   n/a   (tp 0, fp 0, fn 0)" in text
+
+
 def test_score_rejects_mismatched_results() -> None:
     with pytest.raises(ValueError, match="one to one"):
         score([item("a", True)], [result("b", True)])

@@ -110,7 +110,14 @@ class Scores:
     def f1(self) -> float:
         return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 1.0
 
-    def as_dict(self) -> dict[str, float]:
+    @property
+    def empty(self) -> bool:
+        """Nothing to score: no gold positive and none predicted (precision, recall and F1 are undefined)."""
+        return self.tp + self.fp + self.fn == 0
+
+    def as_dict(self) -> dict[str, float | None]:
+        if self.empty:
+            return {"precision": None, "recall": None, "f1": None, "tp": 0, "fp": 0, "fn": 0}
         return {
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
@@ -228,6 +235,8 @@ def format_report(report: Report, *, mistakes: bool = False) -> str:
 
     def row(name: str, s: Scores) -> str:
         counts = f"(tp {s.tp}, fp {s.fp}, fn {s.fn})"
+        if s.empty:  # no gold label and none predicted
+            return f"  {name:<22} P   n/a  R   n/a  F1   n/a   {counts}"
         return f"  {name:<22} P {s.precision:5.3f}  R {s.recall:5.3f}  F1 {s.f1:5.3f}   {counts}"
 
     lines = [
@@ -242,9 +251,8 @@ def format_report(report: Report, *, mistakes: bool = False) -> str:
     lines += [row(topic, s) for topic, s in report.per_topic.items()]
     lines += ["", "relevance per language:"]
     for lang, (n, s, acc) in report.per_language.items():
-        lines.append(
-            f"  {lang:<4} n={n:<4} F1 {s.f1:5.3f}  accuracy {acc:5.3f}  (tp {s.tp}, fp {s.fp}, fn {s.fn})"
-        )
+        f1 = "  n/a" if s.empty else f"{s.f1:5.3f}"  # no relevant item there, and none predicted
+        lines.append(f"  {lang:<4} n={n:<4} F1 {f1}  accuracy {acc:5.3f}  (tp {s.tp}, fp {s.fp}, fn {s.fn})")
     if mistakes and report.mistakes:
         lines += ["", "mistakes:"]
         for m in report.mistakes:
