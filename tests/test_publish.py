@@ -134,7 +134,7 @@ def test_entries_are_newest_first_and_say_why(store: QStore, tmp_path: Path) -> 
     assert {t.term for t in first.tags} == {"festivals", "MN"}
     content = BeautifulSoup(first.content[0].value, "html.parser").get_text(" ")
     assert "Model relevance 0.91 (threshold 0.50)" in content
-    assert "Names matched: Bayan-Ölgii (MN)" in content and "Topics: Festivals (0.83)" in content
+    assert "Names matched: Bayan-Ölgii (MN)" in content and "Topics: Festivals (score 0.83, threshold 0.40)" in content
     assert "Countries: Mongolia [MN] (Bayan-Ölgii)" in content
     raw = (out / "feeds/topics/festivals.atom").read_text(encoding="utf-8")
     assert '<entry xml:lang="kk">' in raw and '<entry xml:lang="en">' in raw

@@ -1,4 +1,5 @@
-"""The item page tells a topic that passed its threshold from the "at least one topic" fallback.
+"""The item page and the subscriber feeds tell a topic that passed its threshold from the "at least one topic"
+fallback.
 
 The tagger gives a relevant item the topic closest to its threshold when no topic passes; ``why`` records the
 scores and thresholds, and the page must not show that topic's score as if it had passed.
@@ -10,16 +11,18 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import feedparser
 import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 from webdata import NOW, ROWS, QStore, item_id, open_filled, why_for
 
 from mediawatch.models import Classification, ItemId
+from mediawatch.publish import rebuild_feeds
+from mediawatch.publish.topics import TopicVerdict, passed, topic_scores
 from mediawatch.settings import Settings
 from mediawatch.store.tags import Label
 from mediawatch.web import create_app
-from mediawatch.web.topicview import TopicVerdict, passed, topic_scores
 
 PAYLOAD = '<script>alert("x")</script>'
 
@@ -79,6 +82,18 @@ def test_the_closest_topic_below_its_threshold_is_marked(store: QStore, client: 
     note = soup.find(id="closest-topic")
     assert note is not None and "Repatriation: no topic reached its threshold" in note.get_text()
     assert [a.get_text() for a in soup.select("#tags a.tag")] == ["Repatriation", "MN"]  # still tagged
+
+
+def test_the_feeds_tell_the_closest_topic_too(store: QStore, tmp_path: Path) -> None:
+    reclassify(store, 4, ("repatriation",), {"repatriation": 0.312, "politics": 0.05},
+               {"repatriation": 0.45, "politics": 0.5})
+    rebuild_feeds(store, tmp_path / "d", now=NOW)
+    entry = next(e for e in feedparser.parse((tmp_path / "d/feeds/topics/repatriation.atom").read_bytes()).entries
+                 if e.title == "120 Kazakh families from Mongolia resettle in Pavlodar")
+    content = BeautifulSoup(entry.content[0].value, "html.parser").get_text(" ")
+    assert "Repatriation (0.31)" not in content
+    assert ("Topics: Repatriation (score 0.31, below its threshold 0.45: no topic passed its threshold, so the "
+            "closest one was given).") in content
 
 
 def test_topics_that_passed_are_shown_as_passed(store: QStore, client: TestClient) -> None:

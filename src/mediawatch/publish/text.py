@@ -16,8 +16,9 @@ from collections.abc import Iterable
 import nh3
 from markupsafe import escape
 
-from mediawatch.digest.names import country_name, topic_name
+from mediawatch.digest.names import country_name
 from mediawatch.digest.render import safe_url
+from mediawatch.publish.topics import topics_line
 from mediawatch.store.queries import TaggedItem
 
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
@@ -94,12 +95,8 @@ def why_lines(item: TaggedItem) -> list[str]:
                 f"{country_name(code)} [{code}]" + (f" ({', '.join(support[:5])})" if support else "")
             )
         lines.append("Countries: " + "; ".join(parts) + ".")
-    if item.topics:
-        parts = []
-        for topic in item.topics:
-            score = why.score(topic) if why else None
-            parts.append(topic_name(topic) + (f" ({score:.2f})" if score is not None else ""))
-        lines.append("Topics: " + ", ".join(parts) + ".")
+    if (topics := topics_line(item)) is not None:  # each with its score, told as it was decided
+        lines.append(topics)
     if item.language:
         detected = (
             f", detected {plain(why.language)}"

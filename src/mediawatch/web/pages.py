@@ -20,10 +20,11 @@ from mediawatch.digest.names import topic_order
 from mediawatch.errors import ConfigError
 from mediawatch.labels import active_topics, clean_text, make_label
 from mediawatch.publish.feeds import FeedKey
+from mediawatch.publish.text import why_lines
+from mediawatch.publish.topics import topic_scores
 from mediawatch.publish.write import known_keys
 from mediawatch.store.queries import ItemQuery
 from mediawatch.web.forms import PAGE_SIZE, parse_correction, parse_filters, token_ok
-from mediawatch.web.topicview import item_why_lines, topic_scores
 
 if TYPE_CHECKING:
     from mediawatch.web.app import Site
@@ -94,7 +95,7 @@ def _item_page(
         status=status,
         item=found,
         why=found.why,
-        why_lines=item_why_lines(found),
+        why_lines=why_lines(found),
         topic_scores=topic_scores(found),
         topics=topics,
         corrections=site.corrections_enabled,

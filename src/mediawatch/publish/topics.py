@@ -1,8 +1,8 @@
-"""How the item page shows the tagger's topic scores: honestly, including the fallback topic.
+"""How pages and feeds show the tagger's topic scores: honestly, including the fallback topic.
 
 The tagger (:mod:`mediawatch.classify.tagger`) gives a relevant item every topic whose score clears that
 topic's threshold, and when none does, the single topic closest to its threshold. ``why`` records each topic's
-score (rounded to 3 decimals) and threshold but not which rule chose a topic, so the page works it out: a topic
+score (rounded to 3 decimals) and threshold but not which rule chose a topic, so this module works it out: a topic
 of the item whose recorded score is below its threshold was not passed. For the model's own tags that is the
 "closest topic" fallback; for an editor's correction it is the editor's choice against the model. (A score
 within 0.0005 of its threshold cannot be told apart at the recorded precision; it counts as passed.)
@@ -10,11 +10,10 @@ within 0.0005 of its threshold cannot be told apart at the recorded precision; i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from mediawatch.digest.names import topic_name
-from mediawatch.publish.text import why_lines
 from mediawatch.store.queries import TaggedItem
 
 SCORE_DIGITS = 3  # the tagger rounds scores to this many decimals in ``why``
@@ -136,14 +135,4 @@ def topics_line(item: TaggedItem) -> str | None:
     return "Topics: " + ", ".join(parts) + "."
 
 
-def item_why_lines(item: TaggedItem) -> list[str]:
-    """The feed's *why* lines (:func:`mediawatch.publish.text.why_lines`) with the topics line told honestly."""
-    lines = why_lines(replace(item, topics=()))
-    line = topics_line(item)
-    if line is None:
-        return lines
-    at = next((n for n, text in enumerate(lines) if text.startswith("Language: ")), len(lines))
-    return [*lines[:at], line, *lines[at:]]
-
-
-__all__ = ["TopicScore", "TopicVerdict", "item_why_lines", "passed", "topic_scores", "topics_line"]
+__all__ = ["TopicScore", "TopicVerdict", "passed", "topic_scores", "topics_line"]
