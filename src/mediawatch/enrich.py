@@ -8,6 +8,7 @@ stories. Editors' labels are training examples for the heads and override the mo
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH = 1024  # items embedded and tagged per step: larger batches let sentence-transformers sort by length
+# A stoppable run (the service's tick) starts small and sizes each batch from the last one's pace to take about
+# BATCH_SECONDS, so a stop between batches waits seconds, not the minutes 1024 long texts take on a small CPU.
+FIRST_STOPPABLE_BATCH = 32
+MIN_BATCH = 8
+BATCH_SECONDS = 5.0
 
 
 @dataclass
@@ -36,12 +42,17 @@ class ClassifyReport:
     stories: int = 0  # items placed into stories
     seconds: float = 0.0
     item_ids: list[ItemId] = field(default_factory=list)
+    stopped: bool = False  # a stop was requested before every item was tagged
+    left: int = 0  # items left untagged by the stop (the next run tags them)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"tagged {self.tagged} items ({self.relevant} relevant); {self.embedded} texts embedded, "
             f"{self.cached} vectors from the cache; {self.stories} placed in stories; {self.seconds:.1f} s"
         )
+        if self.stopped:
+            text += f"; stopped early: {self.left} items left untagged"
+        return text
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -104,8 +115,14 @@ def run_classify(
     everything: bool = False,
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> ClassifyReport:
-    """Tag stored items that lack tags from the current model and taxonomy (or all), then assign stories."""
+    """Tag stored items that lack tags from the current model and taxonomy (or all), then assign stories.
+
+    With ``stop``, batches are kept short (:func:`next_batch_size`) and the run ends at the first batch
+    boundary after ``stop`` is set (before loading the model if it is set already): what was tagged is stored
+    and placed into stories, the rest stays untagged for the next run (``ClassifyReport.left``).
+    """
     from mediawatch.classify.cache import CachingEmbedder
 
     started = time.monotonic()
@@ -116,11 +133,20 @@ def run_classify(
     items = store.items_to_classify(model, key, everything=everything)
     if not items:
         return report  # nothing to do: do not load the model or train heads
+    if stop is not None and stop.is_set():
+        return _stopped(report, len(items), started)  # not even the model is loaded
     tagger = build_tagger(app.settings, cached, store)
     if (tagger.model, tagger.heads.key) != (model, key):  # the identity is computed the tagger's way
         raise AssertionError(f"tagger identity drifted: {(tagger.model, tagger.heads.key)} != {(model, key)}")
-    for start in range(0, len(items), BATCH):
-        batch = items[start : start + BATCH]
+    size = BATCH if stop is None else FIRST_STOPPABLE_BATCH
+    start = 0
+    while start < len(items):
+        if stop is not None and stop.is_set():
+            report.stopped, report.left = True, len(items) - start
+            break
+        batch = items[start : start + size]
+        start += len(batch)
+        began = time.monotonic()
         results = tagger.classify([tag_input(i) for i in batch])
         now = app.now()
         store.save_classifications(
@@ -133,13 +159,32 @@ def run_classify(
         report.tagged += len(results)
         report.relevant += sum(r.relevant for r in results)
         report.item_ids.extend(ItemId(i.id) for i in batch)
+        if stop is not None:
+            size = next_batch_size(len(batch), time.monotonic() - began)
         if progress:
             progress(report.tagged, len(items))
     report.embedded, report.cached = cached.embedded, cached.cached  # tagging's own (stories reuse them)
+    # stories for whatever was tagged, stop or not: their vectors come from the cache, and no later run would
+    # place them (it only places the items it tags itself)
     report.stories = assign_new_stories(store, report.item_ids, cached)
     report.seconds = time.monotonic() - started
     logger.info("classify finished", extra={"fields": {"summary": report.summary()}})
     return report
+
+
+def _stopped(report: ClassifyReport, left: int, started: float) -> ClassifyReport:
+    report.stopped, report.left, report.seconds = True, left, time.monotonic() - started
+    logger.info("classify skipped: stop requested", extra={"fields": {"left": left}})
+    return report
+
+
+def next_batch_size(size: int, seconds: float) -> int:
+    """The next batch of a stoppable run: about :data:`BATCH_SECONDS` at the pace of the last one (``size``
+    items in ``seconds``), at most twice as many (a batch of cached vectors says little about uncached ones),
+    and between :data:`MIN_BATCH` and :data:`BATCH`."""
+    grown = size * 2
+    fit = grown if seconds <= 0 else int(size * BATCH_SECONDS / seconds)
+    return max(MIN_BATCH, min(BATCH, grown, fit))
 
 
 def assign_new_stories(store: Store, item_ids: Iterable[str], embedder: Embedder) -> int:

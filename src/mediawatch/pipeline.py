@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediawatch.app import App
 from mediawatch.errors import ConfigError
 from mediawatch.models import ItemId, SourceId
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import AddReport, SourceState
+
+if TYPE_CHECKING:
+    from mediawatch.collect.runner import SourceOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +37,27 @@ class CollectReport:
     failures: dict[str, str] = field(default_factory=dict)  # source id -> reason
     warnings: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    stopped: bool = False  # a stop was requested during the run
+    not_started: list[str] = field(default_factory=list)  # left for the stop before they started: still due
+    cut_off: list[str] = field(default_factory=list)  # still in flight when the stop's grace ran out: still due
 
     def summary(self) -> str:
-        return (
+        text = (
             f"sources: {self.sources_ok} ok ({self.sources_unchanged} unchanged), {self.sources_failed} failed; "
             f"items: {self.items_new} new, {self.items_seen} already seen; {self.seconds:.1f} s"
         )
+        if self.stopped:
+            text += (
+                f"; stopped early: {len(self.not_started)} sources not started, {len(self.cut_off)} cut off "
+                "(still due)"
+            )
+        return text
 
 
 Progress = Callable[[str, bool], None]  # (source id, ok) after each source
 STATE_BATCH = 100  # unchanged or failed sources' states written together
 POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
+STOP_POLL = 0.1  # seconds between looks at the stop event while sources are collected
 
 
 def select_sources(app: App, ids: Sequence[str] = (), *, all_sources: bool = False) -> list[SourceSpec]:
@@ -69,9 +84,22 @@ def run_collect(
     progress: Progress | None = None,
     per_host: int | None = None,
     transport: object | None = None,
+    stop: threading.Event | None = None,
 ) -> CollectReport:
-    """Collect ``specs`` concurrently; commit each source's items and state as soon as it finishes."""
-    return asyncio.run(_collect(app, specs, progress=progress, per_host=per_host, transport=transport))
+    """Collect ``specs`` concurrently; commit each source's items and state as soon as it finishes.
+
+    Once ``stop`` is set no further source starts; sources already being fetched get ``settings.timeout``
+    seconds to finish, then they are cancelled before anything of theirs is written. Sources left either way
+    keep their stored state, so they stay due and the next run collects them (``CollectReport.not_started``,
+    ``CollectReport.cut_off``). Without ``stop`` the run never stops early.
+    """
+    if stop is not None and stop.is_set():
+        report = CollectReport(stopped=True, not_started=[s.id for s in specs])
+        logger.info("collect skipped: stop requested", extra={"fields": {"sources": len(specs)}})
+        return report
+    return asyncio.run(
+        _collect(app, specs, progress=progress, per_host=per_host, transport=transport, stop=stop)
+    )
 
 
 async def _collect(
@@ -81,12 +109,13 @@ async def _collect(
     progress: Progress | None,
     per_host: int | None,
     transport: object | None,
+    stop: threading.Event | None = None,
 ) -> CollectReport:
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import AsyncExitStack
+
     from mediawatch import __version__
     from mediawatch.collect.runner import SourceCollector, inline, process_offload
-    from contextlib import AsyncExitStack
-    from concurrent.futures import ThreadPoolExecutor
-
     from mediawatch.http import Fetcher, build_clients
     from mediawatch.robots import RobotsCache
 
@@ -120,9 +149,26 @@ async def _collect(
             if batch:
                 await loop.run_in_executor(writer, app.store.save_source_states, batch)
 
+        in_flight: dict[str, asyncio.Task[SourceOutcome]] = {}
+
         async def one(spec: SourceSpec) -> None:
             async with limit:
-                outcome = await collector.collect(spec, states[spec.id])
+                if stop is not None and stop.is_set():
+                    report.not_started.append(spec.id)  # its state is untouched: still due
+                    return
+                # a task of its own, so that a stop can cancel the fetching and never the commit below
+                fetch = asyncio.ensure_future(collector.collect(spec, states[spec.id]))
+                in_flight[spec.id] = fetch
+                try:
+                    outcome = await fetch
+                except asyncio.CancelledError:
+                    me = asyncio.current_task()
+                    if fetch.cancelled() and not (me is not None and me.cancelling()):
+                        report.cut_off.append(spec.id)  # cancelled by the stop: nothing written, still due
+                        return
+                    raise
+                finally:
+                    del in_flight[spec.id]
             if outcome.items:
                 added = await loop.run_in_executor(
                     writer, app.store.commit_source, SourceId(spec.id), outcome.items, outcome.state, app.now()
@@ -151,16 +197,50 @@ async def _collect(
             if progress:
                 progress(spec.id, outcome.ok)
 
+        watcher = (
+            asyncio.ensure_future(_cut_off_after_stop(stop, in_flight, grace=settings.timeout, report=report))
+            if stop is not None
+            else None
+        )
         try:
             await asyncio.gather(*(one(s) for s in specs))
             await flush()
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             writer.shutdown(wait=True)
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+    report.stopped = report.stopped or bool(report.not_started or report.cut_off)
     report.seconds = time.monotonic() - started
     logger.info("collect finished", extra={"fields": {"summary": report.summary()}})
     return report
+
+
+async def _cut_off_after_stop(
+    stop: threading.Event,
+    in_flight: dict[str, asyncio.Task[SourceOutcome]],
+    *,
+    grace: float,
+    report: CollectReport,
+) -> None:
+    """Wait for ``stop``; then give the sources being fetched ``grace`` seconds and cancel those still going.
+
+    (Sources that have not started see the event themselves and do not start.)"""
+    while not stop.is_set():
+        await asyncio.sleep(STOP_POLL)
+    report.stopped = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    logger.info(
+        "stop requested: no further source starts",
+        extra={"fields": {"in_flight": len(in_flight), "grace_seconds": grace}},
+    )
+    while in_flight and loop.time() < deadline:
+        await asyncio.sleep(STOP_POLL)
+    for task in list(in_flight.values()):
+        task.cancel()
 
 
 def _parse_pool(workers: int | None, sources: int):  # type: ignore[no-untyped-def]
@@ -198,8 +278,15 @@ def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no
     return files
 
 
-def run_tick(app: App, *, embedder: object | None = None) -> object:
-    """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds."""
+def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event | None = None) -> object:
+    """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds.
+
+    ``stop`` (the service's stop event) makes the tick wind down promptly: no further source starts and those
+    being fetched are cut off after the HTTP timeout (:func:`run_collect`), tagging ends between batches
+    (:func:`mediawatch.enrich.run_classify`), and a rebuild of every feed is put off to the next tick. The
+    feeds of the items tagged so far are still rebuilt: only this tick knows them, and each file is replaced
+    atomically. What was left is on the returned ``TickReport``.
+    """
     from mediawatch.enrich import run_classify
     from mediawatch.errors import ClassifierUnavailable
     from mediawatch.publish import FeedOptions, rebuild_feeds
@@ -209,21 +296,30 @@ def run_tick(app: App, *, embedder: object | None = None) -> object:
     started = time.monotonic()
     app.reload_sources()
     specs = select_sources(app)
-    collected = run_collect(app, specs) if specs else CollectReport()
+    collected = run_collect(app, specs, stop=stop) if specs else CollectReport()
     tagged_ids: list[ItemId] = []
     tag_seconds = 0.0
+    untagged, tagging_stopped = 0, False
     try:
-        classified = run_classify(app, embedder=embedder)  # type: ignore[arg-type]
+        classified = run_classify(app, embedder=embedder, stop=stop)  # type: ignore[arg-type]
         tagged_ids, tag_seconds = classified.item_ids, classified.seconds
+        untagged, tagging_stopped = classified.left, classified.stopped
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
     options = FeedOptions.from_settings(app.settings)
     feeds: list[Path] = []
+    feeds_put_off = False
     if feeds_outdated(app.settings.digests, options):  # never built, or another MEDIAWATCH_BASE_URL: all
-        feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options)
+        if stop is not None and stop.is_set():
+            feeds_put_off = True  # they stay outdated, so the next tick rebuilds them all
+        else:
+            feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options)
     elif tagged_ids:
         feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids,
                               options=options)
+    stopped = collected.stopped or tagging_stopped or feeds_put_off  # something was left for the next tick
     return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
                       tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started,
-                      tag_seconds=tag_seconds, failures=dict(collected.failures))
+                      tag_seconds=tag_seconds, failures=dict(collected.failures), stopped=stopped,
+                      not_started=tuple(collected.not_started), cut_off=tuple(collected.cut_off),
+                      untagged=untagged, feeds_put_off=feeds_put_off)

@@ -11,10 +11,15 @@ business (``source_state.next_check``), so restarts are harmless.
 * heartbeat (every 30 s): keeps the service lock fresh.
 
 A second ``run`` against the same database refuses to start while the lock is fresh.
+
+On SIGTERM/SIGINT the service stops promptly: a tick that accepts ``stop`` (``pipeline.run_tick`` does) is
+handed the service's stop event and winds down (no further source starts, tagging ends between batches; see
+``run_tick``); the lock is released and one log line says what was left for the next start.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import signal
@@ -22,9 +27,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mediawatch.app import App
 from mediawatch.errors import MediawatchError
@@ -51,9 +56,16 @@ class TickReport:
     seconds: float
     tag_seconds: float = 0.0
     failures: dict[str, str] = field(default_factory=dict)  # source id -> reason
+    # a stop was requested during the tick; what it left for the next one:
+    stopped: bool = False
+    not_started: tuple[str, ...] = ()  # due sources not started (still due)
+    cut_off: tuple[str, ...] = ()  # sources cancelled in flight, nothing of theirs written (still due)
+    untagged: int = 0  # stored items left untagged
+    feeds_put_off: bool = False  # the rebuild of every feed waits for the next tick
 
 
-Tick = Callable[[App], TickReport]
+# ``tick(app)``, or ``tick(app, stop=event)`` to be told when the service stops (see ``Service.tick``)
+Tick = Callable[..., TickReport]
 WeeklyDigest = Callable[[App, datetime], object]
 
 
@@ -71,6 +83,10 @@ class Service:
         self.metrics = metrics  # mediawatch.web.metrics.Metrics when the web pages run in this process
         self.holder = holder_id()
         self.stopping = threading.Event()
+        self._tick_takes_stop = accepts_keyword(tick, "stop")
+        self._ticking = threading.Event()  # set while a tick runs
+        self._stop_reason = ""
+        self._cut_short: TickReport | None = None  # the tick the stop cut short
         self._scheduler: Any = None
         self._foreground = False
 
@@ -110,6 +126,7 @@ class Service:
             # must never collect into one database, so this one stops
             logger.error("service lock lost to another 'mediawatch run'; stopping",
                          extra={"fields": {"holder": self.holder}})
+            self._stop_reason = self._stop_reason or "lock lost"
             self.stopping.set()
             if self._scheduler is not None and self._foreground:
                 os.kill(os.getpid(), signal.SIGTERM)  # the web server in the main thread stops on it too
@@ -119,11 +136,17 @@ class Service:
         if self.stopping.is_set():
             return None
         started = time.monotonic()
+        self._ticking.set()
         try:
-            report = self.tick_fn(self.app)
+            if self._tick_takes_stop:
+                report = self.tick_fn(self.app, stop=self.stopping)
+            else:
+                report = self.tick_fn(self.app)
         except Exception:
             logger.exception("tick failed")
             return None
+        finally:
+            self._ticking.clear()
         if self.metrics is not None:
             self.metrics.tick_seconds(report.seconds)
             self.metrics.items_collected(report.new_items)
@@ -136,8 +159,11 @@ class Service:
             extra={"fields": {
                 "sources": report.sources, "failed": report.failed, "new": report.new_items,
                 "tagged": report.tagged, "feeds": report.feeds, "seconds": round(time.monotonic() - started, 1),
+                "stopped": report.stopped,
             }},
         )
+        if report.stopped:
+            self._cut_short = report  # "service stopped" says what it left
         return report
 
     def weekly(self) -> None:
@@ -175,6 +201,8 @@ class Service:
 
         s = self.app.settings
         self._foreground = foreground is not None
+        if not self._tick_takes_stop:
+            logger.info("the tick takes no stop event: a stop waits for a running tick to finish")
         # Handlers first: a SIGTERM that arrives while the service is still starting stops it cleanly too.
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -205,20 +233,56 @@ class Service:
             )
             if foreground is not None:
                 foreground()
+                self._stop_reason = self._stop_reason or "web server stopped"
                 self.stopping.set()
             else:
                 self.stopping.wait()
         finally:
-            logger.warning("service stopping")
+            stop_requested = time.monotonic()
+            self._stop_reason = self._stop_reason or "error"
+            self.stopping.set()  # a running tick winds down (an exception got here without the event)
+            logger.warning("stop requested", extra={"fields": {
+                "reason": self._stop_reason, "tick_running": self._ticking.is_set(),
+            }})
             if scheduler.running:
-                scheduler.shutdown(wait=True)  # lets a running tick finish its current step
+                scheduler.shutdown(wait=True)  # waits for the running tick, which the stop event cuts short
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.release()
-            logger.warning("service stopped")
+            left = left_fields(self._cut_short) if self._cut_short is not None else {"tick_cut_short": False}
+            logger.warning("service stopped", extra={"fields": {
+                "reason": self._stop_reason, "seconds": round(time.monotonic() - stop_requested, 1), **left,
+            }})
 
     def _on_signal(self, signum: int, _frame: object) -> None:
+        # only flags here (no logging in a signal handler); run() logs once it wakes up
+        self._stop_reason = self._stop_reason or signal.Signals(signum).name
         self.stopping.set()
+
+
+def accepts_keyword(fn: Callable[..., object], name: str) -> bool:
+    """Whether ``fn`` can be called with the keyword argument ``name``."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return False
+    return any(
+        (p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) or p.kind is p.VAR_KEYWORD
+        for p in params
+    )
+
+
+def left_fields(report: TickReport) -> dict[str, object]:
+    """What a tick cut short by the stop left for the next start, as fields of the "service stopped" line."""
+    return {
+        "tick_cut_short": True,
+        "sources_not_started": len(report.not_started),
+        "sources_cut_off": len(report.cut_off),
+        "still_due": ",".join([*report.cut_off, *report.not_started][:20])
+        + (",..." if len(report.not_started) + len(report.cut_off) > 20 else ""),
+        "items_untagged": report.untagged,
+        "feeds_rebuild": "next tick" if report.feeds_put_off else "done",
+    }
 
 
 def scheduled_time(week_end: datetime, day: str, hhmm: str, tz_name: str) -> datetime:
