@@ -24,6 +24,7 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["demo", "--dir", "demo"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / ".mediawatch-demo").is_file()  # marked: the next run may empty it, nothing else
     out = result.stdout
     assert re.search(r"items:\s+47 collected from 7 sources \(0 failed\)", out), out
     digest_html = Path(re.search(r"digest:\s+(\S+\.html)", out).group(1))

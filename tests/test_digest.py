@@ -387,7 +387,7 @@ def test_week_with_items_but_none_relevant(store: Store, tmp_path: Path) -> None
     fill_store(store, [r for r in ROWS if r[0] == 11])
     files = write_digest(store, WEEK, tmp_path, now=NOW)
     md = files.md.read_text(encoding="utf-8")
-    assert "(1 items collected, none tagged relevant)" in md and files.relevant_items == 0
+    assert "(1 item collected, none tagged relevant)" in md and files.relevant_items == 0
 
 
 def test_relevant_items_without_a_story_are_their_own_story(store: Store, tmp_path: Path) -> None:
@@ -627,3 +627,78 @@ def test_a_week_with_a_daylight_saving_change_says_so_in_its_header(store: Store
     files = write_digest(store, week, tmp_path, now=datetime(2024, 4, 1, 6, tzinfo=UTC))
     assert ("Mon 25 Mar 2024 00:00 – Mon 01 Apr 2024 00:00 Europe/Berlin "
             "(Sun 24 Mar 2024 23:00 – Sun 31 Mar 2024 22:00 UTC)") in files.md.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- wording
+
+
+def sqlite_store(tmp_path: Path, sources: str | None) -> Store:
+    s = open_store(f"sqlite:///{tmp_path / 'wording.db'}")
+    if sources is not None:
+        s.sync_sources(parse_sourcefile(sources, Path("sources.yaml")).sources, at(1, month=2))
+    return s
+
+
+def both(files) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    md = files.md.read_text(encoding="utf-8")
+    html = " ".join(BeautifulSoup(files.html.read_text(encoding="utf-8"), "html.parser").get_text().split())
+    return md, html
+
+
+def test_no_enabled_sources_is_not_called_all_zero_delivered(tmp_path: Path) -> None:
+    """README audit: an empty digest said "All 0 enabled sources delivered items this week without errors"."""
+    disabled = ("version: 1\nsources:\n  - {id: off-feed, kind: rss, url: 'https://off.example/rss', "
+                "every: 1h, enabled: false}\n")
+    for sources in (None, disabled):
+        store = sqlite_store(tmp_path, sources)
+        md, html = both(write_digest(store, WEEK, tmp_path / "out", now=NOW))
+        store.close()
+        (tmp_path / "wording.db").unlink()
+        for text in (md, html):
+            assert "All 0" not in text and "delivered items" not in text
+            assert "No sources are enabled, so there was nothing to collect this week." in text
+
+
+def test_one_enabled_source_in_good_health_reads_as_singular(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path, "version: 1\nsources:\n  - {id: qazaq-kk, kind: rss, url: 'https://q.example/f', "
+                                   "every: 1h}\n")
+    fill_store(store, [r for r in ROWS if r[0] in (2, 6)])
+    md, html = both(write_digest(store, WEEK, tmp_path, now=NOW))
+    store.close()
+    for text in (md, html):
+        assert "The one enabled source delivered items this week without errors." in text
+        assert "All 1 " not in text
+
+
+def eleven_stories() -> list[tuple]:
+    """Eleven relevant items of one source in WEEK, each its own story: the top ten, and one more."""
+    return [(100 + n, "kazinform-en", "en", at(17 + n % 7, 8 + n), f"Kazakh community event number {n}",
+             f"Report number {n}.", None, True, "GB", "festivals") for n in range(11)]
+
+
+def test_one_problem_reads_as_singular(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path, SOURCES.replace(
+        '  - {id: broken-feed, kind: rss, name: "Broken feed", url: "https://broken.example/rss", every: 1h}\n', ""))
+    fill_store(store, eleven_stories() + [r for r in ROWS if r[0] in (2, 3, 4)], stories_for=set())
+    md, html = both(write_digest(store, WEEK, tmp_path, now=NOW))
+    store.close()
+    for text in (md, html):
+        assert "1 of 5 enabled sources needs attention:" in text  # quiet-feed brought nothing
+        assert "…and 4 more stories in the sections below." in text  # 14 stories, 10 on top
+
+
+def test_one_more_story_reads_as_singular(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path, SOURCES)
+    fill_store(store, eleven_stories(), stories_for=set())
+    md, html = both(write_digest(store, WEEK, tmp_path, now=NOW))
+    store.close()
+    for text in (md, html):
+        assert "…and 1 more story in the sections below." in text
+        assert "5 of 6 enabled sources need attention:" in text  # only kazinform-en brought items
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 items"), (1, "1 item"), (2, "2 items")])
+def test_count(n: int, text: str) -> None:
+    from mediawatch.digest.render import count
+
+    assert count(n, "item") == text

@@ -197,7 +197,9 @@ def test_youtube_handle_page_resolved_through_youtube_base(loopserver: LoopServe
 def test_youtube_channel_url_gives_feed_url_without_fetching_a_page(loopserver: LoopServer) -> None:
     runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
     result = runner.invoke(probe, [f"https://www.youtube.com/channel/{CHANNEL}", "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    # the channel's feed answers 404: what was found is printed, and the exit code says it cannot be collected
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: the channel feed could not be read: HTTP 404")
     data = json.loads(result.stdout)
     assert data["kind"] == "youtube" and data["youtube"]["channel_id"] == CHANNEL
     assert data["feeds"] == [f"https://www.youtube.com/feeds/videos.xml?channel_id={CHANNEL}"]
@@ -419,8 +421,8 @@ def test_sources_add_appends_and_keeps_every_byte(loopserver: LoopServer, tmp_pa
     assert "id: 127-0-0-1" in result.output and "added source '127-0-0-1'" in result.output
     assert [s.id for s in sf.sources] == ["kazinform", "127-0-0-1"]
 
-    # the same feed again: the id gets a numeric suffix
-    again = invoke(add, [feed, "--sources", str(path)])
+    # another feed of the same host: the id gets a numeric suffix
+    again = invoke(add, [serve_rss(loopserver, "/other.xml"), "--sources", str(path)])
     assert again.exit_code == 0, again.output
     assert [s.id for s in load_sourcefile(path).sources] == ["kazinform", "127-0-0-1", "127-0-0-1-2"]
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
@@ -459,6 +461,7 @@ def test_sources_add_refuses_an_invalid_stanza(loopserver: LoopServer, tmp_path:
     path = tmp_path / "sources.yaml"
     path.write_text(SOURCES, encoding="utf-8")
     before = path.read_bytes()
+    loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
     runner = CliRunner(env={"MEDIAWATCH_YOUTUBE_BASE": loopserver.base_url})
     result = runner.invoke(add, ["https://www.youtube.com/playlist?list=XY0123456789ab", "--sources", str(path)],
                            catch_exceptions=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,51 @@ def test_collect_report_lines_carry_no_control_characters(capsys: pytest.Capture
     assert "\x1b" not in out and "\x07" not in out
     assert "  failed  omsk-ru: HTTP 500  [31mboom [0m (https://omsk.example/rss)" in out
     assert "  warning qazaq-kk: odd  feed" in out
+
+
+def test_a_last_error_does_not_hide_the_notes(wide: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """README audit: `problem = last_error or notes` hid "silent"/"feed_alternate" whenever there was an error."""
+    print_health(
+        [health("HTTP 503 [busy]", notes={"silent": "no new items for 21 days", "feed_alternate": "[b]x[/b]"})],
+        as_json=False,
+    )
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "omsk-ru" in line or "silent" in line or "feed_alternate" in line]
+    assert "HTTP 503 [busy]" in lines[0] and "omsk-ru" in lines[0]  # the error first, on the source's row
+    assert any("silent: no new items for 21 days" in line for line in lines[1:])  # each note on a line of its own
+    assert any("feed_alternate: [b]x[/b]" in line for line in lines[1:])  # still text, never markup
+
+
+def test_sources_command_shows_error_and_notes_from_a_real_database(
+    wide: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from mediawatch.cli import main
+    from mediawatch.sourcefile import load_sourcefile
+    from mediawatch.store import SourceState, open_store
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "sources.yaml"
+    path.write_text("version: 1\nsources:\n  - {id: omsk-ru, kind: rss, url: 'https://omsk.example/rss'}\n",
+                    encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'mw.db'}"
+    store = open_store(db)
+    store.sync_sources(load_sourcefile(path).sources, WHEN)
+    store.save_source_state(SourceState(
+        SourceId("omsk-ru"), last_attempt=WHEN, consecutive_failures=2, last_error="HTTP 404",
+        notes={"feed_alternate": "https://omsk.example/atom"},
+    ))
+    store.close()
+    result = CliRunner().invoke(main, ["sources", "--db", db, "--sources", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "HTTP 404" in result.stdout and "feed_alternate: https://omsk.example/atom" in result.stdout
+    assert result.stdout.split()[:2] == ["1", "source"]  # the title: not "1 sources"
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 sources"), (1, "1 source"), (2, "2 sources")])
+def test_count_wording(n: int, text: str) -> None:
+    from mediawatch.report import count
+
+    assert count(n, "source") == text
+    assert count(n, "story", "stories").endswith("story" if n == 1 else "stories")

@@ -16,7 +16,7 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={_q(record.getMessage())}"]
-        for key, value in getattr(record, "fields", {}).items():
+        for key, value in record_fields(record).items():
             parts.append(f"{key}={_q(value)}")
         if record.exc_info:
             parts.append(f"exc={_q(self.formatException(record.exc_info))}")
@@ -30,11 +30,23 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            **getattr(record, "fields", {}),
+            **record_fields(record),
         }
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
+
+
+# what every LogRecord has; anything else on a record came from ``extra={...}``
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "fields", "taskName"}
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, object]:
+    """The record's own fields: ``extra={"fields": {...}}`` (our convention) and plain ``extra={...}`` keys
+    (``extra={"url": …}`` in some of our modules, ``stamina.caused_by`` from stamina); empty values left out."""
+    found = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
+    found.update(getattr(record, "fields", None) or {})
+    return {k: v for k, v in found.items() if v is not None and v != () and v != {} and v != []}
 
 
 def _q(value: object) -> str:
@@ -44,6 +56,10 @@ def _q(value: object) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# third-party loggers held at WARNING even with -vv (their debug lines drown ours)
+NOISY_LOGGERS = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "sentence_transformers", "apscheduler",
+                 "filelock", "asyncio")
+RETRY_LOGGERS = ("stamina",)
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMATS = ("text", "json")
 
@@ -68,5 +84,9 @@ def configure_logging(level: str = "WARNING", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "sentence_transformers", "apscheduler"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # stamina announces every scheduled retry at WARNING, without the URL in its message: retries are routine
+    # (the final failure is reported with its source and URL), so they show from -v (INFO) on only
+    for chatty in RETRY_LOGGERS:
+        logging.getLogger(chatty).setLevel(root.level if root.level <= logging.INFO else logging.ERROR)

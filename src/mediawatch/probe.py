@@ -107,6 +107,15 @@ class ProbeReport:
             return (self.youtube.feed_url,)
         return tuple(dict.fromkeys(c.url for c in self.feed_checks if c.ok))
 
+    @property
+    def error(self) -> str | None:
+        """Why collection could not read this source although the probe got this far, else None: a YouTube
+        channel or playlist whose feed does not answer (the address itself raised no error)."""
+        if self.kind == "youtube" and self.feed is not None and not self.feed.ok:
+            where = "playlist" if self.youtube and self.youtube.playlist_id and not self.youtube.channel_id else "channel"
+            return f"the {where} feed could not be read: {self.feed.reason or 'not a feed'} ({self.feed.url})"
+        return None
+
     def rejected_counts(self) -> dict[str, int]:
         return dict(Counter(reason for _, reason in self.rejected).most_common())
 
@@ -141,6 +150,7 @@ class ProbeReport:
             },
             "suggested": dict(self.suggested),
             "notes": list(self.notes),
+            "error": self.error,
         }
 
 

@@ -69,7 +69,8 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
     """Fetch URL as `collect` would and say what it is: a feed, a YouTube channel or playlist, or a news page
     (its feeds, the article links taken and the links rejected, with reasons). Ends with a sources.yaml stanza.
 
-    Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1.
+    Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1. A YouTube
+    channel or playlist whose feed cannot be read is reported in full, then exits 1 too.
     """
     from mediawatch.cli import _settings
 
@@ -80,6 +81,9 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_report(report))
+    if report.error:
+        click.echo(f"error: {_safe(report.error)}", err=True)
+        sys.exit(1)
 
 
 def render_report(report: ProbeReport) -> str:
@@ -119,7 +123,7 @@ def render_report(report: ProbeReport) -> str:
 def _feed_line(check: FeedCheck) -> str:
     if not check.ok:
         return f"--  {_safe(check.url)}  [{check.origin}]  {_safe(check.reason or 'not a feed')}"
-    facts = [check.format or "feed", f"{check.entries} entries"]
+    facts = [check.format or "feed", f"{check.entries} {'entry' if check.entries == 1 else 'entries'}"]
     if check.newest:
         facts.append(f"newest {check.newest.isoformat()}")
     if check.language:
@@ -166,13 +170,14 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         verbose: int) -> None:
     """Probe URL and append the suggested stanza to the sources file, keeping its comments and layout.
 
-    The result is validated first: nothing is written when it would not validate (FILE:LINE:COL problems,
-    exit 2). A taken id gets a numeric suffix unless --id was given.
+    Nothing is written when the result would not validate (FILE:LINE:COL problems, exit 2), when a source of
+    the file already collects the same feed (exit 2, naming it) or when the address cannot be read (exit 1).
+    A taken id gets a numeric suffix unless --id was given.
     """
     from mediawatch.cli import _settings
     from mediawatch.errors import ConfigError
     from mediawatch.sourcefile import read_sourcefile_text
-    from mediawatch.suggest import add_stanza, existing_ids, write_atomically
+    from mediawatch.suggest import AlreadyListed, add_stanza, existing_ids, write_atomically
 
     _check_selector(selector)
     group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
@@ -185,11 +190,18 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     except ConfigError as exc:
         _problems(exc, f"{path} has problems already; fix them first")
     report = _run_probe(url, settings, selector)
+    if report.error:
+        click.echo(f"error: {_safe(report.error)}; nothing written to {path}", err=True)
+        sys.exit(1)
     stanza = dict(report.suggested)
     if source_id is not None:
         stanza["id"] = source_id
+    # the address given, when the stanza collects what it led to (a feed URL that redirected)
+    also = (report.url,) if stanza.get("url") == report.final_url else ()
     try:
-        addition = add_stanza(text, stanza, path, keep_id=source_id is not None)
+        addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also)
+    except AlreadyListed as exc:
+        _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
     except ConfigError as exc:
         _problems(exc, f"nothing written to {path}: the new stanza would not validate")
     try:

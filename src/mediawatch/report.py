@@ -8,8 +8,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from mediawatch.models import SourceHealth
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # C0 and C1 controls (ESC starts terminal escape sequences), DEL; tab and newline become spaces too
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -50,26 +54,38 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{len(rows)} sources", title_justify="left")
+    table = Table(title=count(len(rows), "source"), title_justify="left")
     for col in ("id", "kind", "on", "last attempt", "last success", "fails", "last error / notes", "7d", "next check"):
         table.add_column(col, overflow="fold")
     for h in rows:
-        problem = h.last_error or "; ".join(f"{k}: {v}" for k, v in h.notes.items())
-        cells = (
-            h.source_id,
-            h.kind.value,
-            "yes" if h.enabled else "no",
-            _short(h.last_attempt),
-            _short(h.last_success),
-            str(h.consecutive_failures),
-            problem or "",
-            str(h.items_7d),
-            _short(h.next_check) if h.enabled else "-",
-        )
         # Text, not str: rich reads "[...]" in a str as console markup (an error text like "[/channel]" raised
         # MarkupError, "[blocked]" vanished)
-        table.add_row(*(Text(_terminal(c)) for c in cells))
+        before = (h.source_id, h.kind.value, "yes" if h.enabled else "no", _short(h.last_attempt),
+                  _short(h.last_success), str(h.consecutive_failures))
+        after = (str(h.items_7d), _short(h.next_check) if h.enabled else "-")
+        table.add_row(*(Text(_terminal(c)) for c in before), _problem_cell(h), *(Text(_terminal(c)) for c in after))
     Console(soft_wrap=False).print(table)
+
+
+def _problem_cell(h: SourceHealth) -> Text:
+    """The last error, then each note on a line of its own (dimmed): a note never hides behind an error."""
+    from rich.text import Text
+
+    lines: list[tuple[str, str]] = []
+    if h.last_error:
+        lines.append((_terminal(h.last_error), ""))
+    lines.extend((_terminal(f"{key}: {value}"), "dim") for key, value in h.notes.items())
+    cell = Text()
+    for n, (line, style) in enumerate(lines):
+        if n:
+            cell.append("\n")
+        cell.append(line, style=style)
+    return cell
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 source``, ``2 sources``, ``0 sources``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _short(value: datetime | None) -> str:

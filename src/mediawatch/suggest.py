@@ -19,10 +19,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediawatch.codes import is_country, is_language
 from mediawatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mediawatch.sourcefile import SourceSpec
 
 EVERY = {"rss": "1h", "page": "6h", "youtube": "3h"}
 MAX_NAME = 120
@@ -185,16 +188,85 @@ def existing_ids(text: str, path: Path) -> tuple[str, ...]:
     return tuple(s.id for s in parse_sourcefile(text, path).sources)
 
 
-def add_stanza(text: str, stanza: Mapping[str, str], path: Path, *, keep_id: bool = False) -> Addition:
+class AlreadyListed(ConfigError):
+    """The feed of a new stanza is already collected by a source of the file (``source_id``, at ``line``)."""
+
+    def __init__(self, message: str, *, source_id: str, line: int) -> None:
+        super().__init__(message)
+        self.source_id = source_id
+        self.line = line
+
+
+_YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+
+
+def feed_key(url: str | None = None, *, channel_id: str | None = None, playlist_id: str | None = None) -> str | None:
+    """What a source collects, comparable across spellings: the canonical URL
+    (:func:`~mediawatch.normalize.canonical_url`), with a YouTube channel or playlist (by id, or by its
+    ``…/feeds/videos.xml?…`` address on any YouTube host) as its canonical feed URL. None when nothing is given."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from mediawatch.collect import youtube
+    from mediawatch.normalize import canonical_url
+
+    if url and not channel_id and not playlist_id:
+        url = canonical_url(url)
+        parts = urlsplit(url)
+        if (parts.hostname or "") in _YOUTUBE_HOSTS and parts.path == "/feeds/videos.xml":
+            query = parse_qs(parts.query)
+            channel_id = (query.get("channel_id") or [None])[0]
+            playlist_id = None if channel_id else (query.get("playlist_id") or [None])[0]
+    try:
+        if channel_id:
+            return youtube.feed_url(channel_id=channel_id)
+        if playlist_id:
+            return youtube.feed_url(playlist_id=playlist_id)
+    except ValueError:  # not a valid id: compared as written
+        return f"youtube:{channel_id or playlist_id}"
+    return url or None
+
+
+def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
+                   also: Iterable[str] = ()) -> SourceSpec | None:
+    """The first source that collects the same feed as ``stanza`` (or as a URL in ``also``), or None."""
+    wanted = {feed_key(stanza.get("url"), channel_id=stanza.get("channel_id"),
+                       playlist_id=stanza.get("playlist_id"))}
+    wanted.update(feed_key(u) for u in also)
+    wanted.discard(None)
+    for spec in sources:
+        keys = {
+            feed_key(spec.url),
+            feed_key(spec.feed_url),
+            feed_key(channel_id=spec.channel_id),
+            feed_key(playlist_id=spec.playlist_id),
+        }
+        if wanted & (keys - {None}):
+            return spec
+    return None
+
+
+def add_stanza(text: str, stanza: Mapping[str, str], path: Path, *, keep_id: bool = False,
+               also: Iterable[str] = ()) -> Addition:
     """``text`` with ``stanza`` appended to its ``sources`` list, validated.
 
     A taken id gets a numeric suffix, unless ``keep_id`` (an id the operator chose): then the validator's
     duplicate-id problem is raised. Raises ConfigError with FILE:LINE:COL problems when the file is invalid
-    before or after.
+    before or after, and :class:`AlreadyListed` when a source of the file collects the same feed (its URL
+    compared canonically, a YouTube channel or playlist by id; ``also``: more URLs that mean the same feed,
+    such as the address that redirected to it).
     """
     from mediawatch.sourcefile import parse_sourcefile
 
-    taken = existing_ids(text, path) if text.strip() else ()
+    existing = parse_sourcefile(text, path).sources if text.strip() else ()
+    same = already_listed(existing, stanza, also)
+    if same is not None:
+        what = stanza.get("url") or stanza.get("channel_id") or stanza.get("playlist_id") or "the new source"
+        raise AlreadyListed(
+            f"{path}:{same.line}: {what} is already collected by source {same.id!r}",
+            source_id=same.id,
+            line=same.line,
+        )
+    taken = tuple(s.id for s in existing)
     chosen = dict(stanza)
     if not keep_id:
         chosen["id"] = unique_id(chosen["id"], taken)

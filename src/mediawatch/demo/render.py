@@ -347,7 +347,7 @@ def index_page(sources: Iterable[DemoSource]) -> bytes:
     for source in sources:
         rows.append(
             f'<li><a href="{_h(source.url)}">{_h(source.name)}</a> — {_h(source.format)}, '
-            f"{_h(source.language)}, {len(source.items)} items</li>"
+            f"{_h(source.language)}, {len(source.items)} item{'' if len(source.items) == 1 else 's'}</li>"
         )
     text = (
         '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>mediawatch demo sources</title>'

@@ -7,7 +7,6 @@ collect -> tag -> stories -> feeds -> digest, each through the same functions th
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -34,12 +33,17 @@ class DemoResult:
 
 def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
              say: Callable[[str], None] = print, keep_site: ExitStack | None = None) -> tuple[DemoResult, Settings]:
-    """Run the demo into ``folder`` (emptied first). Returns what it did and the settings it used.
+    """Run the demo into ``folder``. Returns what it did and the settings it used.
+
+    ``folder`` is created, or emptied when an earlier demo run created it; a folder with other contents, the
+    current or home folder or a filesystem root is refused with ConfigError before anything is touched
+    (:func:`~mediawatch.demo.folder.prepare_folder`).
 
     With ``keep_site`` the sample outlets stay up until that stack closes, so the articles that the digest,
     feeds and web pages link to can be opened while the pages are served (``demo --serve``).
     """
     from mediawatch.app import open_app
+    from mediawatch.demo.folder import prepare_folder
     from mediawatch.demo.site import DemoSite
     from mediawatch.digest.week import last_complete_week
     from mediawatch.enrich import run_classify
@@ -47,10 +51,8 @@ def run_demo(folder: Path, base: Settings, *, now: datetime | None = None,
     from mediawatch.publish import FeedOptions, rebuild_feeds
 
     now = now or datetime.now(UTC)
+    prepare_folder(folder)
     _keep_loopback_direct()
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
     with ExitStack() as own:
         site = (keep_site or own).enter_context(DemoSite(now))
         sources = folder / "sources.yaml"

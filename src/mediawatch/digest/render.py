@@ -135,9 +135,15 @@ def _csp(css: str) -> str:
     )
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 source``, ``2 sources``, ``0 sources`` (``plural`` for nouns that do not just take an s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _globals() -> dict[str, Any]:
     return {
         "change": change,
+        "count": count,
         "country_name": country_name,
         "topic_name": topic_name,
         "country_names": lambda codes: ", ".join(country_name(c) for c in codes),
@@ -189,4 +195,4 @@ def render_html(digest: Digest) -> str:
     return _html_env().get_template("digest.html.j2").render(d=digest, css=Markup(css), csp=_csp(css), charts=charts)
 
 
-__all__ = ["GENERATED_PREFIX", "md_escape", "render_html", "render_markdown", "safe_url"]
+__all__ = ["GENERATED_PREFIX", "count", "md_escape", "render_html", "render_markdown", "safe_url"]
