@@ -1,5 +1,6 @@
 """`mediawatch classify [--all]` on stored items, through the command line: only untagged items, nothing
-embedded twice (not even with --all), and an editor's label is never overwritten by the model."""
+embedded twice (not even with --all), an editor's label is never overwritten by the model, and the subscriber
+feed files follow both."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mediawatch.sourcefile import load_sourcefile
 from mediawatch.store import SourceState, open_store
 
 NOW = datetime(2025, 11, 3, 12, tzinfo=UTC)
+RECENT = datetime.now(UTC).replace(microsecond=0)
 TITLES = [
     "Kazakhs of Bayan-Ölgii celebrate Nauryz with a horse race",
     "Kazakhstan's central bank keeps the base rate at 16.5 percent",
@@ -57,8 +59,8 @@ def test_classify_all_reembeds_nothing_and_keeps_labels(
             title=t,
             summary="",
             text="",
-            published=NOW,
-            fetched=NOW,
+            published=RECENT,  # inside the feeds' 30-day window
+            fetched=RECENT,
             language="en",
         )
         for n, t in enumerate(TITLES)
@@ -66,9 +68,15 @@ def test_classify_all_reembeds_nothing_and_keeps_labels(
     store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), NOW)
     store.close()
 
-    assert counts(cli("classify"))[0] == 2
+    out = cli("classify")
+    assert counts(out)[0] == 2
+    feeds = tmp_path / "digests" / "feeds"  # the attachés' feed files follow the tags
+    assert "subscriber feeds:" in out and (feeds / "countries" / "MN.atom").is_file()
+    assert TITLES[0] in (feeds / "countries" / "MN.atom").read_text(encoding="utf-8")
+    assert not (feeds / "topics" / "trade.atom").exists()
     assert counts(cli("classify")) == (0, 0)  # nothing lacks current tags
     cli("label", "i1", "--relevant", "--country", "MN", "--topic", "trade")
+    assert TITLES[1] in (feeds / "topics" / "trade.atom").read_text(encoding="utf-8")  # the correction, at once
     tagged, embedded = counts(cli("classify"))
     assert tagged == 2 and embedded <= 1  # new heads (they learned the label); only the label's text is new
     assert counts(cli("classify", "--all")) == (2, 0)  # --all re-tags every item, from cached vectors

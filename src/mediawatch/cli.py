@@ -238,10 +238,16 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
         from mediawatch.enrich import run_classify
         from mediawatch.report import progress_bar
 
+        from mediawatch.pipeline import refresh_feeds
+
         app = _open_app(settings, sync=False)
         with progress_bar("tagging") as progress:
             report = run_classify(app, everything=everything, progress=progress)
         click.echo(report.summary())
+        feeds, _ = refresh_feeds(app, report.item_ids)  # attachés' feed files follow the new tags
+        if feeds:
+            click.echo(f"subscriber feeds: {len(feeds)} file{'s' if len(feeds) != 1 else ''} updated in "
+                       f"{settings.digests / 'feeds'}")
     except Exception as exc:
         _fail(exc)
 
@@ -350,6 +356,10 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
         app.store.save_label(lab)
         tags = " ".join([*lab.countries, *lab.topics])
         click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")
+        from mediawatch.models import ItemId
+        from mediawatch.pipeline import refresh_feeds
+
+        refresh_feeds(app, [ItemId(item_id)])  # the correction shows in the feed files at once
     except click.ClickException:
         raise
     except Exception as exc:
@@ -461,7 +471,8 @@ def serve(host: str, port: int, base_url: str | None, db: str | None, sources: P
 
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("mediawatch-demo"),
-              show_default=True, help="Folder for the demo's sources file, database, digest and feeds (emptied first).")
+              show_default=True, help="Folder for the demo's sources file, database, digest and feeds. Created if missing; an existing "
+                   "folder must be empty or one an earlier demo made (it is then emptied).")
 @click.option("--serve", "keep_serving", is_flag=True, help="Afterwards keep the web pages up for a look.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: port.")

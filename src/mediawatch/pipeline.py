@@ -278,6 +278,30 @@ def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no
     return files
 
 
+def refresh_feeds(
+    app: App, touched: Sequence[ItemId], *, stop: threading.Event | None = None
+) -> tuple[list[Path], bool]:
+    """Bring the subscriber feed files under ``digests/feeds/`` up to date after items were tagged or corrected.
+
+    Every feed is rebuilt when the files were never built or were built for another ``MEDIAWATCH_BASE_URL``;
+    otherwise only the feeds ``touched`` items are (or were) in. With ``stop`` set, a rebuild of every feed is
+    put off (the files stay outdated, so the next call rebuilds them all). Returns the files written and whether
+    the rebuild was put off.
+    """
+    from mediawatch.publish import FeedOptions, rebuild_feeds
+    from mediawatch.publish.write import feeds_outdated
+
+    options = FeedOptions.from_settings(app.settings)
+    if feeds_outdated(app.settings.digests, options):
+        if stop is not None and stop.is_set():
+            return [], True
+        return rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options), False
+    if not touched:
+        return [], False
+    return rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=touched,
+                         options=options), False
+
+
 def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event | None = None) -> object:
     """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds.
 
@@ -289,8 +313,6 @@ def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event 
     """
     from mediawatch.enrich import run_classify
     from mediawatch.errors import ClassifierUnavailable
-    from mediawatch.publish import FeedOptions, rebuild_feeds
-    from mediawatch.publish.write import feeds_outdated
     from mediawatch.service import TickReport
 
     started = time.monotonic()
@@ -306,17 +328,7 @@ def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event 
         untagged, tagging_stopped = classified.left, classified.stopped
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
-    options = FeedOptions.from_settings(app.settings)
-    feeds: list[Path] = []
-    feeds_put_off = False
-    if feeds_outdated(app.settings.digests, options):  # never built, or another MEDIAWATCH_BASE_URL: all
-        if stop is not None and stop.is_set():
-            feeds_put_off = True  # they stay outdated, so the next tick rebuilds them all
-        else:
-            feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options)
-    elif tagged_ids:
-        feeds = rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=tagged_ids,
-                              options=options)
+    feeds, feeds_put_off = refresh_feeds(app, tagged_ids, stop=stop)
     stopped = collected.stopped or tagging_stopped or feeds_put_off  # something was left for the next tick
     return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
                       tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started,
