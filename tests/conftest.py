@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'mw.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture
+def direct_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No backoff sleeps, short timeouts, and no operator proxy leaking in from the shell (for tests that run
+    probe/collect commands against the loopback server)."""
+    import stamina
+
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "3")
+    monkeypatch.setenv("MEDIAWATCH_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("MEDIAWATCH_RETRIES", "1")
+    with stamina.set_testing(True, attempts=1000, cap=True):
+        yield
 
 
 from loopserver import loopserver  # noqa: E402,F401  (the loopback HTTP server fixture, tests/loopserver.py)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import stamina
 from click.testing import CliRunner, Result
 from loopserver import ForwardProxy, LoopServer
 
@@ -25,19 +23,9 @@ from mediawatch.suggest import add_stanza, country_guess, slugify
 
 DATA = Path(__file__).parent / "data" / "feeds"
 CHANNEL = "UCq7RZ2cW1dU3pXo9KfL4m8A"  # the channel named by tests/data/feeds/youtube-handle-page.html
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_direct(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No backoff sleeps, short timeouts, no operator proxy or MEDIAWATCH_* leaking in from the shell."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "3")
-    monkeypatch.setenv("MEDIAWATCH_CONNECT_TIMEOUT", "2")
-    monkeypatch.setenv("MEDIAWATCH_RETRIES", "1")
-    with stamina.set_testing(True, attempts=1000, cap=True):
-        yield
+pytestmark = pytest.mark.usefixtures("direct_http")
 
 
 def settings(**overrides: Any) -> Settings:

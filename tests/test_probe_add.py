@@ -4,11 +4,9 @@ what was found), and `sources add` refuses a feed the file already collects (exi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from click.testing import CliRunner, Result
 from loopserver import LoopServer
 from test_probe import CHANNEL, SOURCES, YOUTUBE_FEED, serve_rss
@@ -17,17 +15,7 @@ from mediawatch.probe_cli import add, probe
 from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
 from mediawatch.suggest import AlreadyListed, add_stanza, feed_key
 
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _fast_and_direct(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "3")
-    monkeypatch.setenv("MEDIAWATCH_RETRIES", "1")
-    with stamina.set_testing(True, attempts=1000, cap=True):
-        yield
+pytestmark = pytest.mark.usefixtures("direct_http")
 
 
 def youtube(loopserver: LoopServer, command: object, args: list[str]) -> Result:
