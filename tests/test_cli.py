@@ -191,6 +191,12 @@ def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch:
     monkeypatch.setenv("MEDIAWATCH_DIGEST_TIMEZONE", "Asia/Almati")
     code, _, err = run("digest", "--week", "2024-W10")
     assert code == 2 and "MEDIAWATCH_DIGEST_TIMEZONE: unknown time zone 'Asia/Almati'" in err, err
+    monkeypatch.delenv("MEDIAWATCH_DIGEST_TIMEZONE")
+    monkeypatch.setenv("MEDIAWATCH_DIGEST_DAY", "Monday")
+    code, _, err = run("digest", "--week", "2024-W10")
+    assert code == 2 and err.startswith("MEDIAWATCH_DIGEST_DAY: unknown weekday 'Monday'; use one of mon, tue"), err
+    monkeypatch.setenv("MEDIAWATCH_DIGEST_DAY", "Mon")  # any case, as the log settings
+    assert run("digest", "--week", "2024-W10")[0] == 0
 
 
 def test_unknown_log_level_or_format_is_a_configuration_error(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     per_host: int = Field(2, ge=1, description="Requests at once to one host.")
     retries: int = Field(3, ge=1, description="Attempts for a transient failure (timeouts, 502/503/504).")
     tick_minutes: int = Field(5, ge=1, description="Minutes between collection ticks of `mediawatch run`.")
-    digest_day: str = Field("mon", pattern="^(mon|tue|wed|thu|fri|sat|sun)$", description="Weekday of the digest.")
+    digest_day: str = Field("mon", description="Weekday of the digest (mon … sun, any case).")
     digest_time: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time (HH:MM) of the digest.")
     digest_timezone: str = Field("UTC", description="Time zone of digest_day/digest_time (IANA name).")
     log_level: str = Field("WARNING", description="Log level (DEBUG, INFO, WARNING, ERROR).")
@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         description="Public address of the web app (absolute http(s) URL, e.g. https://mw.example.org/): "
         "self links in the feed files and OPML, and the web app's links instead of the request's Host.",
     )
+
+    @field_validator("digest_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        if isinstance(value, str) and value.strip().lower() in days:
+            return value.strip().lower()
+        raise ValueError(f"unknown weekday {value!r}; use one of {', '.join(days)} (any case)")
 
     @field_validator("base_url")
     @classmethod
