@@ -576,7 +576,8 @@ def test_page_article_429_stops_the_run_and_moves_the_next_check(tmp_path: Path,
         Response(status=429, body=b"slow down", retry_after="3600"),
         Response(body=_article(titles[1], 2).encode(), content_type="text/html; charset=utf-8"),
     )
-    app = _page_app(tmp_path, loopserver)
+    # one article at a time (per_host 1), so "no further article is requested" is observable
+    app = make_app(tmp_path, [f"  - {{id: portal, kind: page, url: '{loopserver.url('/')}'}}\n"], per_host=1)
     now = app.now()
     first = run_collect(app, select_sources(app, all_sources=True))
     assert first.items_new == 1 and first.sources_ok == 1

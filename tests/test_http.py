@@ -658,3 +658,158 @@ async def test_robots_too_many_redirects_is_unavailable_and_allows(loopserver: L
     async with open_fetcher(settings) as fetcher:
         robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
         assert await robots.allowed(loopserver.url("/page.html"))
+
+
+# --------------------------------------------------------------------------- redirects checked hop by hop
+
+
+async def test_check_redirect_is_asked_about_each_hop_before_it_is_requested(loopserver: LoopServer) -> None:
+    """/a -> /b -> /c: the check sees /b, then /c, each before the server does; refusing /c raises its
+    FetchError, and /c is never requested."""
+    loopserver.serve("/c", "<html>final</html>")
+    loopserver.redirect("/a", "/b")
+    loopserver.redirect("/b", "/c", status=301)
+    asked: list[tuple[str, int]] = []
+
+    async def allow(url: str) -> None:
+        asked.append((url, len(loopserver.requests_for(url.removeprefix(loopserver.base_url)))))
+
+    async def refuse_c(url: str) -> None:
+        if url.endswith("/c"):
+            raise FetchError("kz-page", f"blocked by robots.txt (redirect to {url})", url=url)
+
+    async with open_fetcher() as fetcher:
+        result = await fetcher.fetch(loopserver.url("/a"), source_id="kz-page", check_redirect=allow)
+        assert (
+            result.url == loopserver.url("/c")
+            and result.redirects == 2
+            and result.body == b"<html>final</html>"
+        )
+        assert asked == [(loopserver.url("/b"), 0), (loopserver.url("/c"), 0)]  # asked before any request
+        loopserver.clear_requests()
+        with pytest.raises(FetchError) as info:
+            await fetcher.fetch(loopserver.url("/a"), source_id="kz-page", check_redirect=refuse_c)
+    assert info.value.reason == f"blocked by robots.txt (redirect to {loopserver.url('/c')})"
+    assert info.value.url == loopserver.url("/c") and info.value.source_id == "kz-page"
+    assert [r.path for r in loopserver.requests] == ["/a", "/b"]
+
+
+async def test_check_redirect_keeps_the_redirect_limit(loopserver: LoopServer) -> None:
+    """A loop with a check that allows everything: still 'too many redirects' after max_redirects + 1
+    requests, naming the URL asked for, like a fetch without a check."""
+    url = loopserver.redirect_loop("/loop")
+    checked: list[str] = []
+
+    async def allow(target: str) -> None:
+        checked.append(target)
+
+    async with open_fetcher(make_settings(max_redirects=5)) as fetcher:
+        with pytest.raises(FetchError) as info:
+            await fetcher.fetch(url, source_id="s", check_redirect=allow)
+    assert info.value.reason == "too many redirects" and info.value.url == url
+    assert len(loopserver.requests) == 6 and len(checked) == 5
+
+
+async def test_redirect_chain_with_a_check_shares_one_deadline_and_the_check_is_not_counted(
+    loopserver: LoopServer,
+) -> None:
+    """settings.timeout (1 s) is for the whole chain, hop by hop as before: three hops of 0.4 s time out.
+    Time spent in the check (robots.txt of another host, say) is not the page's: 2 x 0.6 s of checking on
+    fast hops does not."""
+    for n in (1, 2, 3):
+        loopserver.sequence(
+            f"/slow{n}",
+            Response(
+                status=302,
+                headers={"Location": loopserver.url(f"/slow{n + 1}")},
+                delay=0.4,
+                content_type=None,
+            ),
+        )
+    loopserver.serve("/slow4", "end")
+    loopserver.redirect("/fast1", "/fast2")
+    loopserver.redirect("/fast2", "/fast3")
+    loopserver.serve("/fast3", "end")
+
+    async def slow_check(url: str) -> None:
+        await asyncio.sleep(0.6)
+
+    async def allow(url: str) -> None:
+        return None
+
+    async with open_fetcher(make_settings(retries=1, timeout=1.0)) as fetcher:
+        with pytest.raises(FetchError) as info:
+            await fetcher.fetch(loopserver.url("/slow1"), source_id="s", check_redirect=allow)
+        assert info.value.reason == "timed out after 1 s"
+        assert loopserver.requests_for("/slow4") == []
+        result = await fetcher.fetch(loopserver.url("/fast1"), source_id="s", check_redirect=slow_check)
+    assert result.body == b"end" and result.redirects == 2
+
+
+async def test_hops_between_hosts_with_robots_checks_do_not_deadlock(
+    loopserver: LoopServer,
+) -> None:
+    """per_host=1, A/x -> B/y and B/p -> A/q at once, robots.txt of neither host read yet: each check
+    fetches the other host's robots.txt. The check runs outside the first host's slot (each hop waits for
+    its own host's), so both finish; a check made while holding the slot would wait for the other fetch's
+    slot forever (measured: such a variant hangs here)."""
+    with LoopServer() as other:
+        for srv in (loopserver, other):
+            srv.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n")
+        loopserver.redirect("/x", other.url("/y"))
+        other.serve("/y", "from B")
+        other.redirect("/p", loopserver.url("/q"))
+        loopserver.serve("/q", "from A", delay=0.05)
+        settings = make_settings(retries=1, timeout=5.0)
+        async with open_fetcher(settings, per_host=1) as fetcher:
+            robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
+
+            async def check(url: str) -> None:
+                await robots.check_redirect(url, source_id="kz-page")
+
+            async with asyncio.timeout(4):  # a deadlock fails the test instead of hanging it
+                a, b = await asyncio.gather(
+                    fetcher.fetch(loopserver.url("/x"), source_id="kz-page", check_redirect=check),
+                    fetcher.fetch(other.url("/p"), source_id="kz-page", check_redirect=check),
+                )
+    assert (a.body, b.body) == (b"from B", b"from A")
+    assert len(loopserver.requests_for("/robots.txt")) == 1 and len(other.requests_for("/robots.txt")) == 1
+
+
+async def test_robots_check_redirect_names_the_target(loopserver: LoopServer) -> None:
+    loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n")
+    settings = make_settings(retries=1)
+    async with open_fetcher(settings) as fetcher:
+        robots = RobotsCache(fetcher, settings.user_agent_string(mediawatch.__version__))
+        await robots.check_redirect(loopserver.url("/news/1"), source_id="kz-page")
+        with pytest.raises(FetchError) as info:
+            await robots.check_redirect(loopserver.url("/private/1"), source_id="kz-page")
+    target = loopserver.url("/private/1")
+    assert info.value.reason == f"blocked by robots.txt (redirect to {target})"
+    assert info.value.url == target and info.value.source_id == "kz-page"
+
+
+# --------------------------------------------------------------------------- stop: withdrawn before sending
+
+
+async def test_stop_withdraws_a_fetch_still_waiting_for_its_hosts_slot(loopserver: LoopServer) -> None:
+    """per_host=1: /next waits while /slow holds the slot; stop is set meanwhile, so /next is never sent
+    (NotRequested). A fetch already sent when stop is set finishes normally; one started after is refused."""
+    from mediawatch.http import NotRequested
+
+    slow = loopserver.serve("/slow", "slow", delay=0.4)
+    nxt = loopserver.serve("/next", "next")
+    stop = asyncio.Event()
+    async with open_fetcher(per_host=1) as fetcher:
+        first = asyncio.create_task(fetcher.fetch(slow, source_id="s", stop=stop))
+        second = asyncio.create_task(fetcher.fetch(nxt, source_id="s", stop=stop))
+        while not loopserver.requests_for("/slow"):
+            await asyncio.sleep(0.01)
+        stop.set()
+        assert (await first).body == b"slow"  # already sent: finished and kept
+        with pytest.raises(NotRequested) as info:
+            await second
+        assert info.value.url == nxt
+        with pytest.raises(NotRequested):
+            await fetcher.fetch(nxt, source_id="s", stop=stop)
+    assert loopserver.requests_for("/next") == []

@@ -25,7 +25,7 @@ import os
 import ssl
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,6 +33,7 @@ import httpx
 import stamina
 
 import mediawatch
+from mediawatch.decoding import BoundedDecoder, TruncatedStreamError
 from mediawatch.errors import FetchError
 from mediawatch.schedule import parse_retry_after
 from mediawatch.settings import Settings
@@ -124,8 +125,28 @@ class _Attempt:
 
 
 @dataclass(slots=True)
+class _Hop:
+    """A redirect to check before it is requested: the next request and the redirects counted so far."""
+
+    request: httpx.Request
+    redirects: int
+
+
+@dataclass(slots=True)
 class _Progress:
     headers_received: bool = False
+
+
+RedirectCheck = Callable[[str], Awaitable[None]]
+"""Awaited with a redirect target before it is requested; raises :class:`FetchError` to refuse it."""
+
+
+class NotRequested(Exception):
+    """``Fetcher.fetch`` sent nothing: its ``stop`` event was set while it waited for its turn."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"not requested (stopped before its turn): {url}")
+        self.url = url
 
 
 class Fetcher:
@@ -166,8 +187,19 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        check_redirect: RedirectCheck | None = None,
+        stop: asyncio.Event | None = None,
     ) -> FetchResult:
-        """GET ``url``; raise :class:`FetchError` (reason, URL, status, ``retry_after``) when it fails."""
+        """GET ``url``; raise :class:`FetchError` (reason, URL, status, ``retry_after``) when it fails.
+
+        ``check_redirect`` is awaited with each redirect target *before* it is requested, outside the
+        per-host slot (it may fetch robots.txt of another host); it refuses a target by raising
+        :class:`FetchError`. Each hop then waits for its own host's slot. Without it, a redirect chain is
+        followed within the first host's slot, as always.
+
+        ``stop``: when it is set before the request goes out (still waiting for the host's slot, or between
+        attempts), :class:`NotRequested` is raised instead and nothing is sent.
+        """
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -191,7 +223,7 @@ class Fetcher:
                         logger.debug(
                             "retrying", extra={"source_id": source_id, "url": url, "attempt": attempt.num}
                         )
-                    attempt_result = await self._attempt(url, headers, source_id)
+                    attempt_result = await self._attempt(url, headers, source_id, check_redirect, stop)
         except FetchError as exc:
             logger.debug(
                 "fetch failed",
@@ -220,32 +252,72 @@ class Fetcher:
             semaphore = self._hosts[key] = asyncio.Semaphore(self.per_host)
         return semaphore
 
-    async def _attempt(self, url: str, headers: dict[str, str], source_id: str) -> _Attempt:
+    async def _attempt(
+        self,
+        url: str,
+        headers: dict[str, str],
+        source_id: str,
+        check_redirect: RedirectCheck | None,
+        stop: asyncio.Event | None,
+    ) -> _Attempt:
+        client = self.clients[next(self._turn) % len(self.clients)]
         try:
-            parsed = httpx.URL(url)
+            request = client.build_request("GET", httpx.URL(url), headers=headers)
         except httpx.InvalidURL as exc:
             raise FetchError(source_id, f"invalid URL ({exc})", url=url) from exc
-        progress = _Progress()
-        async with self._semaphore(parsed):
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    return await self._exchange(url, headers, source_id, progress)
-            except TimeoutError as exc:
-                # Before the status line this is a slow server (worth another attempt); once the body is
-                # flowing, it is a server that drips — retrying would only double the wait.
-                raise FetchError(
-                    source_id,
-                    f"timed out after {_seconds(self.settings.timeout)} s",
-                    url=url,
-                    transient=not progress.headers_received,
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise _translate(exc, source_id, url, self.settings) from exc
+        redirects = 0
+        loop = asyncio.get_running_loop()
+        budget = self.settings.timeout  # for the whole chain, counted while holding a host's slot
+        while True:
+            progress = _Progress()
+            async with self._semaphore(request.url):
+                if stop is not None and stop.is_set() and redirects == 0:
+                    raise NotRequested(url)
+                started = loop.time()
+                try:
+                    async with asyncio.timeout(budget):
+                        step = await self._exchange(
+                            client,
+                            request,
+                            redirects,
+                            url,
+                            source_id,
+                            progress,
+                            hop=check_redirect is not None,
+                        )
+                except TimeoutError as exc:
+                    # Before the status line this is a slow server (worth another attempt); once the body is
+                    # flowing, it is a server that drips — retrying would only double the wait.
+                    raise FetchError(
+                        source_id,
+                        f"timed out after {_seconds(self.settings.timeout)} s",
+                        url=url,
+                        transient=not progress.headers_received,
+                    ) from exc
+                except httpx.HTTPError as exc:
+                    raise _translate(exc, source_id, url, self.settings) from exc
+            if isinstance(step, _Attempt):
+                return step
+            budget -= loop.time() - started
+            assert check_redirect is not None  # a hop is only handed back to be checked
+            await check_redirect(str(step.request.url))
+            request, redirects = step.request, step.redirects
 
     async def _exchange(
-        self, url: str, headers: dict[str, str], source_id: str, progress: _Progress
-    ) -> _Attempt:
-        response, redirects = await self._follow(url, headers, source_id)
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        redirects: int,
+        url: str,
+        source_id: str,
+        progress: _Progress,
+        *,
+        hop: bool,
+    ) -> _Attempt | _Hop:
+        step = await self._follow(client, request, redirects, url, source_id, hop=hop)
+        if isinstance(step, _Hop):
+            return step
+        response, redirects = step
         progress.headers_received = True
         try:
             status = response.status_code
@@ -261,12 +333,21 @@ class Fetcher:
         finally:
             await response.aclose()
 
-    async def _follow(self, url: str, headers: dict[str, str], source_id: str) -> tuple[httpx.Response, int]:
+    async def _follow(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        redirects: int,
+        url: str,
+        source_id: str,
+        *,
+        hop: bool,
+    ) -> tuple[httpx.Response, int] | _Hop:
         """Send the GET and follow redirects ourselves: httpx would read (and inflate) every redirect's body
-        without a size limit; here a redirect body is never read."""
-        client = self.clients[next(self._turn) % len(self.clients)]
-        request = client.build_request("GET", url, headers=headers)
-        for redirects in range(self.settings.max_redirects + 1):
+        without a size limit; here a redirect body is never read. With ``hop``, the first redirect is handed
+        back (as a :class:`_Hop`) to be checked before it is requested. Errors name ``url``, the URL asked
+        for."""
+        while True:
             try:
                 response = await client.send(request, stream=True, follow_redirects=False)
             except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
@@ -282,7 +363,11 @@ class Fetcher:
             if request.url.scheme not in ("http", "https"):
                 location = _clip(response.headers.get("location", str(request.url)))
                 raise FetchError(source_id, f"redirect to a non-HTTP URL ({location})", url=url)
-        raise FetchError(source_id, "too many redirects", url=url)
+            if redirects >= self.settings.max_redirects:
+                raise FetchError(source_id, "too many redirects", url=url)
+            redirects += 1
+            if hop:
+                return _Hop(request, redirects)
 
     async def _read_body(self, response: httpx.Response, source_id: str) -> bytes:
         url = str(response.url)
@@ -292,7 +377,7 @@ class Fetcher:
         if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
             raise _too_large(source_id, url, limit)
         try:
-            decoder = _Decoder(encoding)
+            decoder = BoundedDecoder(encoding)
         except ValueError as exc:
             raise FetchError(source_id, str(exc), url=url, status=response.status_code) from exc
         chunks: list[bytes] = []
@@ -312,70 +397,13 @@ class Fetcher:
                 url=url,
                 status=response.status_code,
             ) from exc
-        except _TruncatedStreamError as exc:
+        except TruncatedStreamError as exc:
             raise FetchError(source_id, "truncated response", url=url, transient=True) from exc
         total += len(tail)
         if total > limit:
             raise _too_large(source_id, url, limit)
         chunks.append(tail)
         return b"".join(chunks)
-
-
-class _TruncatedStreamError(Exception):
-    """A compressed stream ended before its end marker."""
-
-
-class _Decoder:
-    """Incremental, *bounded* Content-Encoding decoder (identity, gzip incl. multi-member, deflate)."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._fed = False
-        self._raw_deflate_checked = False
-        if encoding in ("", "identity"):
-            self._inflate: zlib._Decompress | None = None
-        elif encoding in ("gzip", "x-gzip"):
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
-        else:
-            raise ValueError(f"unsupported content encoding {encoding!r}")
-
-    def feed(self, data: bytes, budget: int) -> bytes:
-        """Decode ``data``; output beyond ``budget`` bytes is not produced (the caller is over its limit)."""
-        if self._inflate is None:
-            return data
-        self._fed = self._fed or bool(data)
-        if self.encoding == "deflate" and not self._raw_deflate_checked:
-            self._raw_deflate_checked = True
-            try:
-                return self._decode(data, budget)
-            except zlib.error:  # some servers send raw deflate without the zlib wrapper
-                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._decode(data, budget)
-
-    def _decode(self, data: bytes, budget: int) -> bytes:
-        assert self._inflate is not None
-        out = bytearray()
-        while data and len(out) < budget:
-            out += self._inflate.decompress(data, budget - len(out))
-            data = self._inflate.unconsumed_tail
-            if self._inflate.eof:
-                rest = self._inflate.unused_data + data
-                if self.encoding in ("gzip", "x-gzip") and rest.startswith(b"\x1f\x8b"):
-                    self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
-                    data = rest
-                else:
-                    data = b""  # trailing garbage after the stream: ignored, as browsers do
-        return bytes(out)
-
-    def finish(self) -> bytes:
-        if self._inflate is None or not self._fed:  # an empty body (204) may still name an encoding
-            return b""
-        tail = self._inflate.flush()
-        if not self._inflate.eof:
-            raise _TruncatedStreamError(self.encoding)
-        return tail
 
 
 def _is_transient(exc: Exception) -> bool:

@@ -3,6 +3,10 @@
 Rules are matched RFC 9309 style (the longest matching path wins, Allow on a tie); like urllib, ``*`` and
 ``$`` wildcards inside paths are not interpreted.
 
+Redirects of page sources are checked too (:meth:`RobotsCache.check_redirect`, handed to ``Fetcher.fetch``
+as ``check_redirect``): each hop is asked about before it is requested, so an allowed URL cannot lead into a
+disallowed one on any host.
+
 Policy when robots.txt cannot be read (RFC 9309 2.3.1.3-2.3.1.4): 401/403 mean "keep out" (disallow all,
 the cautious crawler practice); other client errors (404, 410, …), too many redirects and oversized files
 mean "unavailable" and allow everything; an *unreachable* robots.txt — a server error (5xx), 429, a network
@@ -50,6 +54,13 @@ class RobotsCache:
         reason = await self._refusal(url)
         if reason is not None:
             raise FetchError(source_id, reason, url=url)
+
+    async def check_redirect(self, url: str, *, source_id: str) -> None:
+        """Like :meth:`ensure_allowed` for a redirect target (``Fetcher.fetch(check_redirect=…)``): the reason
+        names it, e.g. ``blocked by robots.txt (redirect to https://b.example/private/1)``."""
+        reason = await self._refusal(url)
+        if reason is not None:
+            raise FetchError(source_id, f"{reason} (redirect to {_clip(url)})", url=url)
 
     async def _refusal(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -136,3 +147,8 @@ def _longest_match_first(parser: RobotFileParser) -> None:
         entries.append(default_entry)
     for entry in entries:
         entry.rulelines.sort(key=lambda rule: (-len(rule.path), not rule.allowance))
+
+
+def _clip(url: str, limit: int = 200) -> str:
+    """A server-chosen URL shortened for a health reason."""
+    return url if len(url) <= limit else url[: limit - 1] + "…"

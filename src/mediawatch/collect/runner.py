@@ -8,17 +8,18 @@ which the pipeline points at a process pool.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 from mediawatch.collect import youtube
 from mediawatch.collect.work import Parsed, article_item, parse_items
 from mediawatch.errors import FetchError, ParseError, SourceError
-from mediawatch.http import Fetcher, FetchResult
+from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck
 from mediawatch.models import Item, SourceKind
 from mediawatch.normalize import Skipped, canonical_url
 from mediawatch.robots import RobotsCache
@@ -33,6 +34,11 @@ FEED_ACCEPT = (
 )
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one run
+# New articles of one page source fetched at once, and never more than the Fetcher's per-host limit (2 by
+# default): a source's articles mostly share its host, whose slots they wait for anyway, and a source in its
+# article phase holds no more requests than one host's politeness allows, so a run stays near
+# ``concurrency`` x ``per_host`` requests (the size of the client pools).
+MAX_ARTICLES_AT_ONCE = 4
 
 KnownUrls = Callable[[Sequence[str]], set[str]]
 Offload = Callable[[Callable[[], Parsed]], Awaitable[Parsed]]
@@ -82,14 +88,18 @@ class SourceCollector:
         clock: Callable[[], datetime],
         offload: Offload = inline,
         max_articles: int = MAX_ARTICLES_PER_RUN,
+        articles_at_once: int | None = None,
         youtube_base: str = "https://www.youtube.com",
     ) -> None:
+        """``articles_at_once``: a page source's new articles in flight at once; by default
+        ``min(MAX_ARTICLES_AT_ONCE, fetcher.per_host)``."""
         self.fetcher = fetcher
         self.robots = robots
         self.known_urls = known_urls
         self.clock = clock
         self.offload = offload
         self.max_articles = max_articles
+        self.articles_at_once = max(1, articles_at_once or min(MAX_ARTICLES_AT_ONCE, fetcher.per_host))
         self.youtube_base = youtube_base.rstrip("/")
 
     async def collect(self, spec: SourceSpec, state: SourceState) -> SourceOutcome:
@@ -154,10 +164,22 @@ class SourceCollector:
 
     # ------------------------------------------------------------------------------------------ kinds
     async def _get(
-        self, url: str, spec: SourceSpec, state: SourceState, run: _Run, accept: str
+        self,
+        url: str,
+        spec: SourceSpec,
+        state: SourceState,
+        run: _Run,
+        accept: str,
+        *,
+        check_redirect: RedirectCheck | None = None,
     ) -> FetchResult:
         result = await self.fetcher.fetch(
-            url, source_id=spec.id, etag=state.etag, last_modified=state.last_modified, accept=accept
+            url,
+            source_id=spec.id,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            accept=accept,
+            check_redirect=check_redirect,
         )
         run.result = result
         run.max_age = parse_max_age(result.headers.get("cache-control"))
@@ -222,7 +244,8 @@ class SourceCollector:
 
         assert spec.url
         await self.robots.ensure_allowed(spec.url, source_id=spec.id)
-        result = await self._get(spec.url, spec, state, run, HTML_ACCEPT)
+        check: RedirectCheck = partial(self.robots.check_redirect, source_id=spec.id)
+        result = await self._get(spec.url, spec, state, run, HTML_ACCEPT, check_redirect=check)
         if run.unchanged:
             return Parsed((), ())
         html = decode_html(result.body, result.headers)
@@ -243,41 +266,87 @@ class SourceCollector:
         items: list[Item] = []
         skipped: list[Skipped] = []
         failures: list[str] = []
-        for n, url in enumerate(new):
-            try:
-                await self.robots.ensure_allowed(url, source_id=spec.id)
-                art = await self.fetcher.fetch(url, source_id=spec.id, accept=HTML_ACCEPT)
-                # The item keeps the URL the listing links (what known_urls is asked about next run, and what
-                # a feed of the same site would link), not where a redirect ended: else every redirected
-                # article would be fetched again on each run.
-                one = await self.offload(
-                    partial(
-                        article_item,
-                        art.body,
-                        url=url,
-                        source_id=spec.id,
-                        encoding=declared_charset(art.headers),
-                        fetched=self.clock(),
-                        language=spec.language,
-                    )
-                )
-            except SourceError as exc:
-                failures.append(f"{url}: {exc.reason}")
-                run.incomplete = run.incomplete or _passing(exc)
-                if isinstance(exc, FetchError) and (exc.status == 429 or exc.retry_after is not None):
-                    # the host asked us to slow down: no more articles this run; the source waits as asked
-                    run.retry_after = exc.retry_after
-                    if left := len(new) - n - 1:
-                        run.warnings.append(f"{left} articles left for the next run ({exc.reason})")
-                    break
-                continue
-            items.extend(one.items)
-            skipped.extend(one.skipped)
+        slowed: list[FetchError] = []
+        left = 0
+        # results come back in listing order, whatever order the fetches finished in
+        for url, outcome in zip(new, await self._articles(spec, new, check), strict=True):
+            if outcome is None:
+                left += 1
+            elif isinstance(outcome, SourceError):
+                failures.append(f"{url}: {outcome.reason}")
+                run.incomplete = run.incomplete or _passing(outcome)
+                if _slows_down(outcome):
+                    slowed.append(outcome)
+            else:
+                items.extend(outcome.items)
+                skipped.extend(outcome.skipped)
+        if slowed:
+            # the host asked us to slow down: no more articles were requested this run; the source waits
+            waits = [e.retry_after for e in slowed if e.retry_after is not None]
+            run.retry_after = max(waits) if waits else None
+            if left:
+                run.incomplete = True
+                run.warnings.append(f"{left} articles left for the next run ({slowed[0].reason})")
         if failures:
             run.warnings.append(f"{len(failures)} of {len(new)} articles failed (first: {failures[0]})")
             if not items:
                 raise ParseError(spec.id, f"every new article failed; first: {failures[0]}", url=result.url)
         return Parsed(tuple(items), tuple(skipped))
+
+    async def _articles(
+        self, spec: SourceSpec, urls: Sequence[str], check: RedirectCheck
+    ) -> list[Parsed | SourceError | None]:
+        """Fetch and extract ``urls``, at most ``articles_at_once`` at a time (each still waits for its host's
+        slot in the Fetcher), started in listing order. One result per URL, in the order of ``urls``: the
+        parsed article, why it failed, or ``None`` when it was not requested because a host had asked to
+        slow down (429, or Retry-After) first; requests already sent are finished and kept."""
+        results: list[Parsed | SourceError | None] = [None] * len(urls)
+        crashed: dict[int, Exception] = {}
+        stop = asyncio.Event()
+        queue = iter(enumerate(urls))
+
+        async def worker() -> None:
+            for n, url in queue:  # one shared iterator: each URL is taken by exactly one worker
+                if stop.is_set():
+                    return
+                try:
+                    results[n] = await self._article(spec, url, check, stop)
+                except NotRequested:
+                    return
+                except SourceError as exc:
+                    results[n] = exc
+                    if _slows_down(exc):
+                        stop.set()
+                except Exception as exc:  # noqa: BLE001 - a bug: raised below once the others are done
+                    crashed[n] = exc
+                    stop.set()
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.articles_at_once, len(urls))):
+                group.create_task(worker())
+        if crashed:
+            raise crashed[min(crashed)]
+        return results
+
+    async def _article(self, spec: SourceSpec, url: str, check: RedirectCheck, stop: asyncio.Event) -> Parsed:
+        await self.robots.ensure_allowed(url, source_id=spec.id)
+        art = await self.fetcher.fetch(
+            url, source_id=spec.id, accept=HTML_ACCEPT, check_redirect=check, stop=stop
+        )
+        # The item keeps the URL the listing links (what known_urls is asked about next run, and what a feed
+        # of the same site would link), not where a redirect ended: else every redirected article would be
+        # fetched again on each run.
+        return await self.offload(
+            partial(
+                article_item,
+                art.body,
+                url=url,
+                source_id=spec.id,
+                encoding=declared_charset(art.headers),
+                fetched=self.clock(),
+                language=spec.language,
+            )
+        )
 
     def _note_alternates(self, result: FetchResult, run: _Run) -> None:
         """An HTML page came back where a feed was expected: tell the operator which feeds it declares."""
@@ -309,7 +378,7 @@ class SourceCollector:
             next_check=next_check(now, spec.every, failures=failures, retry_after=retry_after),
             notes=run.notes,
         )
-        logger.info("source failed", extra={"fields": {"source_id": spec.id, "reason": reason}})
+        logger.info("source failed", extra={"fields": {"source_id": spec.id, "url": spec.locator, "reason": reason}})
         return SourceOutcome(spec.id, False, (), new_state, reason=reason)
 
 
@@ -321,6 +390,11 @@ def _passing(exc: SourceError) -> bool:
     if exc.status is not None:
         return exc.status >= 500 or exc.status == 429
     return exc.transient or exc.reason.startswith(("timed out", "blocked: robots.txt unreachable"))
+
+
+def _slows_down(exc: SourceError) -> TypeGuard[FetchError]:
+    """An article's host answered 429, or anything with Retry-After: no further article this run."""
+    return isinstance(exc, FetchError) and (exc.status == 429 or exc.retry_after is not None)
 
 
 def declared_charset(headers: dict[str, str] | None) -> str | None:
@@ -339,7 +413,6 @@ def decode_html(body: bytes, headers: dict[str, str] | None = None) -> str:
 
 def process_offload(executor: Any) -> Offload:
     """An ``offload`` that runs jobs in ``executor`` (a ProcessPoolExecutor) from the running event loop."""
-    import asyncio
 
     async def run(job: Callable[[], Parsed]) -> Parsed:
         return await asyncio.get_running_loop().run_in_executor(executor, job)
