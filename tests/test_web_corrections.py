@@ -66,6 +66,14 @@ def test_the_form_offers_and_accepts_the_operators_topics(store: QStore, tmp_pat
     assert "cuisine" in [o["value"] for o in menu.select("select[name=topic] option")]  # filter by it too
 
 
+def test_an_operators_topic_has_a_feed_before_its_first_item(store: QStore, tmp_path: Path) -> None:
+    extra = tmp_path / "taxonomy.yaml"
+    extra.write_text(OPERATOR_TAXONOMY, encoding="utf-8")
+    assert client_for(store, tmp_path).get("/feeds/topics/cuisine.atom").status_code == 404  # not a topic here
+    feed = client_for(store, tmp_path, extra).get("/feeds/topics/cuisine.atom")
+    assert feed.status_code == 200 and "<entry" not in feed.text  # a valid, empty feed to subscribe to
+
+
 def test_a_broken_taxonomy_file_leaves_the_packaged_topics(store: QStore, tmp_path: Path) -> None:
     broken = tmp_path / "taxonomy.yaml"
     broken.write_text("topics: [not, a, mapping]\n", encoding="utf-8")

@@ -22,11 +22,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mediawatch.digest.names import COUNTRIES, TOPICS
+from mediawatch.digest.names import COUNTRIES
 from mediawatch.publish.feeds import FeedKey, FeedOptions, feed_updated, render_atom, render_json
 from mediawatch.publish.opml import render_opml
 from mediawatch.publish.write import empty_feed_updated, feed_entries, known_keys
 from mediawatch.web.metrics import CONTENT_TYPE
+from mediawatch.web.pages import taxonomy_topics
 from mediawatch.web.templating import style_csp
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def render_feed(site: Site, key: FeedKey, ext: str, *, options: FeedOptions) -> 
 def _feed(site: Site, request: Request, key: FeedKey | None, ext: str) -> Response:
     if key is None or ext not in FEED_TYPES:
         raise HTTPException(404, "No such feed")
-    if not _plausible(key) and site.store.feed_key(key.topic, key.country) is None:
+    if not _plausible(site, key) and site.store.feed_key(key.topic, key.country) is None:
         raise HTTPException(404, "No such feed")
     options = site.feed_options
     if not options.base_url:  # links point back at this server when the request's Host is trusted
@@ -204,9 +205,11 @@ def _vary(site: Site) -> dict[str, str]:
     return {"vary": "Host"} if site.varies_by_host else {}
 
 
-def _plausible(key: FeedKey) -> bool:
-    """A feed for a known topic and/or country that has no items yet: an empty feed, not a 404."""
-    return (key.topic is None or key.topic in TOPICS) and (key.country is None or key.country in COUNTRIES)
+def _plausible(site: Site, key: FeedKey) -> bool:
+    """A feed for a known topic (the active taxonomy's, operators' additions included) and/or country that has
+    no items yet: an empty feed, not a 404."""
+    return ((key.topic is None or key.topic in taxonomy_topics(site))
+            and (key.country is None or key.country in COUNTRIES))
 
 
 def _split(name: str) -> tuple[str, str]:

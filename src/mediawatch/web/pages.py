@@ -81,7 +81,7 @@ def _item_page(
     found = site.store.tagged_item(item_id)
     if found is None:
         raise HTTPException(404, "No such item")
-    topics = _taxonomy_topics(site)
+    topics = taxonomy_topics(site)
     values = form or {
         "relevant": "yes" if found.relevant else "no",
         "countries": " ".join(found.countries),
@@ -130,7 +130,7 @@ def label(site: Site) -> AsyncEndpoint:
             store = site.store
             if store.tagged_item(item_id) is None:
                 raise HTTPException(404, "No such item")
-            known = _taxonomy_topics(site)
+            known = taxonomy_topics(site)
             result = parse_correction(
                 values["relevant"],
                 values["countries"],
@@ -212,7 +212,7 @@ def feeds(site: Site) -> Endpoint:
     return endpoint
 
 
-def _taxonomy_topics(site: Site) -> tuple[str, ...]:
+def taxonomy_topics(site: Site) -> tuple[str, ...]:
     """The active taxonomy's topic ids (packaged plus the operator's override file), re-read every
     ``MEMO_SECONDS``: what the correction form offers and accepts."""
 
@@ -229,8 +229,8 @@ def _taxonomy_topics(site: Site) -> tuple[str, ...]:
 
 def _topics(site: Site, present: tuple[tuple[str, int], ...]) -> list[str]:
     """The taxonomy's topics in its order, then any other topic found in the data (the filter menu)."""
-    known = _taxonomy_topics(site)
+    known = taxonomy_topics(site)
     return [*known, *sorted({v for v, _ in present} - set(known), key=topic_order)]
 
 
-__all__ = ["digests", "feeds", "index", "item", "label", "sources", "story"]
+__all__ = ["digests", "feeds", "index", "item", "label", "sources", "story", "taxonomy_topics"]
