@@ -266,8 +266,11 @@ def classify_records(tagger: Tagger, records: Sequence[dict[str, Any]], where: s
 def tag_lines(tagger: Tagger, inputs: Sequence[TagInput]) -> list[dict[str, Any]]:
     """One ``classify --input`` output object per input: id, relevant, relevance, countries, topics, why."""
     out = []
+    started = time.monotonic()
     for start in range(0, len(inputs), BATCH):
         for r in tagger.classify(inputs[start : start + BATCH]):
             out.append({"id": r.id, "relevant": r.relevant, "relevance": round(r.relevance, 4),
                         "countries": list(r.countries), "topics": list(r.topics), "why": r.why})
+    logger.info("lines tagged", extra={"fields": {"lines": len(out), "relevant": sum(o["relevant"] for o in out),
+                                                  "seconds": round(time.monotonic() - started, 2)}})
     return out
