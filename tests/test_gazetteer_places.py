@@ -1,6 +1,6 @@
 """Where Kazakh communities live, named the way news items name them: each probe must place the community in
 its country and nowhere else (regions, cities and community names in English, Russian, Kazakh, Chinese,
-Turkish, Uzbek and Persian). Written from knowledge of the domain, not from the labeled files."""
+Turkish, Uzbek, Persian and Arabic). Written from knowledge of the domain, not from the labeled files."""
 
 from __future__ import annotations
 
@@ -126,8 +126,10 @@ PROBES: dict[str, list[str]] = {
     "PL": ["Kazakhs in Warsaw", "Kazakhs of Poland"],
     "KR": ["Kazakhs in Seoul", "Kazakh workers in South Korea"],
     "JP": ["Kazakh students in Tokyo"],
-    "AE": ["Kazakhs in Dubai"],
-    "SA": ["Kazakhs in Saudi Arabia", "Kazakh pilgrims in Mecca"],
+    "AE": ["Kazakhs in Dubai", "الكازاخ في دبي"],
+    "SA": ["Kazakhs in Saudi Arabia", "Kazakh pilgrims in Mecca", "الجالية الكازاخية في جدة",
+           "الكازاخ في السعودية"],
+    "EG": ["Kazakh students in Cairo", "الطلاب الكازاخ في القاهرة"],
     "IT": ["Kazakhs in Italy", "Kazakhs in Rome"],
     "ES": ["Kazakhs in Spain", "Kazakhs in Madrid"],
     "CH": ["Kazakhs in Switzerland", "Kazakhs in Geneva"],
