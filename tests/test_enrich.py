@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from mediawatch.app import open_app
 from mediawatch.cli import main
 from mediawatch.enrich import run_classify
+from mediawatch.errors import ConfigError
 from mediawatch.labels import make_label
 from mediawatch.models import Item, ItemId, ItemKind, SourceId
 from mediawatch.normalize import item_id
@@ -97,8 +98,6 @@ def test_classify_input_file_without_database(tmp_path: Path, monkeypatch: pytes
 
 
 def test_label_validation() -> None:
-    from mediawatch.errors import ConfigError
-
     with pytest.raises(ConfigError) as info:
         make_label("i1", False, ["MN"], ["cooking"], editor=None, note=None, now=NOW)
     text = "\n".join(info.value.problems)
@@ -108,3 +107,27 @@ def test_label_validation() -> None:
     assert info.value.problems == ["label i1: not ISO 3166-1 alpha-2 country codes: XX"]
     lab = make_label("i1", True, ["mn", "MN"], ["Festivals"], editor="a", note=None, now=NOW)
     assert lab.countries == ("MN",) and lab.topics == ("festivals",)
+
+
+def test_the_taxonomy_is_read_once_and_again_when_an_override_changes(tmp_path: Path) -> None:
+    """A service tick asks for the taxonomy every few minutes: the same object comes back while the override
+    file is unchanged, and an edit to it is picked up at once."""
+    import os
+
+    from mediawatch.enrich import load_taxonomy
+
+    override = tmp_path / "taxonomy.yaml"
+    override.write_text("topics:\n  cuisine:\n    label: Cuisine\n    description: Kazakh food abroad.\n",
+                        encoding="utf-8")
+    settings = Settings(taxonomy=override)
+    first = load_taxonomy(settings)
+    assert "cuisine" in first.topic_ids and load_taxonomy(settings) is first
+    override.write_text("topics:\n  crafts:\n    label: Crafts\n    description: Felt and embroidery abroad.\n",
+                        encoding="utf-8")
+    stamp = override.stat().st_mtime_ns + 10**9
+    os.utime(override, ns=(stamp, stamp))  # a new modification time even on a coarse file system
+    again = load_taxonomy(settings)
+    assert "crafts" in again.topic_ids and "cuisine" not in again.topic_ids
+    override.unlink()
+    with pytest.raises(ConfigError, match="taxonomy.yaml"):
+        load_taxonomy(settings)  # a missing file is the usual error, not a stale copy

@@ -7,11 +7,13 @@ stories. Editors' labels are training examples for the heads and override the mo
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mediawatch.models import Classification, Item, ItemId
@@ -70,10 +72,29 @@ def build_tagger(settings: Settings, embedder: Embedder, store: Store | None = N
 
 
 def load_taxonomy(settings: Settings):  # type: ignore[no-untyped-def]
-    """The packaged taxonomy and gazetteer merged with the operator's override files, if set."""
+    """The packaged taxonomy and gazetteer merged with the operator's override files, if set.
+
+    Read once per process and again only when an override file changes (its size or modification time): a
+    service tick asks for it every few minutes, and building it costs about half a second.
+    """
+    return _taxonomy(settings.taxonomy, settings.gazetteer, _stamp(settings.taxonomy), _stamp(settings.gazetteer))
+
+
+@functools.lru_cache(maxsize=4)
+def _taxonomy(taxonomy: Path | None, gazetteer: Path | None, *stamps: object):  # type: ignore[no-untyped-def]
     from mediawatch.classify.taxonomy import load_taxonomy as load
 
-    return load(settings.taxonomy, settings.gazetteer)
+    return load(taxonomy, gazetteer)  # an error is raised, never cached
+
+
+def _stamp(path: Path | None) -> object:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"  # loading then raises the usual ConfigError naming the file
+    return (st.st_mtime_ns, st.st_size)
 
 
 def tagger_identity(settings: Settings, embedder: Embedder, store: Store) -> tuple[str, str]:

@@ -19,6 +19,7 @@ a hash of the examples, taxonomy and feature version: never committed, retrained
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -124,14 +125,22 @@ def taxonomy_examples(taxonomy: Taxonomy) -> list[Example]:
     ]
 
 
-def load_examples(taxonomy: Taxonomy, extra_files: Sequence[Path] = ()) -> list[Example]:
-    """The packaged examples, the taxonomy's topic examples and any extra example files."""
+@functools.lru_cache(maxsize=4)
+def _packaged_examples(topic_ids: tuple[str, ...]) -> tuple[Example, ...]:
+    """The example files shipped in the package, read once per process (a service tick asks for them every few
+    minutes to work out the tagger's identity; parsing them costs about a second)."""
     examples: list[Example] = []
     folder = resources.files("mediawatch.classify").joinpath("data/examples")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             data = load_yaml_mapping(entry.read_text(encoding="utf-8"), f"examples/{entry.name}")
-            examples.extend(parse_examples(data, f"examples/{entry.name}", taxonomy.topic_ids))
+            examples.extend(parse_examples(data, f"examples/{entry.name}", topic_ids))
+    return tuple(examples)
+
+
+def load_examples(taxonomy: Taxonomy, extra_files: Sequence[Path] = ()) -> list[Example]:
+    """The packaged examples, the taxonomy's topic examples and any extra example files."""
+    examples = list(_packaged_examples(taxonomy.topic_ids))
     for path in extra_files:
         try:
             text = path.read_text(encoding="utf-8")
