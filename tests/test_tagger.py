@@ -360,3 +360,20 @@ def test_real_model_decisions(
     result = real_tagger.classify([TagInput("x", title, text)])[0]
     assert result.relevant is relevant, result.why
     assert result.countries == countries
+
+
+def test_topics_are_those_that_pass_and_the_fallback_prefers_cue_words() -> None:
+    from mediawatch.classify.tagger import choose_topics
+
+    thresholds = np.array([0.45, 0.55, 0.60, 1.0, 0.5])
+    # two pass: best ratio first, at most the limit
+    assert choose_topics(np.array([0.9, 0.6, 0.1, 0.99, 0.7]), thresholds, [False] * 5) == [0, 4, 1]
+    assert choose_topics(np.array([0.9, 0.6, 0.1, 0.99, 0.7]), thresholds, [False] * 5, limit=2) == [0, 4]
+    # none passes: the closest one (score / threshold), never a topic without a head (threshold 1)
+    scores = np.array([0.224, 0.266, 0.18, 0.95, 0.04])
+    assert choose_topics(scores, thresholds, [False] * 5) == [0]
+    # ... unless the text holds another topic's cue words: then the closest of those
+    assert choose_topics(scores, thresholds, [False, True, True, False, False]) == [1]
+    assert choose_topics(scores, thresholds, [False, False, False, True, False]) == [0]  # a headless topic's cues
+    # cue words never override a topic that passed
+    assert choose_topics(np.array([0.5, 0.1, 0.1, 0.0, 0.0]), thresholds, [False, True, False, False, False]) == [0]

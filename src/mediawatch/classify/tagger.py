@@ -14,7 +14,8 @@ Decisions:
   ("Kazakhs of Mongolia", Bayan-Ölgii) win over other countries in the text; adjectives count only next to the
   ethnonym or when nothing stronger is named; never Kazakhstan itself;
 * ``topics`` (only for relevant items) = topics whose head (embedding plus the topic's cue words) clears its
-  cross-validated threshold; at least one (the topic closest to its threshold) and at most ``MAX_TOPICS``.
+  cross-validated threshold; at least one (the topic closest to its threshold, one whose cue words the text
+  contains first) and at most ``MAX_TOPICS``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from mediawatch.classify.translit import text_for
 if TYPE_CHECKING:
     from mediawatch.classify.embed import Embedder
 
-__all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "text_for"]
+__all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "text_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,9 +139,8 @@ class Tagger:
         countries = tuple(sorted(support)) if relevant else ()
         topics: tuple[str, ...] = ()
         if relevant:
-            ratio = topic_scores / np.maximum(heads.topic_thresholds, 1e-6)
-            order = [int(k) for k in np.argsort(-ratio) if heads.topic_thresholds[k] < 1.0]
-            chosen = [k for k in order if ratio[k] >= 1.0][:MAX_TOPICS] or order[:1]
+            cued = [bool(cues.get(t)) for t in heads.topics]
+            chosen = choose_topics(topic_scores, heads.topic_thresholds, cued)
             topics = tuple(heads.topics[k] for k in sorted(chosen))
         nearest = [
             {
@@ -200,6 +200,22 @@ class Tagger:
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def choose_topics(scores: np.ndarray, thresholds: np.ndarray, cued: Sequence[bool],
+                  limit: int = MAX_TOPICS) -> list[int]:
+    """Indices of a relevant item's topics: those whose score clears the threshold, best first, at most
+    ``limit``. When none does, the single closest one (score / threshold), preferring a topic whose cue words
+    the text contains: with every head unsure, words an operator listed for a topic are the firmer evidence
+    (a dombra lesson for children, where every head scores low, is heritage, not trade). A topic whose
+    threshold is 1 (no head: too few training examples) is never chosen."""
+    ratio = scores / np.maximum(thresholds, 1e-6)
+    order = [int(k) for k in np.argsort(-ratio, kind="stable") if thresholds[k] < 1.0]
+    passed = [k for k in order if ratio[k] >= 1.0][:limit]
+    if passed:
+        return passed
+    with_cues = [k for k in order if cued[k]]
+    return (with_cues or order)[:1]
 
 
 def heads_path(cache_dir: Path, model: str, key: str) -> Path:
