@@ -96,6 +96,36 @@ def test_lock_refuses_a_second_holder_until_the_first_goes_stale(tmp_path: Path)
     assert app.store.lock_holder(LOCK_NAME) is None
 
 
+def test_a_missed_digest_is_built_after_the_first_tick_not_before(tmp_path: Path) -> None:
+    """On a new database the missed week's digest must not be built from an empty store: the service builds it
+    right after its first tick has collected, once."""
+    import threading
+
+    from mediawatch.app import system_clock
+
+    app = make_app(tmp_path, "", system_clock, digest_time="00:00")  # type: ignore[arg-type]
+    order: list[str] = []
+    done = threading.Event()
+
+    def tick(a: App) -> TickReport:
+        order.append("tick")
+        return TickReport(0, 0, 0, 0, 0, 0.0)
+
+    def digest(a: App, now: datetime) -> None:
+        order.append("digest")
+        run_digest(a, None, a.settings.digests)
+        done.set()
+
+    service = Service(app, tick=tick, digest=digest)
+
+    def foreground() -> None:
+        assert done.wait(20)
+        service.tick()  # a later tick does not build it again
+
+    service.run(foreground)
+    assert order[:2] == ["tick", "digest"] and order.count("digest") == 1
+
+
 def test_missed_digest_is_built_once_at_start(tmp_path: Path) -> None:
     clock = Clock(T0 - timedelta(hours=2))  # Monday 05:00: this week's digest is not due yet
     app = make_app(tmp_path, "", clock)
@@ -312,15 +342,17 @@ def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
         ticks.set()
         raise RuntimeError("boom")
 
+    digested = threading.Event()
+
     def digest(a: App, now: datetime) -> None:
-        time.sleep(1.5)  # slower than APScheduler's default grace: the first tick must still run
+        digested.set()
         raise OSError("digests folder is read-only")
 
     service = Service(app, tick=tick, digest=digest)
     ran: list[bool] = []
 
     def foreground() -> None:  # stands in for the web server: runs while the scheduler does
-        assert ticks.wait(10)
+        assert ticks.wait(10) and digested.wait(10)  # the missed digest is tried after the first tick
         ran.append(True)
 
     with caplog.at_level(logging.INFO, logger="mediawatch.service"):

@@ -85,6 +85,7 @@ class Service:
         self.stopping = threading.Event()
         self._tick_takes_stop = accepts_keyword(tick, "stop")
         self._ticking = threading.Event()  # set while a tick runs
+        self._catch_up_pending = False  # set by run(): the first tick then builds a missed digest
         self._stop_reason = ""
         self._cut_short: TickReport | None = None  # the tick the stop cut short
         self._scheduler: Any = None
@@ -144,9 +145,20 @@ class Service:
                 report = self.tick_fn(self.app)
         except Exception:
             logger.exception("tick failed")
-            return None
+            report = None
         finally:
             self._ticking.clear()
+        if self._catch_up_pending:
+            # after the first tick of this process, not before it: on a new database (or after a long stop)
+            # the missed week's digest is then built from what that tick collected, not from an empty store
+            self._catch_up_pending = False
+            if not self.stopping.is_set():
+                try:
+                    self.catch_up()
+                except Exception:  # the service goes on; the digest can be written with `mediawatch digest`
+                    logger.exception("building the missed digest failed")
+        if report is None:
+            return None
         if self.metrics is not None:
             self.metrics.tick_seconds(report.seconds)
             self.metrics.items_collected(report.new_items)
@@ -222,13 +234,10 @@ class Service:
                                                        timezone=s.digest_timezone), id="digest", max_instances=1,
                               coalesce=True, misfire_grace_time=None)
             scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT.total_seconds(), id="heartbeat")
-            try:
-                self.catch_up()
-            except Exception:  # the service still starts; the digest can be written with `mediawatch digest`
-                logger.exception("building the missed digest failed")
+            self._catch_up_pending = True  # a missed digest is built right after the first tick
             scheduler.start()
             self._scheduler = scheduler
-            logger.warning(
+            logger.info(
                 "service started", extra={"fields": {"db": display_url(s.db), "tick_minutes": s.tick_minutes}}
             )
             if foreground is not None:
@@ -241,7 +250,7 @@ class Service:
             stop_requested = time.monotonic()
             self._stop_reason = self._stop_reason or "error"
             self.stopping.set()  # a running tick winds down (an exception got here without the event)
-            logger.warning("stop requested", extra={"fields": {
+            logger.info("stop requested", extra={"fields": {
                 "reason": self._stop_reason, "tick_running": self._ticking.is_set(),
             }})
             if scheduler.running:
@@ -250,7 +259,7 @@ class Service:
                 signal.signal(sig, handler)
             self.release()
             left = left_fields(self._cut_short) if self._cut_short is not None else {"tick_cut_short": False}
-            logger.warning("service stopped", extra={"fields": {
+            logger.info("service stopped", extra={"fields": {
                 "reason": self._stop_reason, "seconds": round(time.monotonic() - stop_requested, 1), **left,
             }})
 
