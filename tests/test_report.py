@@ -126,3 +126,23 @@ def test_count_wording(n: int, text: str) -> None:
 
     assert count(n, "source") == text
     assert count(n, "story", "stories").endswith("story" if n == 1 else "stories")
+
+
+def test_piped_table_keeps_ids_and_times_whole_and_a_disabled_source_has_no_next_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediawatch sources | cat`: rich assumed 80 columns and folded ids and times ("2026-11/-28")."""
+    from dataclasses import replace
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long_id = replace(health("could not connect (connection refused)"),
+                      source_id=SourceId("demo-qazaq-diaspora-europe"))
+    off = replace(health(None), source_id=SourceId("removed-one"), enabled=False, notes={"removed": "not in file"})
+    print_health([long_id, off], as_json=False)  # capsys: not a terminal
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "demo-qazaq-diaspora-europe" in line)
+    assert row.count("2025-03-24 06:00") == 2  # last attempt and next check, each whole on the source's row
+    removed = next(line for line in out.splitlines() if "removed-one" in line)
+    assert removed.rstrip().rstrip("│").rstrip().endswith("-")  # disabled: never checked again
+    print_health([off], as_json=True)
+    assert json.loads(capsys.readouterr().out)["next_check"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +41,7 @@ def health_record(h: SourceHealth) -> dict[str, object]:
         "consecutive_failures": h.consecutive_failures,
         "last_error": h.last_error,
         "items_7d": h.items_7d,
-        "next_check": _iso(h.next_check),
+        "next_check": _iso(h.next_check) if h.enabled else None,  # a disabled source is never checked
         "notes": dict(h.notes),
     }
 
@@ -64,7 +65,11 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
                   _short(h.last_success), str(h.consecutive_failures))
         after = (str(h.items_7d), _short(h.next_check) if h.enabled else "-")
         table.add_row(*(Text(_terminal(c)) for c in before), _problem_cell(h), *(Text(_terminal(c)) for c in after))
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # piped or captured: rich assumes 80 columns and folds ids and times ("2026-11/-28"); a file has room
+        console = Console(soft_wrap=False, width=200)
+    console.print(table)
 
 
 def _problem_cell(h: SourceHealth) -> Text:
