@@ -49,8 +49,9 @@ class ClassifyReport:
 
     def summary(self) -> str:
         text = (
-            f"tagged {self.tagged} items ({self.relevant} relevant); {self.embedded} texts embedded, "
-            f"{self.cached} vectors from the cache; {self.stories} placed in stories; {self.seconds:.1f} s"
+            f"tagged {self.tagged} items ({self.relevant} relevant by the model; editors' corrections still win); "
+            f"{self.embedded} texts embedded, {self.cached} vectors from the cache (items and training examples); "
+            f"{self.stories} placed in stories; {self.seconds:.1f} s"
         )
         if self.stopped:
             text += f"; stopped early: {self.left} items left untagged"
