@@ -366,8 +366,15 @@ def test_metrics(store: QStore, tmp_path: Path) -> None:
         assert line in text.splitlines(), line
     # its own registry: nothing leaks into the process-wide default, and a second app starts from zero
     assert REGISTRY.get_sample_value("mediawatch_items_collected_total") is None
-    other = TestClient(create_app(store, Settings(), digests_dir=tmp_path, clock=lambda: NOW))
-    assert "mediawatch_items_collected_total 0.0" in other.get("/metrics").text.splitlines()
+    fresh = TestClient(create_app(store, Settings(), digests_dir=tmp_path, metrics=Metrics(), clock=lambda: NOW))
+    assert "mediawatch_items_collected_total 0.0" in fresh.get("/metrics").text.splitlines()
+    # a web server without the service (`mediawatch serve`) never sees a tick: no tick counters posing as zeros,
+    # only what the database holds
+    standalone = TestClient(create_app(store, Settings(), digests_dir=tmp_path, clock=lambda: NOW)).get("/metrics")
+    assert 'mediawatch_items{state="all"} 9.0' in standalone.text.splitlines()
+    for family in ("mediawatch_items_collected", "mediawatch_tick_seconds", "mediawatch_fetch_errors",
+                   "mediawatch_items_tagged", "mediawatch_tagging"):
+        assert family not in standalone.text, family
 
 
 def test_store_factory_opens_lazily_and_closes_at_shutdown(tmp_path: Path) -> None:

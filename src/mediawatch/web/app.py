@@ -166,7 +166,7 @@ def create_app(
         store,
         settings,
         digests_dir=digests_dir,
-        metrics=metrics or Metrics(),
+        metrics=metrics or Metrics(ticks=False),  # no service in this process: no tick counters
         clock=clock or (lambda: datetime.now(UTC)),
         feed_options=feed_options or FeedOptions.from_settings(settings),
         trusted_hosts=bind_names(*listen) if listen else frozenset(),

@@ -41,9 +41,13 @@ class CountingStore(Protocol):
 class Metrics:
     """The service's metrics. Thread-safe (prometheus-client values are; the store hook is locked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ticks: bool = True) -> None:
+        """``ticks=False`` for a web server without the service (``mediawatch serve``): it never sees a tick,
+        so the tick-only families (items collected, fetch errors, tick duration, tagging) are left out rather
+        than exported as zeros a scraper would take for real."""
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
+        self.ticks = ticks
+        r = self.registry if ticks else CollectorRegistry(auto_describe=False)  # kept apart: never exported
         self._items = Counter(
             "mediawatch_items_collected", "New items stored by collection runs.", registry=r
         )
@@ -64,7 +68,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._store: CountingStore | None = None
         self._clock: Callable[[], datetime] | None = None
-        r.register(_StoreCollector(self))
+        self.registry.register(_StoreCollector(self))
 
     # ------------------------------------------------------------------------------------------ pipeline side
     def items_collected(self, n: int) -> None:
