@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import stamina
+from collectapp import health, make_app, write_sources
 
-from mediawatch.app import App, open_app
+from mediawatch.app import App
 from mediawatch.pipeline import run_collect, select_sources
 from mediawatch.settings import Settings
 
@@ -23,28 +24,9 @@ def _no_backoff() -> None:
     stamina.set_testing(False)
 
 
-def write_sources(tmp_path: Path, stanzas: list[str]) -> Path:
-    path = tmp_path / "sources.yaml"
-    path.write_text("version: 1\nsources:\n" + "".join(stanzas), encoding="utf-8")
-    return path
-
-
 def rss(source_id: str, url: str, **extra: str) -> str:
     more = "".join(f"    {k}: {v}\n" for k, v in extra.items())
     return f"  - id: {source_id}\n    kind: rss\n    url: '{url}'\n{more}"
-
-
-def make_app(tmp_path: Path, stanzas: list[str], *, db: str | None = None, **settings: object) -> App:
-    """An app over ``db`` (a test's ``db_url``, to run on SQLite and PostgreSQL), by default a SQLite file."""
-    base = {"timeout": 3.0, "connect_timeout": 2.0, "retries": 2, "concurrency": 8, "per_host": 8}
-    base.update(settings)
-    url = db or f"sqlite:///{tmp_path / 'mw.db'}"
-    s = Settings(db=url, sources=write_sources(tmp_path, stanzas), **base)
-    return open_app(s)
-
-
-def health(app: App) -> dict[str, object]:
-    return {h.source_id: h for h in app.store.health(app.now())}
 
 
 def exported(app: App) -> list[dict]:

@@ -90,20 +90,12 @@ def test_a_valid_correction_is_stored(db: str) -> None:
     assert (lab.relevant, lab.countries, lab.topics) == (True, ("MN",), ("festivals",))  # type: ignore[attr-defined]
 
 
-OPERATOR_TAXONOMY = """\
-topics:
-  cuisine:
-    label: Cuisine
-    description: Kazakh food and restaurants abroad.
-    examples:
-      - {lang: en, text: "Beshbarmak evening at the Kazakh community centre in Berlin"}
-"""
+OPERATOR_TAXONOMY = Path(__file__).parent / "data" / "taxonomy" / "operator_cuisine.yaml"  # adds "cuisine"
 
 
 def test_a_topic_added_by_the_operator_can_be_used(db: str, tmp_path: Path) -> None:
     """The active taxonomy (packaged plus MEDIAWATCH_TAXONOMY) decides, not the built-in list."""
-    extra = tmp_path / "taxonomy.yaml"
-    extra.write_text(OPERATOR_TAXONOMY, encoding="utf-8")
+    extra = OPERATOR_TAXONOMY
     code, output = label(db, "item-1", "--relevant", "--topic", "cuisine")
     assert code == 2 and "unknown topics: cuisine" in output, output
     assert "language, festivals, trade" in output and "heritage" in output  # the valid ones are listed

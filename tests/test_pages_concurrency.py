@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 import stamina
+from collectapp import make_app, page
 from loopserver import LoopServer, RecordedRequest, Response
 
 import mediawatch
-from mediawatch.app import App, open_app
+from mediawatch.app import App
 from mediawatch.collect.runner import SourceCollector, SourceOutcome
 from mediawatch.http import Fetcher, build_client
 from mediawatch.pipeline import select_sources
 from mediawatch.robots import RobotsCache
-from mediawatch.settings import Settings
 
 ARTICLE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title} | Portal</title>
 <meta property="og:title" content="{title}"></head><body><nav><a href="/">Главная</a></nav>
@@ -50,21 +50,8 @@ def site(srv: LoopServer, delays: list[float]) -> tuple[list[str], list[str]]:
     return paths, titles
 
 
-def make_app(tmp_path: Path, srv: LoopServer, *, per_host: int) -> App:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(
-        f"version: 1\nsources:\n  - {{id: portal, kind: page, url: '{srv.url('/')}'}}\n", encoding="utf-8"
-    )
-    settings = Settings(
-        db=f"sqlite:///{tmp_path / 'mw.db'}",
-        sources=sources,
-        timeout=3.0,
-        connect_timeout=2.0,
-        retries=2,
-        concurrency=8,
-        per_host=per_host,
-    )
-    return open_app(settings)
+def portal_app(tmp_path: Path, srv: LoopServer, *, per_host: int) -> App:
+    return make_app(tmp_path, [page("portal", srv.url("/"))], per_host=per_host)
 
 
 def collect_once(app: App, *, articles_at_once: int | None = None) -> SourceOutcome:
@@ -113,7 +100,7 @@ def test_new_articles_are_fetched_concurrently_within_the_bounds_and_kept_in_lis
     exactly once; the first ones answer last, yet the items come out in listing order."""
     delays = [0.45 - 0.03 * n for n in range(10)]  # 0.45 s down to 0.18 s: later articles finish first
     paths, titles = site(loopserver, delays)
-    app = make_app(tmp_path, loopserver, per_host=per_host)
+    app = portal_app(tmp_path, loopserver, per_host=per_host)
     outcome = collect_once(app)
     assert outcome.ok and outcome.warning is None, outcome.reason or outcome.warning
     requests = article_requests(loopserver)
@@ -141,7 +128,7 @@ def test_a_429_stops_new_article_requests_and_keeps_those_already_sent(
         Response(status=429, body=b"slow down", retry_after="3600"),
         Response(body=ARTICLE.format(title=titles[0]).encode(), content_type="text/html; charset=utf-8"),
     )
-    app = make_app(tmp_path, loopserver, per_host=8)
+    app = portal_app(tmp_path, loopserver, per_host=8)
     before = datetime.now(UTC)
     outcome = collect_once(app)
     assert outcome.ok, outcome.reason
@@ -173,7 +160,7 @@ def test_an_article_waiting_for_its_hosts_slot_is_not_sent_after_a_429(
         Response(status=429, body=b"slow down", retry_after="3600"),
         Response(body=ARTICLE.format(title=titles[1]).encode(), content_type="text/html; charset=utf-8"),
     )
-    app = make_app(tmp_path, loopserver, per_host=1)
+    app = portal_app(tmp_path, loopserver, per_host=1)
     outcome = collect_once(app, articles_at_once=3)
     assert [r.path for r in article_requests(loopserver)] == paths[:2]
     assert [i.title for i in outcome.items] == titles[:1]

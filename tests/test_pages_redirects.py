@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import stamina
+from collectapp import health, make_app, page
 from loopserver import LoopServer
 
-from mediawatch.app import App, open_app
 from mediawatch.pipeline import run_collect, select_sources
-from mediawatch.settings import Settings
 
 ARTICLE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title} | Portal</title>
 <meta property="og:title" content="{title}"></head><body><nav><a href="/">Главная</a></nav>
@@ -46,27 +45,6 @@ def other_host(loopserver: LoopServer) -> Iterator[LoopServer]:
         yield server
 
 
-def make_app(tmp_path: Path, stanzas: list[str]) -> App:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text("version: 1\nsources:\n" + "".join(stanzas), encoding="utf-8")
-    settings = Settings(
-        db=f"sqlite:///{tmp_path / 'mw.db'}",
-        sources=sources,
-        timeout=3.0,
-        connect_timeout=2.0,
-        retries=2,
-        concurrency=8,
-        per_host=2,
-    )
-    return open_app(settings)
-
-
-def page(source_id: str, url: str) -> str:
-    return f"  - {{id: {source_id}, kind: page, url: '{url}'}}\n"
-
-
-def health(app: App) -> dict[str, object]:
-    return {h.source_id: h for h in app.store.health(app.now())}
 
 
 def listing(srv: LoopServer, paths: list[str]) -> None:
@@ -101,6 +79,7 @@ def test_listing_redirect_into_a_path_disallowed_on_another_host_is_not_requeste
             page("portal", loopserver.url("/")),
             f"  - {{id: feed, kind: rss, url: '{loopserver.url('/feed.xml')}'}}\n",
         ],
+        per_host=2,
     )
     report = run_collect(app, select_sources(app, all_sources=True))
     reason = f"blocked by robots.txt (redirect to {target})"
@@ -128,7 +107,7 @@ def test_article_redirects_are_checked_against_robots_txt_of_their_target_host(
     loopserver.redirect(STORY[1], other_host.url("/news/a2"), status=301)
     other_host.serve("/news/a2", ARTICLE.format(title="Статья на другом хосте"), content_type="text/html")
     loopserver.serve(STORY[2], ARTICLE.format(title="Прямая статья"), content_type="text/html")
-    app = make_app(tmp_path, [page("portal", loopserver.url("/"))])
+    app = make_app(tmp_path, [page("portal", loopserver.url("/"))], per_host=2)
     report = run_collect(app, select_sources(app, all_sources=True))
     assert report.sources_ok == 1 and report.items_new == 2
     first = f"{loopserver.url(STORY[0])}: blocked by robots.txt (redirect to {blocked})"
@@ -155,7 +134,7 @@ def test_article_redirect_to_a_host_whose_robots_txt_is_unreachable_is_left_for_
     loopserver.redirect(STORY[0], target)
     other_host.serve("/news/a1", ARTICLE.format(title="Статья за редиректом"), content_type="text/html")
     loopserver.serve(STORY[1], ARTICLE.format(title="Прямая статья"), content_type="text/html")
-    app = make_app(tmp_path, [page("portal", loopserver.url("/"))])
+    app = make_app(tmp_path, [page("portal", loopserver.url("/"))], per_host=2)
     report = run_collect(app, select_sources(app, all_sources=True))
     why = f"blocked: robots.txt unreachable (HTTP 500) (redirect to {target})"
     assert report.warnings["portal"] == f"1 of 2 articles failed (first: {loopserver.url(STORY[0])}: {why})"

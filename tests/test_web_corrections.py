@@ -19,14 +19,7 @@ from mediawatch.store import open_store
 from mediawatch.web import create_app
 
 TOKEN = "correct horse battery staple"
-OPERATOR_TAXONOMY = """\
-topics:
-  cuisine:
-    label: Cuisine
-    description: Kazakh food and restaurants abroad.
-    examples:
-      - {lang: en, text: "Beshbarmak evening at the Kazakh community centre in Berlin"}
-"""
+OPERATOR_TAXONOMY = Path(__file__).parent / "data" / "taxonomy" / "operator_cuisine.yaml"  # adds "cuisine"
 
 
 @pytest.fixture
@@ -47,8 +40,7 @@ def offered(client: TestClient, n: int) -> list[str]:
 
 
 def test_the_form_offers_and_accepts_the_operators_topics(store: QStore, tmp_path: Path) -> None:
-    extra = tmp_path / "taxonomy.yaml"
-    extra.write_text(OPERATOR_TAXONOMY, encoding="utf-8")
+    extra = OPERATOR_TAXONOMY
     packaged = client_for(store, tmp_path)
     assert "cuisine" not in offered(packaged, 1) and offered(packaged, 1)[:2] == ["language", "festivals"]
     form = {"token": TOKEN, "relevant": "yes", "countries": "MN", "topics": ["cuisine"]}
@@ -67,8 +59,7 @@ def test_the_form_offers_and_accepts_the_operators_topics(store: QStore, tmp_pat
 
 
 def test_an_operators_topic_has_a_feed_before_its_first_item(store: QStore, tmp_path: Path) -> None:
-    extra = tmp_path / "taxonomy.yaml"
-    extra.write_text(OPERATOR_TAXONOMY, encoding="utf-8")
+    extra = OPERATOR_TAXONOMY
     assert client_for(store, tmp_path).get("/feeds/topics/cuisine.atom").status_code == 404  # not a topic here
     feed = client_for(store, tmp_path, extra).get("/feeds/topics/cuisine.atom")
     assert feed.status_code == 200 and "<entry" not in feed.text  # a valid, empty feed to subscribe to

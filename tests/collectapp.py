@@ -1,0 +1,30 @@
+"""An app over a sources file of the given stanzas, with the short timeouts collection tests use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediawatch.app import App, open_app
+from mediawatch.settings import Settings
+
+
+def write_sources(tmp_path: Path, stanzas: list[str]) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text("version: 1\nsources:\n" + "".join(stanzas), encoding="utf-8")
+    return path
+
+
+def make_app(tmp_path: Path, stanzas: list[str], *, db: str | None = None, **settings: object) -> App:
+    """An app over ``db`` (a test's ``db_url``, to run on SQLite and PostgreSQL), by default a SQLite file."""
+    base = {"timeout": 3.0, "connect_timeout": 2.0, "retries": 2, "concurrency": 8, "per_host": 8}
+    base.update(settings)
+    url = db or f"sqlite:///{tmp_path / 'mw.db'}"
+    return open_app(Settings(db=url, sources=write_sources(tmp_path, stanzas), **base))
+
+
+def page(source_id: str, url: str) -> str:
+    return f"  - {{id: {source_id}, kind: page, url: '{url}'}}\n"
+
+
+def health(app: App) -> dict[str, object]:
+    return {h.source_id: h for h in app.store.health(app.now())}
