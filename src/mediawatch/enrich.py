@@ -279,12 +279,6 @@ def parse_tag_inputs(
     return inputs
 
 
-
-def classify_records(tagger: Tagger, records: Sequence[dict[str, Any]], where: str) -> list[dict[str, Any]]:
-    """JSON objects with id, title, text (lang, url optional) -> result objects (record n is "line" n)."""
-    return tag_lines(tagger, parse_tag_inputs(enumerate(records, 1), where))
-
-
 def tag_lines(tagger: Tagger, inputs: Sequence[TagInput]) -> list[dict[str, Any]]:
     """One ``classify --input`` output object per input: id, relevant, relevance, countries, topics, why."""
     out = []
