@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import stamina
 
 from mediawatch.app import App, open_app
-from mediawatch.pipeline import run_collect, select_sources, run_digest
+from mediawatch.pipeline import run_collect, run_digest, select_sources
 from mediawatch.service import LOCK_NAME, AlreadyRunning, Service, TickReport, scheduled_time
 from mediawatch.settings import Settings
 
@@ -39,7 +40,7 @@ def _no_backoff() -> None:
 
 def idle_service(app: App) -> Service:
     """A service whose ticks and digests do nothing: for the lock and the scheduler alone."""
-    return Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
+    return Service(app, tick=lambda a, stop: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
 
 
 def make_app(tmp_path: Path, stanzas: str, clock: Clock, **settings: object) -> App:
@@ -99,15 +100,13 @@ def test_lock_refuses_a_second_holder_until_the_first_goes_stale(tmp_path: Path)
 def test_a_missed_digest_is_built_after_the_first_tick_not_before(tmp_path: Path) -> None:
     """On a new database the missed week's digest must not be built from an empty store: the service builds it
     right after its first tick has collected, once."""
-    import threading
-
     from mediawatch.app import system_clock
 
     app = make_app(tmp_path, "", system_clock, digest_time="00:00")  # type: ignore[arg-type]
     order: list[str] = []
     done = threading.Event()
 
-    def tick(a: App) -> TickReport:
+    def tick(a: App, stop: threading.Event) -> TickReport:
         order.append("tick")
         return TickReport(0, 0, 0, 0, 0, 0.0)
 
@@ -135,7 +134,7 @@ def test_missed_digest_is_built_once_at_start(tmp_path: Path) -> None:
         built.append(now)
         run_digest(a, None, a.settings.digests)
 
-    service = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=digest)
+    service = Service(app, tick=lambda a, stop: TickReport(0, 0, 0, 0, 0, 0.0), digest=digest)
     assert service.catch_up() is False
     clock.now = T0  # 07:00: the 06:00 digest was missed while the service was down
     assert service.catch_up() is True
@@ -158,7 +157,7 @@ def test_an_early_monday_digest_east_of_utc_covers_the_week_that_just_ended(tmp_
     week before."""
     clock = Clock(datetime(2024, 3, 10, 21, 59, tzinfo=UTC))  # Monday 02:59 in Almaty
     app = make_app(tmp_path, "", clock, digest_timezone="Asia/Almaty", digest_day="mon", digest_time="03:00")
-    service = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0),
+    service = Service(app, tick=lambda a, stop: TickReport(0, 0, 0, 0, 0, 0.0),
                       digest=lambda a, now: run_digest(a, None, a.settings.digests))
     assert service.catch_up() is False  # not due yet
     clock.now = datetime(2024, 3, 10, 22, 0, tzinfo=UTC)  # Monday 03:00 in Almaty: missed while down
@@ -237,7 +236,7 @@ def test_tick_reports_feed_the_metrics(tmp_path: Path) -> None:
     metrics = Metrics()
     report = TickReport(sources=3, failed=2, new_items=5, tagged=4, feeds=2, seconds=1.5, tag_seconds=0.5,
                         failures={"a": "HTTP 404", "b": "XML error at line 3: mismatched tag"})
-    service = Service(make_app(tmp_path, "", Clock(T0)), tick=lambda a: report, digest=lambda a, now: None,
+    service = Service(make_app(tmp_path, "", Clock(T0)), tick=lambda a, stop: report, digest=lambda a, now: None,
                       metrics=metrics)
     assert service.tick() is report
     text = metrics.render().decode()
@@ -329,7 +328,6 @@ def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
 ) -> None:
     import dataclasses
     import logging
-    import threading
 
     from mediawatch.app import system_clock
 
@@ -338,7 +336,7 @@ def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
     app = dataclasses.replace(app, settings=app.settings.model_copy(update={"db": "postgresql://mw:s3cret@db/mw"}))
     ticks = threading.Event()
 
-    def tick(a: App) -> TickReport:
+    def tick(a: App, stop: threading.Event) -> TickReport:
         ticks.set()
         raise RuntimeError("boom")
 

@@ -26,7 +26,7 @@ from mediawatch.enrich import BATCH, BATCH_SECONDS, MIN_BATCH, next_batch_size, 
 from mediawatch.models import Item, ItemKind, SourceId
 from mediawatch.normalize import item_id
 from mediawatch.pipeline import CollectReport, run_collect, run_tick, select_sources
-from mediawatch.service import Service, TickReport, accepts_keyword
+from mediawatch.service import Service, TickReport
 from mediawatch.settings import Settings
 from mediawatch.store import SourceState
 
@@ -290,20 +290,16 @@ def test_a_stop_during_a_tick_leaves_the_rest_for_the_next_one(tmp_path: Path, l
     assert not [p for p in digests.rglob("*") if p.name.endswith(".tmp")]  # no half-written file anywhere
 
 
-def test_the_service_hands_its_stop_event_to_a_tick_that_takes_one(tmp_path: Path) -> None:
+def test_the_service_hands_its_stop_event_to_the_tick(tmp_path: Path) -> None:
     app = tagging_app(tmp_path)
     seen: list[object] = []
 
-    def stoppable(a: App, *, stop: threading.Event) -> TickReport:
+    def stoppable(a: App, stop: threading.Event) -> TickReport:
         seen.append(stop)
         return TickReport(0, 0, 0, 0, 0, 0.0)
 
     service = Service(app, tick=stoppable, digest=lambda a, now: None)
     assert service.tick() is not None and seen == [service.stopping]
-    old_style = Service(app, tick=lambda a: TickReport(0, 0, 0, 0, 0, 0.0), digest=lambda a, now: None)
-    assert old_style.tick() is not None  # a tick without the keyword is still called as before
-    assert accepts_keyword(lambda a, stop: None, "stop") and accepts_keyword(lambda a, **kw: None, "stop")
-    assert not accepts_keyword(lambda a: None, "stop") and not accepts_keyword(lambda a, *, stop_: 0, "stop")
 
 
 # --------------------------------------------------------------------------------------------- a real process

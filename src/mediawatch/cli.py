@@ -434,7 +434,7 @@ def run(with_web: bool, host: str, port: int, base_url: str | None, db: str | No
 
         service = Service(
             app,
-            tick=lambda a, stop: run_tick(a, embedder=embedder, stop=stop),  # type: ignore[arg-type,return-value]
+            tick=lambda a, stop: run_tick(a, embedder=embedder, stop=stop),  # type: ignore[return-value]
             digest=lambda a, now: run_digest(a, None, settings.digests),
             metrics=metrics,
         )

@@ -12,14 +12,12 @@ business (``source_state.next_check``), so restarts are harmless.
 
 A second ``run`` against the same database refuses to start while the lock is fresh.
 
-On SIGTERM/SIGINT the service stops promptly: a tick that accepts ``stop`` (``pipeline.run_tick`` does) is
-handed the service's stop event and winds down (no further source starts, tagging ends between batches; see
+On SIGTERM/SIGINT the service stops promptly: every tick is handed the service's stop event and winds down (no further source starts, tagging ends between batches; see
 ``run_tick``); the lock is released and one log line says what was left for the next start.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import signal
@@ -64,8 +62,8 @@ class TickReport:
     feeds_put_off: bool = False  # the rebuild of every feed waits for the next tick
 
 
-# ``tick(app)``, or ``tick(app, stop=event)`` to be told when the service stops (see ``Service.tick``)
-Tick = Callable[..., TickReport]
+# ``tick(app, stop)``: ``stop`` is the service's stop event, set when the tick should wind down
+Tick = Callable[[App, threading.Event], TickReport]
 WeeklyDigest = Callable[[App, datetime], object]
 
 
@@ -83,7 +81,6 @@ class Service:
         self.metrics = metrics  # mediawatch.web.metrics.Metrics when the web pages run in this process
         self.holder = holder_id()
         self.stopping = threading.Event()
-        self._tick_takes_stop = accepts_keyword(tick, "stop")
         self._ticking = threading.Event()  # set while a tick runs
         self._catch_up_pending = False  # set by run(): the first tick then builds a missed digest
         self._stop_reason = ""
@@ -139,10 +136,7 @@ class Service:
         started = time.monotonic()
         self._ticking.set()
         try:
-            if self._tick_takes_stop:
-                report = self.tick_fn(self.app, stop=self.stopping)
-            else:
-                report = self.tick_fn(self.app)
+            report = self.tick_fn(self.app, self.stopping)
         except Exception:
             logger.exception("tick failed")
             report = None
@@ -213,8 +207,6 @@ class Service:
 
         s = self.app.settings
         self._foreground = foreground is not None
-        if not self._tick_takes_stop:
-            logger.info("the tick takes no stop event: a stop waits for a running tick to finish")
         # Handlers first: a SIGTERM that arrives while the service is still starting stops it cleanly too.
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -267,18 +259,6 @@ class Service:
         # only flags here (no logging in a signal handler); run() logs once it wakes up
         self._stop_reason = self._stop_reason or signal.Signals(signum).name
         self.stopping.set()
-
-
-def accepts_keyword(fn: Callable[..., object], name: str) -> bool:
-    """Whether ``fn`` can be called with the keyword argument ``name``."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # some builtins have no signature
-        return False
-    return any(
-        (p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) or p.kind is p.VAR_KEYWORD
-        for p in params
-    )
 
 
 def left_fields(report: TickReport) -> dict[str, object]:
