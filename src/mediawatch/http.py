@@ -355,13 +355,13 @@ class Fetcher:
                 # a bad port) surfaces here; the server will send the same header next time, so not transient
                 if isinstance(exc, httpx.RemoteProtocolError) and "location header" not in str(exc).lower():
                     raise
-                raise FetchError(source_id, f"invalid redirect ({_clip(str(exc))})", url=url) from exc
+                raise FetchError(source_id, f"invalid redirect ({clip(str(exc))})", url=url) from exc
             if response.next_request is None:
                 return response, redirects
             await response.aclose()
             request = response.next_request
             if request.url.scheme not in ("http", "https"):
-                location = _clip(response.headers.get("location", str(request.url)))
+                location = clip(response.headers.get("location", str(request.url)))
                 raise FetchError(source_id, f"redirect to a non-HTTP URL ({location})", url=url)
             if redirects >= self.settings.max_redirects:
                 raise FetchError(source_id, "too many redirects", url=url)
@@ -499,8 +499,8 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    """Server-supplied text (a Location header) shortened for a health reason."""
+def clip(text: str, limit: int = 200) -> str:
+    """Server-supplied text (a Location header, a redirect target) shortened for a health reason."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -25,7 +25,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from mediawatch.errors import FetchError
-from mediawatch.http import Fetcher
+from mediawatch.http import Fetcher, clip
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class RobotsCache:
         names it, e.g. ``blocked by robots.txt (redirect to https://b.example/private/1)``."""
         reason = await self._refusal(url)
         if reason is not None:
-            raise FetchError(source_id, f"{reason} (redirect to {_clip(url)})", url=url)
+            raise FetchError(source_id, f"{reason} (redirect to {clip(url)})", url=url)
 
     async def _refusal(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -147,8 +147,3 @@ def _longest_match_first(parser: RobotFileParser) -> None:
         entries.append(default_entry)
     for entry in entries:
         entry.rulelines.sort(key=lambda rule: (-len(rule.path), not rule.allowance))
-
-
-def _clip(url: str, limit: int = 200) -> str:
-    """A server-chosen URL shortened for a health reason."""
-    return url if len(url) <= limit else url[: limit - 1] + "…"
