@@ -41,7 +41,6 @@ ANY_ACCEPT = (
 COMMON_FEED_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
 MAX_DECLARED_CHECKS = 3  # declared feeds fetched to confirm them
 MAX_COMMON_HITS = 2  # stop trying common paths after this many answer with a feed
-YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,7 +399,7 @@ class _Address:
 def _is_youtube(url: str, youtube_base: str) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    return host in YOUTUBE_HOSTS or parts.netloc.lower() == urlsplit(youtube_base).netloc.lower()
+    return host in youtube.YOUTUBE_HOSTS or parts.netloc.lower() == urlsplit(youtube_base).netloc.lower()
 
 
 def _youtube_address(url: str) -> _Address | None:

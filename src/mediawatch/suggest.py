@@ -197,9 +197,6 @@ class AlreadyListed(ConfigError):
         self.line = line
 
 
-_YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
-
-
 def feed_key(url: str | None = None, *, channel_id: str | None = None, playlist_id: str | None = None) -> str | None:
     """What a source collects, comparable across spellings: the canonical URL
     (:func:`~mediawatch.normalize.canonical_url`), with a YouTube channel or playlist (by id, or by its
@@ -212,10 +209,9 @@ def feed_key(url: str | None = None, *, channel_id: str | None = None, playlist_
     if url and not channel_id and not playlist_id:
         url = canonical_url(url)
         parts = urlsplit(url)
-        if (parts.hostname or "") in _YOUTUBE_HOSTS and parts.path == "/feeds/videos.xml":
-            query = parse_qs(parts.query)
-            channel_id = (query.get("channel_id") or [None])[0]
-            playlist_id = None if channel_id else (query.get("playlist_id") or [None])[0]
+        if (parts.hostname or "") in youtube.YOUTUBE_HOSTS and parts.path == "/feeds/videos.xml":
+            channel_id = youtube.channel_id_from_url(url)
+            playlist_id = None if channel_id else (parse_qs(parts.query).get("playlist_id") or [None])[0]
     try:
         if channel_id:
             return youtube.feed_url(channel_id=channel_id)

@@ -27,6 +27,7 @@ GUID_PREFIX = "yt:video:"
 
 _CHANNEL_ID = re.compile(r"UC[0-9A-Za-z_-]{22}")
 _CHANNEL_SUFFIX = re.compile(r"[0-9A-Za-z_-]{22}")
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
 _VIDEO_ID = re.compile(r"[0-9A-Za-z_-]{11}")
 _PLAYLIST_ID = re.compile(r"[0-9A-Za-z_-]{2,64}")
 _CHANNEL_PATH = re.compile(r"/channel/(UC[0-9A-Za-z_-]{22})(?![0-9A-Za-z_-])")
