@@ -699,6 +699,7 @@ def test_one_more_story_reads_as_singular(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("n", "text"), [(0, "0 items"), (1, "1 item"), (2, "2 items")])
 def test_count(n: int, text: str) -> None:
-    from mediawatch.digest.render import count
+    from mediawatch.wording import count
 
     assert count(n, "item") == text
+    assert count(n, "story", "stories").endswith("story" if n == 1 else "stories")

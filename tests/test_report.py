@@ -120,14 +120,6 @@ def test_sources_command_shows_error_and_notes_from_a_real_database(
     assert result.stdout.split()[:2] == ["1", "source"]  # the title: not "1 sources"
 
 
-@pytest.mark.parametrize(("n", "text"), [(0, "0 sources"), (1, "1 source"), (2, "2 sources")])
-def test_count_wording(n: int, text: str) -> None:
-    from mediawatch.report import count
-
-    assert count(n, "source") == text
-    assert count(n, "story", "stories").endswith("story" if n == 1 else "stories")
-
-
 def test_piped_table_keeps_ids_and_times_whole_and_a_disabled_source_has_no_next_check(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from mediawatch.wording import count
+
 if TYPE_CHECKING:
     from mediawatch.probe import FeedCheck, ProbeReport
     from mediawatch.settings import Settings
@@ -123,7 +125,7 @@ def render_report(report: ProbeReport) -> str:
 def _feed_line(check: FeedCheck) -> str:
     if not check.ok:
         return f"--  {_safe(check.url)}  [{check.origin}]  {_safe(check.reason or 'not a feed')}"
-    facts = [check.format or "feed", f"{check.entries} {'entry' if check.entries == 1 else 'entries'}"]
+    facts = [check.format or "feed", count(check.entries, "entry", "entries")]
     if check.newest:
         facts.append(f"newest {check.newest.isoformat()}")
     if check.language:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mediawatch.models import SourceHealth
+from mediawatch.wording import count
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -86,11 +87,6 @@ def _problem_cell(h: SourceHealth) -> Text:
             cell.append("\n")
         cell.append(line, style=style)
     return cell
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 source``, ``2 sources``, ``0 sources``."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _short(value: datetime | None) -> str:

@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr
 
 from mediawatch.demo.catalog import DemoItem, DemoSource, Link
+from mediawatch.wording import count
 
 YT_NS = "http://www.youtube.com/xml/schemas/2015"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -347,7 +348,7 @@ def index_page(sources: Iterable[DemoSource]) -> bytes:
     for source in sources:
         rows.append(
             f'<li><a href="{_h(source.url)}">{_h(source.name)}</a> — {_h(source.format)}, '
-            f"{_h(source.language)}, {len(source.items)} item{'' if len(source.items) == 1 else 's'}</li>"
+            f"{_h(source.language)}, {count(len(source.items), 'item')}</li>"
         )
     text = (
         '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>mediawatch demo sources</title>'

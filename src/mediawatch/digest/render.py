@@ -26,6 +26,7 @@ from markupsafe import Markup
 from mediawatch.digest.build import Digest, change
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.week import IsoWeek, zone
+from mediawatch.wording import count
 
 GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two runs for the same week
 
@@ -135,11 +136,6 @@ def _csp(css: str) -> str:
     )
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 source``, ``2 sources``, ``0 sources`` (``plural`` for nouns that do not just take an s)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
 def _globals() -> dict[str, Any]:
     return {
         "change": change,
@@ -195,4 +191,4 @@ def render_html(digest: Digest) -> str:
     return _html_env().get_template("digest.html.j2").render(d=digest, css=Markup(css), csp=_csp(css), charts=charts)
 
 
-__all__ = ["GENERATED_PREFIX", "count", "md_escape", "render_html", "render_markdown", "safe_url"]
+__all__ = ["GENERATED_PREFIX", "md_escape", "render_html", "render_markdown", "safe_url"]
