@@ -3,7 +3,8 @@
 The real-world feed corpus (../shared/eval/feeds/real-world) is served by the loopback test server under 1,000
 distinct paths, each response delayed by 100 ms. Printed: both cold times and their ratio (goal >= 20x), the warm
 re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), the same re-poll sent
-through bare asyncio sockets (the loopback server's own floor), and peak memory of each phase (each phase runs in its own process so the figures do not mix).
+through bare asyncio sockets (the loopback server's own floor), the time spent waiting alone (feeds x latency /
+concurrency, which no client can beat), and peak memory of each phase (each phase runs in its own process so the figures do not mix).
 
     .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 64] [--repeat 3]
 
@@ -170,6 +171,11 @@ def main() -> None:
     floor = runs["floor"][0]
     print(f"warm floor, bare asyncio sockets (no HTTP library), same conditional GETs: {floor['seconds']:.2f} s = "
           f"{100 * floor['seconds'] / mw['cold_seconds']:.1f} % of cold, {floor['not_modified']:.0f} answered 304")
+    # Waiting alone: N responses, each held `latency` by the server, at most `concurrency` at once.
+    waiting = args.feeds * args.latency / args.concurrency
+    print(f"warm floor, waiting alone (feeds x latency / concurrency): {waiting:.2f} s = "
+          f"{100 * waiting / mw['cold_seconds']:.1f} % of cold; <= 10 % together with >= 20x needs a concurrency of "
+          f"at least {200 * args.latency / (base['seconds'] / args.feeds):.0f}")
 
 
 if __name__ == "__main__":
