@@ -146,3 +146,23 @@ def test_add_stanza_raises_already_listed_with_the_source_and_line() -> None:
         add_stanza(text, {"id": "bb", "kind": "rss", "url": "https://A.example/feed#x", "every": "1h"}, Path("s.yaml"))
     assert (info.value.source_id, info.value.line) == ("aa", 3)
     assert info.value.problems == ["s.yaml:3: https://A.example/feed#x is already collected by source 'aa'"]
+
+
+def test_a_channel_listed_by_handle_is_refused_when_added_by_its_handle_url(loopserver: LoopServer,
+                                                                             tmp_path: Path) -> None:
+    """The file lists the channel by handle only (its id is resolved at collection time, not written back);
+    adding the channel's address again, in another letter case, is refused by the handle."""
+    loopserver.serve_file("/@qazaqdiasporatv", Path(__file__).parent / "data" / "feeds" / "youtube-handle-page.html",
+                          content_type="text/html")
+    loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
+    path = tmp_path / "sources.yaml"
+    text = "version: 1\nsources:\n  - id: qazaq-tv\n    kind: youtube\n    handle: '@QazaqDiasporaTV'\n"
+    path.write_text(text, encoding="utf-8")
+    result = youtube(loopserver, add, ["https://www.youtube.com/@qazaqdiasporatv", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert (f"{path}:3: @qazaqdiasporatv ({CHANNEL}) is already collected by source 'qazaq-tv'"
+            in result.stderr), result.stderr
+    assert path.read_text(encoding="utf-8") == text
+    # another channel's handle is still added
+    path.write_text(text.replace("QazaqDiasporaTV", "other.channel"), encoding="utf-8")
+    assert youtube(loopserver, add, ["https://www.youtube.com/@qazaqdiasporatv", "--sources", str(path)]).exit_code == 0

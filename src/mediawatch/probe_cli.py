@@ -201,7 +201,8 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
     also = (report.url,) if stanza.get("url") == report.final_url else ()
     try:
-        addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also)
+        addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
+                              handle=report.youtube.handle if report.youtube else None)
     except AlreadyListed as exc:
         _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
     except ConfigError as exc:

@@ -222,11 +222,17 @@ def feed_key(url: str | None = None, *, channel_id: str | None = None, playlist_
     return url or None
 
 
+def _handle_key(handle: str | None) -> str | None:
+    """A YouTube handle, comparable across spellings (handles are case-insensitive)."""
+    return f"youtube-handle:{handle.strip().lstrip('@').lower()}" if handle and handle.strip("@ ") else None
+
+
 def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
-                   also: Iterable[str] = ()) -> SourceSpec | None:
-    """The first source that collects the same feed as ``stanza`` (or as a URL in ``also``), or None."""
+                   also: Iterable[str] = (), handle: str | None = None) -> SourceSpec | None:
+    """The first source that collects the same feed as ``stanza`` (or as a URL in ``also``, or the YouTube
+    ``handle`` the new source was found by, against sources the file lists by handle), or None."""
     wanted = {feed_key(stanza.get("url"), channel_id=stanza.get("channel_id"),
-                       playlist_id=stanza.get("playlist_id"))}
+                       playlist_id=stanza.get("playlist_id")), _handle_key(handle or stanza.get("handle"))}
     wanted.update(feed_key(u) for u in also)
     wanted.discard(None)
     for spec in sources:
@@ -235,6 +241,7 @@ def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
             feed_key(spec.feed_url),
             feed_key(channel_id=spec.channel_id),
             feed_key(playlist_id=spec.playlist_id),
+            _handle_key(spec.handle),
         }
         if wanted & (keys - {None}):
             return spec
@@ -242,21 +249,23 @@ def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
 
 
 def add_stanza(text: str, stanza: Mapping[str, str], path: Path, *, keep_id: bool = False,
-               also: Iterable[str] = ()) -> Addition:
+               also: Iterable[str] = (), handle: str | None = None) -> Addition:
     """``text`` with ``stanza`` appended to its ``sources`` list, validated.
 
     A taken id gets a numeric suffix, unless ``keep_id`` (an id the operator chose): then the validator's
     duplicate-id problem is raised. Raises ConfigError with FILE:LINE:COL problems when the file is invalid
     before or after, and :class:`AlreadyListed` when a source of the file collects the same feed (its URL
     compared canonically, a YouTube channel or playlist by id; ``also``: more URLs that mean the same feed,
-    such as the address that redirected to it).
+    such as the address that redirected to it; ``handle``: the YouTube handle it was found by).
     """
     from mediawatch.sourcefile import parse_sourcefile
 
     existing = parse_sourcefile(text, path).sources if text.strip() else ()
-    same = already_listed(existing, stanza, also)
+    same = already_listed(existing, stanza, also, handle)
     if same is not None:
         what = stanza.get("url") or stanza.get("channel_id") or stanza.get("playlist_id") or "the new source"
+        if handle and _handle_key(handle) == _handle_key(same.handle):
+            what = f"{handle} ({what})"
         raise AlreadyListed(
             f"{path}:{same.line}: {what} is already collected by source {same.id!r}",
             source_id=same.id,
