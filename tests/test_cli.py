@@ -135,8 +135,25 @@ def test_export_json_lines(workdir: Path) -> None:
 
 
 def test_export_to_file(workdir: Path) -> None:
+    open_store("sqlite:///mediawatch.db").close()  # an empty database: nothing collected yet
     code, _, _ = run("export", "-o", "out.jsonl")
     assert code == 0 and (workdir / "out.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize("command", [["export"], ["digest", "--week", "2024-W10"], ["classify"],
+                                     ["label", "abc", "--relevant"]])
+def test_reading_commands_refuse_a_database_that_does_not_exist(workdir: Path, command: list[str]) -> None:
+    """A mistyped --db (or another working folder) is an error, not an empty database, an empty export, or an
+    empty digest written over the real one."""
+    digests = workdir / "digests"
+    digests.mkdir()
+    (digests / "2024-W10.md").write_text("# the real digest\n", encoding="utf-8")
+    missing = workdir / "typo" / "mediawatch.db"
+    code, out, err = run(*command, "--db", f"sqlite:///{missing}")
+    assert code == 2, (out, err)
+    assert err.startswith(f"--db/MEDIAWATCH_DB: no database at '{missing}'"), err
+    assert not missing.parent.exists() and not (workdir / "mediawatch.db").exists()
+    assert (digests / "2024-W10.md").read_text(encoding="utf-8") == "# the real digest\n"
 
 
 def test_db_upgrade(workdir: Path) -> None:
@@ -196,6 +213,7 @@ def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch:
     code, _, err = run("digest", "--week", "2024-W10")
     assert code == 2 and err.startswith("MEDIAWATCH_DIGEST_DAY: unknown weekday 'Monday'; use one of mon, tue"), err
     monkeypatch.setenv("MEDIAWATCH_DIGEST_DAY", "Mon")  # any case, as the log settings
+    open_store("sqlite:///mediawatch.db").close()
     assert run("digest", "--week", "2024-W10")[0] == 0
 
 

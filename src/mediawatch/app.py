@@ -67,10 +67,12 @@ def open_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock
 
     ``sync=False`` is for commands that only read or annotate what is stored (``export``, ``digest``, ``label``):
     they neither need a sources file nor change which sources are enabled, so running one with another
-    ``--sources`` (or none at hand) cannot switch off what a running service collects.
+    ``--sources`` (or none at hand) cannot switch off what a running service collects. Nor do they create a
+    database: a SQLite file that does not exist is a ConfigError (a mistyped ``--db``).
     """
     if not sync:
-        return App(settings=settings, sourcefile=SourceFile(settings.sources, 1, ()), store=open_store(settings.db),
+        return App(settings=settings, sourcefile=SourceFile(settings.sources, 1, ()),
+                   store=open_store(settings.db, existing=True),
                    sync=SyncReport((), (), (), 0), clock=clock)
     mtime = settings.sources.stat().st_mtime_ns if settings.sources.exists() else 0
     sourcefile = load_sourcefile(settings.sources)

@@ -69,8 +69,35 @@ def display_url(url: str) -> str:
         return url
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and by default create/upgrade) the database at ``url``."""
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of the SQLite file ``url`` names when that file does not exist yet (else None: it exists, or
+    ``url`` is an in-memory or non-SQLite database, whose existence opening will tell)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except (SQLAlchemyError, ValueError):
+        return None  # reported by open_store with the setting's name
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return None if os.path.exists(database) else database
+
+
+def open_store(url: str, *, migrate: bool = True, existing: bool = False) -> Store:
+    """Open (and by default create/upgrade) the database at ``url``.
+
+    ``existing``: refuse (ConfigError) a SQLite file that does not exist instead of creating an empty one, for
+    commands that only read what is stored: a mistyped ``--db`` or another working folder would otherwise
+    give an empty result (and an empty digest written over a real one) without a word."""
+    missing = missing_sqlite_file(url) if existing else None
+    if missing is not None:
+        raise ConfigError(
+            f"--db/MEDIAWATCH_DB: no database at {missing!r} (nothing has been collected there; check --db or "
+            f"MEDIAWATCH_DB, or the folder you run in); nothing was created"
+        )
     try:
         engine = create_engine(url, future=True)
     except ImportError as exc:  # a dialect whose driver is not installed
