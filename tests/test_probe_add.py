@@ -166,3 +166,13 @@ def test_a_channel_listed_by_handle_is_refused_when_added_by_its_handle_url(loop
     # another channel's handle is still added
     path.write_text(text.replace("QazaqDiasporaTV", "other.channel"), encoding="utf-8")
     assert youtube(loopserver, add, ["https://www.youtube.com/@qazaqdiasporatv", "--sources", str(path)]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [probe, add])
+def test_a_url_argument_with_bytes_that_are_not_utf8_is_refused(command: object, tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9/" + b"\xff".decode("utf-8", "surrogateescape")  # as the shell hands it over
+    result = CliRunner().invoke(command, [url, "--sources", str(tmp_path / "s.yaml")] if command is add else [url],
+                                catch_exceptions=False)  # type: ignore[arg-type]
+    assert result.exit_code == 2, result.output
+    assert "holds bytes that are not UTF-8; percent-encode them (%FF)" in result.stderr
+    assert not (tmp_path / "s.yaml").exists()

@@ -214,6 +214,20 @@ def test_encoding_problems_name_the_line(tmp_path: Path) -> None:
     ]
 
 
+def test_deeply_nested_yaml_is_a_problem_with_its_place_not_a_crash(tmp_path: Path) -> None:
+    flow = "version: 1\nsources: " + "[" * 1000 + "]" * 1000 + "\n"
+    assert problems(tmp_path, flow) == [
+        "2:74: YAML error: nested more than 64 levels deep; a sources file needs a few"
+    ]
+    mapping = "version: 1\nsources: []\nx: " + "{a: " * 500 + "1" + "}" * 500 + "\n"
+    assert problems(tmp_path, mapping)[0].startswith("3:")
+    block = "version: 1\nsources:\n" + "- " * 5000 + "a\n"  # block nesting: Python's recursion limit
+    assert problems(tmp_path, block) == ["1:1: YAML error: nested too deeply to read; a sources file needs a few levels"]
+    ordinary = "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/feed', tags: [x, y]}\n"
+    (tmp_path / "ok.yaml").write_text(ordinary, encoding="utf-8")
+    assert [s.tags for s in load_sourcefile(tmp_path / "ok.yaml").sources] == [("x", "y")]
+
+
 def test_alias_bomb_and_huge_file_are_refused_quickly(tmp_path: Path) -> None:
     import time
 

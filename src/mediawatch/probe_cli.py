@@ -44,6 +44,16 @@ def _check_selector(selector: str | None) -> None:
                                  param_hint="--selector") from None
 
 
+def _check_url(url: str) -> None:
+    """A URL argument holding bytes that are not UTF-8 (the shell passes them as surrogates) is refused."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = url.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        raise click.BadParameter(f"{shown!r} holds bytes that are not UTF-8; percent-encode them (%FF)",
+                                 param_hint="URL") from None
+
+
 def _run_probe(url: str, settings: Settings, selector: str | None) -> ProbeReport:
     """The probe, or the collector's reason on standard error and exit 1."""
     import asyncio
@@ -76,6 +86,7 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
     """
     from mediawatch.cli import _settings
 
+    _check_url(url)
     _check_selector(selector)
     settings = _settings(verbose=verbose)
     report = _run_probe(url, settings, selector)
@@ -181,6 +192,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     from mediawatch.sourcefile import read_sourcefile_text
     from mediawatch.suggest import AlreadyListed, add_stanza, existing_ids, write_atomically
 
+    _check_url(url)
     _check_selector(selector)
     group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
     settings = _settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)

@@ -313,14 +313,41 @@ def read_sourcefile_text(path: Path) -> str:
         raise ConfigError(message, [message]) from None
 
 
+MAX_NESTING = 64  # flow collections ([ {) inside each other; the file's own structure needs about five
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """LINE, COL where flow collections nest deeper than MAX_NESTING (brackets inside quotes are counted too,
+    which can only make a pathological file fail sooner), or None. Cheap for ordinary files."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_NESTING:
+            before = text[: match.start()]
+            return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+    return None
+
+
 def parse_sourcefile(text: str, path: Path) -> SourceFile:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
+    deep = _too_deep(text)
+    if deep is not None:
+        line, col = deep
+        raise ConfigError("invalid YAML", [
+            f"{path}:{line}:{col}: YAML error: nested more than {MAX_NESTING} levels deep; a sources file needs a few"
+        ])
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
+    except RecursionError:  # block (indentation) nesting the bracket count above does not see
+        raise ConfigError("invalid YAML", [
+            f"{path}:1:1: YAML error: nested too deeply to read; a sources file needs a few levels"
+        ]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
