@@ -240,3 +240,41 @@ def test_log_format_is_case_insensitive_and_logs_go_to_stderr(workdir: Path) -> 
     lines = [json.loads(line) for line in proc.stderr.splitlines()]
     assert lines and all({"ts", "level", "logger", "msg"} <= set(rec) for rec in lines)
     assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == ["feed-a", "tube-b"]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("MEDIAWATCH_USER_AGENT", "bot {x}", "MEDIAWATCH_USER_AGENT: 'bot {x}' is not a usable template: 'x'; only"),
+    ("MEDIAWATCH_USER_AGENT", "bot {", "MEDIAWATCH_USER_AGENT: 'bot {' is not a usable template: Single '{'"),
+    ("MEDIAWATCH_USER_AGENT", "bot\r\nX-Evil: 1 {version}", "MEDIAWATCH_USER_AGENT: the User-Agent must be printable"),
+    ("MEDIAWATCH_CONTACT", "ops\n@example.org", "MEDIAWATCH_CONTACT: the contact must be printable ASCII"),
+    ("MEDIAWATCH_CONTACT", "опер@пример.kz", "MEDIAWATCH_CONTACT: the contact must be printable ASCII"),
+    ("MEDIAWATCH_TIMEOUT", "inf", "MEDIAWATCH_TIMEOUT: Input should be a finite number"),
+    ("MEDIAWATCH_CONNECT_TIMEOUT", "nan", "MEDIAWATCH_CONNECT_TIMEOUT: Input should be a finite number"),
+])
+def test_unusable_http_settings_are_refused_before_anything_runs(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    """Before: a bad template crashed with a traceback after the sources were synced, and a control character
+    made every source fail (and back off) with "illegal header value"."""
+    monkeypatch.setenv(variable, value)
+    code, out, err = run("collect", "--all")
+    assert code == 2 and err.startswith(message), err
+    assert out == "" and not (workdir / "mediawatch.db").exists()
+
+
+def test_a_literal_brace_and_padding_are_fine_in_the_user_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediawatch.settings import Settings
+
+    monkeypatch.setenv("MEDIAWATCH_USER_AGENT", " bot {{beta}}/{version} ({contact}) ")
+    monkeypatch.setenv("MEDIAWATCH_CONTACT", "ops@example.org\n")
+    assert Settings().user_agent_string("1.2") == "bot {beta}/1.2 (ops@example.org)"
+
+
+def test_a_misspelled_setting_is_named_in_a_warning(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIAWATCH_CONCURENCY", "4")
+    monkeypatch.setenv("MEDIAWATCH_CONCURRENCY", "4")  # the real one is not named
+    code, _, err = run("check")
+    assert code == 0
+    assert err.splitlines() == [
+        "warning: MEDIAWATCH_CONCURENCY is not a mediawatch setting and is ignored (see the README's Settings reference)"
+    ]

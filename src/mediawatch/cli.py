@@ -6,6 +6,7 @@ Each command imports what it needs inside its body.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ def _settings(db: str | None = None, sources: Path | None = None, verbose: int =
     from pydantic import ValidationError
 
     from mediawatch.logs import LoggingSettingError, configure_logging
-    from mediawatch.settings import Settings
+    from mediawatch.settings import Settings, unknown_variables
 
     overrides: dict[str, Any] = {k: v for k, v in {"db": db, "sources": sources, **extra}.items() if v is not None}
     if verbose:
@@ -61,6 +62,9 @@ def _settings(db: str | None = None, sources: Path | None = None, verbose: int =
     except LoggingSettingError as exc:
         click.echo(f"MEDIAWATCH_{exc.setting.upper()}: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
+    for name in unknown_variables(os.environ):
+        click.echo(f"warning: {name} is not a mediawatch setting and is ignored (see the README's Settings "
+                   f"reference)", err=True)
     return settings
 
 

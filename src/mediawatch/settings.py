@@ -6,6 +6,7 @@ Every field is documented in README.md (a test checks that).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -41,8 +42,8 @@ class Settings(BaseSettings):
     contact: str = Field(
         "https://github.com/mediawatch/mediawatch", description="Contact URL or e-mail sent in the User-Agent."
     )
-    timeout: float = Field(10.0, gt=0, description="Seconds allowed for a whole HTTP response.")
-    connect_timeout: float = Field(5.0, gt=0, description="Seconds allowed to connect.")
+    timeout: float = Field(10.0, gt=0, allow_inf_nan=False, description="Seconds allowed for a whole HTTP response.")
+    connect_timeout: float = Field(5.0, gt=0, allow_inf_nan=False, description="Seconds allowed to connect.")
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Largest response body accepted (bytes).")
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
     youtube_base: str = Field(
@@ -95,8 +96,49 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("contact")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        return check_header_text(value.strip(), "the contact")
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent_template(cls, value: str) -> str:
+        try:
+            filled = value.strip().format(version="1.0", contact="ops@example.org")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a usable template: {exc!s}; only {{version}} and {{contact}} are filled in "
+                f"(write {{{{ and }}}} for literal braces)"
+            ) from None
+        check_header_text(filled, "the User-Agent")
+        return value.strip()
+
     def user_agent_string(self, version: str) -> str:
         return self.user_agent.format(version=version, contact=self.contact)
+
+
+def check_header_text(value: str, what: str) -> str:
+    """``value`` when it can be sent in an HTTP header (printable ASCII, not empty); else a ValueError."""
+    if not value:
+        raise ValueError(f"{what} is empty")
+    bad = next((c for c in value if not " " <= c <= "~"), None)
+    if bad is not None:
+        raise ValueError(f"{what} must be printable ASCII (it is sent in an HTTP header); {value!r} holds {bad!r}")
+    return value
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``MEDIAWATCH_*`` variables in ``environ`` that name no setting (a typo such as MEDIAWATCH_CONCURENCY);
+    the variables the test suite reads are known too."""
+    known = {f"MEDIAWATCH_{name.upper()}" for name in Settings.model_fields} | TEST_VARIABLES
+    return sorted(k for k in environ if k.upper().startswith("MEDIAWATCH_") and k.upper() not in known)
+
+
+TEST_VARIABLES = frozenset({
+    "MEDIAWATCH_SHARED", "MEDIAWATCH_PG_BIN", "MEDIAWATCH_CHROMIUM", "MEDIAWATCH_CHROMEDRIVER",
+    "MEDIAWATCH_UPDATE_GOLDEN",
+})
 
 
 def check_base_url(value: str) -> str:
