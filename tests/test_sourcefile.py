@@ -66,7 +66,21 @@ def test_unknown_key_is_reported_at_the_key(tmp_path: Path) -> None:
 
 def test_top_level_typo(tmp_path: Path) -> None:
     out = problems(tmp_path, "version: 1\nsource:\n  - id: aa\n")
-    assert out[0].startswith("2:1: source: unknown key 'source'")
+    assert out[0] == "1:1: sources: required key is missing"  # the typo does not leave a file that switches all off
+    assert out[1].startswith("2:1: source: unknown key 'source'")
+
+
+def test_a_file_without_sources_is_refused_but_an_empty_list_is_meant(tmp_path: Path) -> None:
+    assert problems(tmp_path, "version: 1\n") == ["1:1: sources: required key is missing"]
+    (tmp_path / "empty.yaml").write_text("version: 1\nsources:\n  # - id: aa\n", encoding="utf-8")
+    assert load_sourcefile(tmp_path / "empty.yaml").sources == ()
+
+
+def test_type_problems_speak_yaml_not_python(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\ndefaults: []\nsources:\n"
+                             "  - {id: aa, kind: rss, url: 'https://a.example/f', tags: diaspora}\n")
+    assert out == ["2:11: defaults: must be a mapping ('key: value' lines) (got [])",
+                   "4:59: sources[0].tags: must be a list ([a, b] or '- ' lines) (got 'diaspora')"]
 
 
 def test_wrong_types_bad_urls_codes_and_interval(tmp_path: Path) -> None:

@@ -225,12 +225,13 @@ SourceModel = Annotated[RssSource | YouTubeSource | PageSource, Field(discrimina
 class _FileModel(_Strict):
     version: Annotated[Literal[1], BeforeValidator(_strict_int)]
     defaults: Defaults = Defaults()
-    sources: tuple[SourceModel, ...] = ()
+    sources: tuple[SourceModel, ...]  # required: a file without it would switch every source off
 
     @field_validator("defaults", "sources", mode="before")
     @classmethod
     def _empty(cls, value: object, info: Any) -> object:
-        """``sources:`` with every stanza commented out is an empty list, not an error."""
+        """``sources:`` with every stanza commented out is an empty list, not an error (the key is written, so
+        switching everything off is meant)."""
         if value is None:
             return {} if info.field_name == "defaults" else ()
         return value
@@ -531,6 +532,11 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         return "'kind' must be one of rss, youtube, page"
     if kind == "literal_error" and loc == ("version",):
         return f"unsupported schema version; this mediawatch reads version {SCHEMA_VERSION}"
+    got = f" (got {err['input']!r})" if "input" in err else ""
+    if kind in ("tuple_type", "list_type", "set_type", "frozen_set_type"):
+        return f"must be a list ([a, b] or '- ' lines){got}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return f"must be a mapping ('key: value' lines){got}"
     return f"{msg} (got {err.get('input')!r})" if "input" in err and not isinstance(err["input"], dict) else msg
 
 

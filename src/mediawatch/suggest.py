@@ -183,9 +183,22 @@ class Addition:
 
 def existing_ids(text: str, path: Path) -> tuple[str, ...]:
     """Ids of the sources in ``text``; ConfigError (FILE:LINE:COL problems) if the file is not valid now."""
+    return tuple(s.id for s in _listed(text, path))
+
+
+def _listed(text: str, path: Path) -> tuple[SourceSpec, ...]:
+    """The sources of ``text``; a file that only lacks its ``sources`` key (``version: 1`` alone) lists none
+    (the new stanza brings the key). Other problems raise ConfigError."""
     from mediawatch.sourcefile import parse_sourcefile
 
-    return tuple(s.id for s in parse_sourcefile(text, path).sources)
+    if not text.strip():
+        return ()
+    try:
+        return parse_sourcefile(text, path).sources
+    except ConfigError as exc:
+        if exc.problems and all(p.endswith(": sources: required key is missing") for p in exc.problems):
+            return ()
+        raise
 
 
 class AlreadyListed(ConfigError):
@@ -260,7 +273,7 @@ def add_stanza(text: str, stanza: Mapping[str, str], path: Path, *, keep_id: boo
     """
     from mediawatch.sourcefile import parse_sourcefile
 
-    existing = parse_sourcefile(text, path).sources if text.strip() else ()
+    existing = _listed(text, path)
     same = already_listed(existing, stanza, also, handle)
     if same is not None:
         what = stanza.get("url") or stanza.get("channel_id") or stanza.get("playlist_id") or "the new source"
