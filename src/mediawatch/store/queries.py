@@ -134,6 +134,17 @@ class QueryStore:
                 rows = list(conn.execute(q))
         return [_tagged_item(r, with_why=with_why) for r in rows]
 
+    def count_items_matching(self, query: ItemQuery) -> int:
+        """How many items :meth:`find_items` returns for ``query`` without a limit (the list's last page)."""
+        ids = sorted(set(query.item_ids)) if query.item_ids is not None else None
+        parts = [query] if ids is None else [
+            ItemQuery(**{**_fields(query), "item_ids": tuple(ids[i : i + _CHUNK])})
+            for i in range(0, len(ids), _CHUNK)
+        ]
+        with self.engine.connect() as conn:
+            counted = (select(func.count()).select_from(t.item).where(*_conditions(part)) for part in parts)
+            return sum(int(conn.execute(q).scalar_one()) for q in counted)
+
     def tagged_item(self, item_id: str) -> TaggedItem | None:
         """One item, relevant or not, with its main text (prefix) and evidence."""
         q = _base(with_why=True, with_text=True).where(t.item.c.id == item_id)

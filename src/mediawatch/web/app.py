@@ -2,8 +2,8 @@
 
 Build it with :func:`create_app`; :func:`serve` runs it under uvicorn. Nobody logs in: every page is public
 and read-only, and the only write (an editor's label correction) needs ``Settings.editor_token`` in the form
-body. Every response carries a Content-Security-Policy (no scripts, no external resources) and nosniff/no-
-referrer headers; templates autoescape every outside string.
+body. Every response, error pages included, carries a Content-Security-Policy (no scripts, no external
+resources) and nosniff/no-referrer/no-framing headers; templates autoescape every outside string.
 """
 
 from __future__ import annotations
@@ -206,13 +206,20 @@ def create_app(
             logger.exception("error serving %s", request.url.path, exc_info=exc)
         return site.render(request, "error.html", status=status, status_code=status, message=str(detail))
 
-    app = Starlette(
+    app = WebApp(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error, 500: http_error}
     )
     app.state.site = site
     site.metrics.watch(_LazyCounts(site), site.clock)
-    app.add_middleware(SecurityHeaders)
     return app
+
+
+class WebApp(Starlette):
+    """Starlette with :class:`SecurityHeaders` outside its whole stack. ``add_middleware`` would put it inside
+    Starlette's ServerErrorMiddleware, whose 500 page (an unexpected exception) would then go out bare."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 class _LazyCounts:
@@ -285,4 +292,4 @@ def _with_queries(store: Store) -> WebStore:
     return store if isinstance(store, WebStore) else WebStore(store.engine)
 
 
-__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebStore", "create_app", "serve"]
+__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebApp", "WebStore", "create_app", "serve"]

@@ -2,18 +2,24 @@
 
 Feeds are rendered from the store on each request with :mod:`mediawatch.publish` (so an editor's correction
 shows at once); the bytes equal the files ``rebuild_feeds`` writes for the same moment and base URL. Each
-carries a strong ETag from its content, and ``If-None-Match`` gets a 304. Absolute links use
-``MEDIAWATCH_BASE_URL``, else a trusted Host (then ``Vary: Host``), else none: see :mod:`mediawatch.web.origin`.
+response carries a strong ETag from its content, and a matching ``If-None-Match`` (weak comparison, ``*``,
+lists) gets a 304. Files read from the digests folder also carry ``Last-Modified`` (their mtime) and honour
+``If-Modified-Since`` when no ``If-None-Match`` is sent. Feeds have no Last-Modified: a correction or an item
+ageing out of the window changes a feed without moving any date forward, so only the ETag can tell. Absolute
+links use ``MEDIAWATCH_BASE_URL``, else a trusted Host (then ``Vary: Host``), else none: see
+:mod:`mediawatch.web.origin`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,13 +80,14 @@ def digest_file(site: Site) -> Endpoint:
         week, _, ext = name.rpartition(".")
         if not _WEEK.match(week) or ext not in ("html", "md"):
             raise HTTPException(404, "No such digest")
-        data = _read(site.digests_dir / name)
+        data, modified = _read(site.digests_dir / name)
         if ext == "html":
             text = data.decode("utf-8", "replace")
-            return _cached(
-                request, data, "text/html; charset=utf-8", {"content-security-policy": style_csp(text)}
-            )
-        return _cached(request, data, "text/plain; charset=utf-8", {"content-security-policy": FILE_CSP})
+            csp = {"content-security-policy": style_csp(text)}
+            return _cached(request, data, "text/html; charset=utf-8", csp, modified)
+        return _cached(
+            request, data, "text/plain; charset=utf-8", {"content-security-policy": FILE_CSP}, modified
+        )
 
     return endpoint
 
@@ -90,8 +97,8 @@ def digest_chart(site: Site) -> Endpoint:
         week, name = request.path_params["week"], request.path_params["name"]
         if not _WEEK.match(week) or not _CHART.match(name):
             raise HTTPException(404, "No such chart")
-        data = _read(site.digests_dir / week / name)
-        return _cached(request, data, "image/svg+xml", {"content-security-policy": FILE_CSP})
+        data, modified = _read(site.digests_dir / week / name)
+        return _cached(request, data, "image/svg+xml", {"content-security-policy": FILE_CSP}, modified)
 
     return endpoint
 
@@ -217,19 +224,90 @@ def _split(name: str) -> tuple[str, str]:
     return stem, ext
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path) -> tuple[bytes, datetime]:
+    """A served file's bytes and its modification time (UTC, whole seconds as HTTP dates have)."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read()
+            mtime = os.fstat(f.fileno()).st_mtime
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise HTTPException(404, "No such file") from None
+    return data, datetime.fromtimestamp(int(mtime), UTC)
 
 
-def _cached(request: Request, data: bytes, media_type: str, headers: dict[str, str]) -> Response:
+def _cached(
+    request: Request,
+    data: bytes,
+    media_type: str,
+    headers: dict[str, str],
+    modified: datetime | None = None,
+) -> Response:
+    """``data`` with a strong ETag (and ``Last-Modified`` when ``modified`` is known), or 304 Not Modified
+    when the request's validators match (:func:`not_modified`)."""
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     headers = {**headers, "etag": etag, "cache-control": "public, max-age=300"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if modified is not None:
+        headers["last-modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
+    if not_modified(request.method, _field(request, "if-none-match"), _field(request, "if-modified-since"),
+                    etag, modified):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=media_type, headers=headers)
 
 
-__all__ = ["DigestEntry", "digest_weeks", "render_feed"]
+_ETAG = re.compile(r'[\s,]*(?:W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
+
+
+def not_modified(
+    method: str,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    etag: str,
+    modified: datetime | None,
+) -> bool:
+    """Whether a GET/HEAD gets 304 (RFC 9110 13.1.2, 13.1.3, 13.2.2).
+
+    ``If-None-Match`` takes precedence: ``*`` matches any existing representation, otherwise any listed
+    entity-tag matches by weak comparison (``W/"x"`` matches ``"x"``). Only without it is
+    ``If-Modified-Since`` evaluated: a valid HTTP-date at or after ``modified`` means not modified; an invalid
+    date is ignored."""
+    if method not in ("GET", "HEAD"):
+        return False
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        return _opaque(etag) in _entity_tags(if_none_match)
+    if if_modified_since is None or modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since.strip())
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:  # "-0000": HTTP dates are GMT
+        since = since.replace(tzinfo=UTC)
+    return modified.replace(microsecond=0) <= since
+
+
+def _entity_tags(value: str) -> set[str]:
+    """The opaque tags of an ``If-None-Match`` list (weak or strong); a malformed member ends the list."""
+    tags: set[str] = set()
+    pos = 0
+    while pos < len(value):
+        m = _ETAG.match(value, pos)
+        if m is None or m.end() == pos:
+            break
+        tags.add(m.group(1))
+        pos = m.end()
+    return tags
+
+
+def _field(request: Request, name: str) -> str | None:
+    """A request header's value, repeated lines joined as one list (RFC 9110 5.3); None when absent."""
+    values = request.headers.getlist(name)
+    return ", ".join(values) if values else None
+
+
+def _opaque(etag: str) -> str:
+    return etag[2:] if etag.startswith("W/") else etag
+
+
+__all__ = ["DigestEntry", "digest_weeks", "not_modified", "render_feed"]

@@ -16,6 +16,8 @@ from mediawatch.labels import clean_text
 from mediawatch.store.queries import ItemQuery
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000
+LAST_TO = date.max - timedelta(days=1)  # the latest usable "to" date (its end is the next day's midnight)
 _TOPIC = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -43,7 +45,7 @@ class Filters:
             language=self.lang or None,
             source=self.source or None,
             since=datetime.combine(self.date_from, time(), UTC) if self.date_from else None,
-            until=datetime.combine(self.date_to + timedelta(days=1), time(), UTC) if self.date_to else None,
+            until=_day_after(self.date_to),
             search=self.q or None,
             relevant_only=not self.show_all,
         )
@@ -82,13 +84,17 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            found = date.fromisoformat(value)
         except ValueError:
-            problems.append(f"ignored date {value[:40]!r}: use YYYY-MM-DD")
+            problems.append(f"ignored date {value[:40]!r}: not a valid date (use YYYY-MM-DD)")
             return None
+        if name == "to" and found == date.max:  # "to" includes its day: the bound is the next midnight
+            problems.append(f"ignored date {value[:40]!r}: out of range (the latest is {LAST_TO})")
+            return None
+        return found
 
     try:
-        page = max(1, min(10_000, int(params.get("page") or 1)))
+        page = max(1, min(MAX_PAGE, int(params.get("page") or 1)))
     except ValueError:
         page = 1
     return Filters(
@@ -168,12 +174,22 @@ def parse_correction(
     )
 
 
+def _day_after(day: date | None) -> datetime | None:
+    """The exclusive upper bound for a "to" date: the next midnight (UTC); None for no day and for the last
+    representable day, whose end no datetime can express (every item is before it anyway)."""
+    if day is None or day >= date.max:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
+
+
 def _short(value: str | None, limit: int) -> str | None:
     """One line of at most ``limit`` characters, without control characters (see :func:`clean_text`)."""
     return clean_text(" ".join((clean_text(value) or "").split()), limit=limit)
 
 
 __all__ = [
+    "LAST_TO",
+    "MAX_PAGE",
     "PAGE_SIZE",
     "Correction",
     "CorrectionResult",

@@ -43,6 +43,8 @@ def index(site: Site) -> Endpoint:
         store = site.store
         offset = (filters.page - 1) * PAGE_SIZE
         found = store.find_items(filters.query(), limit=PAGE_SIZE + 1, offset=offset)
+        # past the end (a stale "Older" link, an edited URL): say so and link the last page that has items
+        matching = store.count_items_matching(filters.query()) if not found and filters.page > 1 else None
         facets = site.memo("facets", store.facets)
         key = FeedKey.parse(filters.topic or None, filters.country or None)
         return site.render(
@@ -50,6 +52,8 @@ def index(site: Site) -> Endpoint:
             "items.html",
             items=found[:PAGE_SIZE],
             more=len(found) > PAGE_SIZE,
+            matching=matching,
+            last_page=None if matching is None else max(1, min(filters.page - 1, -(-matching // PAGE_SIZE))),
             filters=filters,
             params=filters.params(),
             facets=facets,

@@ -1,4 +1,5 @@
-"""Jinja2 for the web pages: autoescape on for every template, filters for dates, links and language tags.
+"""Jinja2 for the web pages: autoescape on for every template, filters for dates, links, language tags and
+bidirectional isolation of outside text (``bdi``; see :func:`isolate`).
 
 The page style is one inline stylesheet (``templates/style.css``); its SHA-256 goes into the
 Content-Security-Policy, so nothing else (no script, no other style, no external resource) can run or load.
@@ -50,6 +51,14 @@ def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     return value.strftime(fmt) if value else "—"
 
 
+def isolate(value: object) -> Markup:
+    """Outside text (a title, a source's or an editor's name) in ``<bdi>``, escaped: it takes its direction
+    from its own first strong character, so Arabic-script text reads right to left without reordering the
+    punctuation and the names around it, and the page stays left to right. Blocks that hold only such text
+    carry ``dir="auto"`` in the templates instead."""
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
+
+
 def query(base: dict[str, str], **changes: object) -> str:
     """A query string from the current filters with some changed (None drops one)."""
     merged = {**base, **{k: str(v) for k, v in changes.items() if v is not None}}
@@ -70,6 +79,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         when=when,
+        bdi=isolate,
         safe_url=safe_url,
         lang=language_tag,
         topic_name=topic_name,
@@ -79,4 +89,4 @@ def environment() -> Environment:
     return env
 
 
-__all__ = ["CSS", "css_hash", "environment", "page_csp", "query", "style_csp", "when"]
+__all__ = ["CSS", "css_hash", "environment", "isolate", "page_csp", "query", "style_csp", "when"]
