@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from loopserver import LoopServer
 
 from mediawatch.cli import main
 from mediawatch.models import Item, ItemId, ItemKind, SourceId
@@ -278,3 +279,35 @@ def test_a_misspelled_setting_is_named_in_a_warning(workdir: Path, monkeypatch: 
     assert err.splitlines() == [
         "warning: MEDIAWATCH_CONCURENCY is not a mediawatch setting and is ignored (see the README's Settings reference)"
     ]
+
+
+@pytest.mark.usefixtures("direct_http")
+def test_a_password_in_a_source_url_is_sent_but_never_shown(workdir: Path, loopserver: LoopServer) -> None:
+    """The feed is fetched with its credentials (Basic auth from the URL); the sources table, its JSON, the
+    database's displayed address and the web page's sources list show the address without them."""
+    import base64
+
+    from starlette.testclient import TestClient
+
+    from mediawatch.settings import Settings
+    from mediawatch.web import create_app
+
+    feed = loopserver.serve("/private.xml", "<rss version='2.0'><channel><title>P</title><item><title>One</title>"
+                            "<link>https://p.example/1</link></item></channel></rss>", content_type="application/rss+xml")
+    secret = feed.replace("http://", "http://editor:s3cretpw@")
+    (workdir / "sources.yaml").write_text(f"version: 1\nsources:\n  - id: private-feed\n    kind: rss\n    url: {secret}\n",
+                                          encoding="utf-8")
+    code, out, err = run("collect", "--all")
+    assert code == 0 and "1 ok" in out, (out, err)
+    sent = loopserver.requests_for("/private.xml")[-1].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"editor:s3cretpw").decode()
+    code, out, _ = run("sources", "--json")
+    assert code == 0 and json.loads(out.splitlines()[0])["locator"] == feed and "s3cretpw" not in out
+    code, out, _ = run("sources")
+    assert code == 0 and "s3cretpw" not in out
+    store = open_store("sqlite:///mediawatch.db")
+    try:
+        page = TestClient(create_app(store, Settings(), digests_dir=workdir / "digests")).get("/sources")
+        assert page.status_code == 200 and "s3cretpw" not in page.text and feed in page.text
+    finally:
+        store.close()

@@ -263,6 +263,12 @@ class SourceSpec:
         return self.url or self.feed_url or self.channel_id or self.handle or self.playlist_id or ""
 
     @property
+    def public_locator(self) -> str:
+        """:attr:`locator` as stored and shown (sources table, web pages, feeds): a URL's user name and
+        password (``https://user:secret@host/feed``) are left out; collection still sends them."""
+        return without_credentials(self.locator)
+
+    @property
     def spec_hash(self) -> str:
         fields = {k: getattr(self, k) for k in self.__slots__ if k not in ("line",)}  # type: ignore[attr-defined]
         fields["every"] = int(self.every.total_seconds())
@@ -548,3 +554,16 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     if loc[0] == "sources" and len(loc) >= 3 and loc[2] in _FIELDS:
         return _FIELDS[loc[2]]
     return None
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the ``user:password@`` part of its address (anything else unchanged)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -187,7 +187,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                 values = {
                     "kind": spec.kind.value,
                     "name": spec.name,
-                    "locator": spec.locator,
+                    "locator": spec.public_locator,  # shown on pages and in feeds: no credentials
                     "country": spec.country,
                     "language": spec.language,
                     "every_s": int(spec.every.total_seconds()),
@@ -202,10 +202,10 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                     conn.execute(t.source.insert().values(id=spec.id, added_at=now, **values))
                     conn.execute(t.source_state.insert().values(source_id=spec.id, consecutive_failures=0, notes_json="{}"))
                     added.append(spec.id)
-                elif old.spec_hash != spec.spec_hash or not old.in_file:
+                elif old.spec_hash != spec.spec_hash or not old.in_file or old.locator != spec.public_locator:
                     conn.execute(t.source.update().where(t.source.c.id == spec.id).values(**values))
                     changed.append(spec.id)
-                    if old.every_s != values["every_s"] or old.locator != spec.locator:
+                    if old.every_s != values["every_s"] or old.locator != spec.public_locator:
                         # a new address or rhythm: check it at the next run
                         conn.execute(
                             t.source_state.update().where(t.source_state.c.source_id == spec.id).values(next_check=None)
