@@ -311,3 +311,35 @@ def test_a_password_in_a_source_url_is_sent_but_never_shown(workdir: Path, loops
         assert page.status_code == 200 and "s3cretpw" not in page.text and feed in page.text
     finally:
         store.close()
+
+
+def test_a_damaged_database_or_an_unwritable_output_is_one_error_line(workdir: Path) -> None:
+    """Before: a Python traceback (sqlite3 "database disk image is malformed", FileNotFoundError,
+    IsADirectoryError) instead of one line naming the problem."""
+    code, out, err = run("export", "-o", str(workdir / "no-such-folder" / "out.jsonl"))
+    assert code == 2  # no database yet
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
+    items = [Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE, url=f"https://a.example/{n}",
+                  title=f"Title {n}", summary="s" * 2000, text="t" * 2000, published=now, fetched=now, language="en")
+             for n in range(100)]
+    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
+    store.close()
+    for target, reason in ((workdir / "no-such-folder" / "out.jsonl", "No such file or directory"),
+                           (workdir, "Is a directory")):
+        code, out, err = run("export", "-o", str(target))
+        assert (code, out, err) == (1, "", f"error: {target}: {reason}\n")
+    data = bytearray((workdir / "mediawatch.db").read_bytes())
+    half = len(data) // 2  # the items' pages; the schema's first pages stay readable
+    data[half:] = bytes(range(256)) * ((len(data) - half) // 256) + bytes((len(data) - half) % 256)
+    (workdir / "mediawatch.db").write_bytes(bytes(data))
+    code, out, err = run("export")
+    assert code == 1 and out == "", err
+    assert err.startswith("error: the database failed: ") and "check --db/MEDIAWATCH_DB" in err, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    data[4096:] = bytes(len(data) - 4096)  # the schema's pages too
+    (workdir / "mediawatch.db").write_bytes(bytes(data))
+    code, out, err = run("export")
+    assert code == 1 and err.startswith("error: cannot migrate database sqlite:///mediawatch.db: "), err
+    assert len(err.splitlines()) == 1, err

@@ -79,6 +79,18 @@ def _fail(exc: Exception) -> None:
     if isinstance(exc, MediawatchError):
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    if type(exc).__module__.startswith("sqlalchemy."):  # the database refused: read-only, damaged, full, gone
+        import logging
+
+        logging.getLogger("mediawatch").debug("database error", exc_info=exc)
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        click.echo(f"error: the database failed: {reason} (check --db/MEDIAWATCH_DB: the file or server, its "
+                   f"permissions, free space)", err=True)
+        sys.exit(1)
+    if isinstance(exc, OSError) and exc.strerror:  # a file we were asked to read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror}", err=True)
+        sys.exit(1)
     raise exc
 
 

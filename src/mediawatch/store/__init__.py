@@ -169,7 +169,8 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                     upgrade(conn)
                 rev = current_revision(conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate database {self.engine.url!r}: {exc}") from exc
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's words, one line
+            raise StoreError(f"cannot migrate database {self.engine.url!r}: {reason}") from exc
         return rev or ""
 
     def close(self) -> None:
