@@ -281,7 +281,10 @@ def test_hostile_text_is_neutralised(store: QStore, tmp_path: Path) -> None:
     item = data["items"][0]
     assert "url" not in item and item["title"] == "Kazakh festival" and "language" not in item
     soup = BeautifulSoup(item["content_html"], "html.parser")
-    assert {tag.name for tag in soup.find_all(True)} <= {"p", "ul", "li", "strong", "a", "br"}
+    assert {tag.name for tag in soup.find_all(True)} <= {"p", "ul", "li", "strong", "a", "br", "bdi"}
+    # the operator's source name is plain text: shown as written (escaped), never run as markup
+    assert "Source: <script>alert(9)</script> (kazinform-en)." in soup.get_text()
+    assert item["_mediawatch"]["source"]["name"] == "<script>alert(9)</script>"
     assert all(a["href"].startswith("https://") for a in soup.find_all("a"))
 
 

@@ -393,12 +393,15 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
 @_common
 def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path | None, verbose: int) -> None:
     """Write the weekly digest for editors: OUT/YYYY-Www.md and OUT/YYYY-Www.html (with charts)."""
+    from mediawatch.app import system_clock
     from mediawatch.digest.week import IsoWeek
     from mediawatch.pipeline import run_digest
 
     settings = _settings(db, sources, verbose)
     try:
         iso = IsoWeek.parse(week, settings.digest_timezone) if week else None
+        if iso is not None:
+            iso.require_started(system_clock())  # a week not begun yet has nothing to digest
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     try:

@@ -1,15 +1,22 @@
 """The weekly digest as a value: numbers, ranked stories, topic and country sections, charts, source health.
 
 Pure: everything comes in as typed values read by the store (:mod:`mediawatch.digest.run` does the reading).
+
+A section (a topic or a country) lists the stories that carry its tag and counts what it lists: its stories and
+their members that carry the tag (a story's other members are shown with it but not counted). Under a section a
+story links to its lead, or, when the lead does not carry the section's tag, to the first member that does.
+
+The week under way (``now`` inside it) gives a partial digest: ``until`` is ``now``, the previous week's numbers
+cover the same span of that week (the caller reads them so), and silent sources are "silent so far".
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from mediawatch.digest.charts import Chart, bar_chart, column_chart
 from mediawatch.digest.names import country_name, topic_name, topic_order
@@ -17,6 +24,7 @@ from mediawatch.digest.summary import extract_summary
 from mediawatch.digest.week import IsoWeek
 from mediawatch.models import StoryId
 from mediawatch.store.stories import SourceWeek, StoryRecord, WeekItem, WeekNumbers
+from mediawatch.wording import shorten
 
 TOP_STORIES = 10
 SECTION_STORIES = 15  # stories listed per topic or country section
@@ -31,6 +39,8 @@ class Link:
     language: str | None
     published: datetime
     author: str | None
+    countries: tuple[str, ...] = ()  # the member's own (effective) tags
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +58,33 @@ class DigestStory:
     languages: tuple[str, ...]
     countries: tuple[str, ...]
     topics: tuple[str, ...]
+    lead: int = 0  # index of the lead member in ``links``
+
+
+@dataclass(frozen=True, slots=True)
+class SectionStory:
+    """A story as a section lists it: linked through a member that carries the section's tag."""
+
+    story: DigestStory
+    title: str
+    url: str
+    language: str | None
+    tagged: int  # members of the story that carry the section's tag
+
+    @property
+    def members(self) -> int:
+        return len(self.story.links)
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
     code: str
     name: str
-    items: int  # relevant items of the week with this tag
-    stories: tuple[DigestStory, ...]
+    items: int  # members of the section's stories (listed or not) that carry the tag
+    story_count: int  # stories with the tag (listed or not)
+    stories: tuple[SectionStory, ...]
     more: int  # stories not listed
+    more_items: int  # tagged members of the stories not listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +108,17 @@ class Digest:
     charts: tuple[Chart, ...]
     problems: tuple[SourceProblem, ...]
     sources_checked: int
+    sources_added_later: int = 0  # enabled sources registered after the week's end (not checked for it)
+    until: datetime | None = None  # a week under way: the digest covers it up to this moment
+    previous_until: datetime | None = None  # ... and compares with the previous week up to this moment
 
     @property
     def empty(self) -> bool:
         return self.numbers.relevant == 0
+
+    @property
+    def partial(self) -> bool:
+        return self.until is not None
 
 
 def build_digest(
@@ -98,34 +133,47 @@ def build_digest(
     sources: Sequence[SourceWeek],
     source_names: Mapping[str, str] | None = None,
 ) -> Digest:
-    """``items``: the week's items; ``members``: members of the week's stories published before the week's end."""
+    """``items``: the week's items; ``members``: members of the week's stories published before the week's end.
+
+    For the week under way at ``now``, ``previous`` must hold the previous week's numbers up to
+    :func:`previous_span_end` (the same span of that week), not the whole week."""
     names = _source_names(sources, source_names)
+    partial = week.is_partial(now)
+    published = {it.source_id for it in items if week.contains(it.published)}
     relevant = [it for it in items if it.relevant and week.contains(it.published)]
     groups = _group(relevant, members)
     ranked = sorted((_story(key, group, stories, names) for key, group in groups.items()), key=_rank)
     ranked = [_with_anchor(s, i) for i, s in enumerate(ranked, 1)]
-    country_items = Counter(c for it in relevant for c in dict.fromkeys(it.countries))
-    topic_items = Counter(t for it in relevant for t in dict.fromkeys(it.topics))
     numbers = WeekNumbers(
         items=sum(1 for it in items if week.contains(it.published)),
         relevant=len(relevant),
         stories=len(ranked),
-        sources=len({it.source_id for it in items if week.contains(it.published)}),
+        sources=len(published),
     )
+    topic_codes = dict.fromkeys(t for s in ranked for t in s.topics)
     topics = tuple(
-        _section(code, topic_name(code), topic_items[code], [s for s in ranked if code in s.topics])
-        for code in sorted(topic_items, key=topic_order)
+        sorted(
+            (_section(code, topic_name(code), ranked, "topics") for code in topic_codes),
+            key=lambda sec: topic_order(sec.code),
+        )
     )
+    country_codes = dict.fromkeys(c for s in ranked for c in s.countries)
     countries = tuple(
-        _section(code, country_name(code), country_items[code], [s for s in ranked if code in s.countries])
-        for code in sorted(country_items, key=lambda c: (-country_items[c], country_name(c), c))
+        sorted(
+            (_section(code, country_name(code), ranked, "countries") for code in country_codes),
+            key=lambda sec: (-sec.items, sec.name, sec.code),
+        )
     )
     charts: tuple[Chart, ...] = ()
     if relevant:
         charts = (
-            bar_chart("countries", "Relevant items per country", [(s.name, s.items) for s in countries]),
-            bar_chart("topics", "Relevant items per topic", [(s.name, s.items) for s in topics]),
-            column_chart("trend", "Relevant items, last 8 weeks", [(f"W{w.week:02d}", n) for w, n in trend]),
+            bar_chart("countries", CHART_TITLES["countries"], [(s.name, s.items) for s in countries]),
+            bar_chart("topics", CHART_TITLES["topics"], [(s.name, s.items) for s in topics]),
+            column_chart(
+                "trend",
+                CHART_TITLES["trend"] + (" (this week so far)" if partial else ""),
+                [(f"W{w.week:02d}", n) for w, n in trend],
+            ),
         )
     return Digest(
         week=week,
@@ -139,23 +187,53 @@ def build_digest(
         charts=charts,
         problems=tuple(
             source_problems(
-                sources, names, published={it.source_id for it in items if week.contains(it.published)}
+                sources,
+                names,
+                published=published,
+                week=week,
+                partial=partial,
             )
         ),
-        sources_checked=sum(1 for s in sources if s.enabled),
+        sources_checked=sum(1 for s in sources if s.enabled and _existed(s, week, published)),
+        sources_added_later=sum(1 for s in sources if s.enabled and not _existed(s, week, published)),
+        until=now if partial else None,
+        previous_until=previous_span_end(week, now) if partial else None,
     )
 
 
+CHART_TITLES = {
+    "countries": "Relevant items per country",
+    "topics": "Relevant items per topic",
+    "trend": "Relevant items, last 8 weeks",
+}
+
+
+def previous_span_end(week: IsoWeek, now: datetime) -> datetime:
+    """The end of the previous week's span to compare with: its end, or for the week under way at ``now`` the
+    moment as far into the previous week as ``now`` is into this one."""
+    previous = week.previous()
+    if not week.is_partial(now):
+        return previous.end
+    return min(previous.end, previous.start + (now - week.start))
+
+
 def source_problems(
-    sources: Sequence[SourceWeek], names: Mapping[str, str], *, published: Collection[str] = ()
+    sources: Sequence[SourceWeek],
+    names: Mapping[str, str],
+    *,
+    published: Collection[str] = (),
+    week: IsoWeek | None = None,
+    partial: bool = False,
 ) -> list[SourceProblem]:
     """Enabled sources that are failing or brought nothing this week, failing ones first.
 
     ``published``: sources with items published in the week. Such a source is not silent even when those items
-    were collected after the week (a digest written for an earlier week, a source added and read late)."""
+    were collected after the week (a digest written for an earlier week, a source added and read late).
+    ``week``: sources registered after its end are left out (they were not watched yet) unless they brought items
+    of the week, and one registered during it is silent only since then. ``partial``: the week is under way, so "no items" means "so far"."""
     out: list[tuple[int, SourceProblem]] = []
     for s in sources:
-        if not s.enabled or not s.in_file:
+        if not s.enabled or not s.in_file or (week is not None and not _existed(s, week, published)):
             continue
         reasons: list[str] = []
         failing = s.consecutive_failures > 0
@@ -167,13 +245,23 @@ def source_problems(
                 reasons.append(f"last error: {_oneline(s.last_error)}")
             reasons.append(f"last success: {_day(s.last_success)}")
         if s.items == 0 and s.id not in published:
-            reasons.append(f"no items this week (last new item: {_day(s.last_new_item)})")
+            since = ""
+            if week is not None and s.added_at is not None and s.added_at > week.start:
+                since = f" since it was added on {_day(s.added_at)}"
+            when = "so far this week" if partial else "this week"
+            reasons.append(f"no items {when}{since} (last new item: {_day(s.last_new_item)})")
         if not reasons:
             continue
         reasons += [f"{k}: {_oneline(v)}" for k, v in sorted(s.notes.items()) if k not in BOOKKEEPING_NOTES]
         out.append((0 if failing else 1, SourceProblem(s.id, names.get(s.id, s.id), s.url, tuple(reasons))))
     out.sort(key=lambda p: (p[0], p[1].id))
     return [p for _, p in out]
+
+
+def _existed(s: SourceWeek, week: IsoWeek, published: Collection[str]) -> bool:
+    """Whether the source counts for the week: registered before its end (a source without a date is given the
+    benefit), or, registered later, it brought items of the week anyway (its first run read them back)."""
+    return s.added_at is None or s.added_at < week.end or s.items > 0 or s.id in published
 
 
 def _source_names(sources: Sequence[SourceWeek], given: Mapping[str, str] | None) -> dict[str, str]:
@@ -212,7 +300,17 @@ def _story(
     countries = _by_frequency(c for m in tagged for c in dict.fromkeys(m.countries))
     topics = tuple(sorted(_by_frequency(t for m in tagged for t in dict.fromkeys(m.topics)), key=topic_order))
     links = tuple(
-        Link(m.title, m.url, names.get(m.source_id, m.source_id), m.language, m.published, m.author) for m in group
+        Link(
+            m.title,
+            m.url,
+            names.get(m.source_id, m.source_id),
+            m.language,
+            m.published,
+            m.author,
+            tuple(dict.fromkeys(m.countries)),
+            tuple(dict.fromkeys(m.topics)),
+        )
+        for m in group
     )
     return DigestStory(
         key=key,
@@ -228,6 +326,7 @@ def _story(
         languages=tuple(sorted({m.language for m in group if m.language})),
         countries=countries,
         topics=topics,
+        lead=group.index(lead),
     )
 
 
@@ -245,13 +344,38 @@ def _with_anchor(s: DigestStory, n: int) -> DigestStory:
     return replace(s, anchor=f"story-{n}")
 
 
-def _section(code: str, name: str, items: int, stories: list[DigestStory]) -> Section:
-    return Section(code, name, items, tuple(stories[:SECTION_STORIES]), max(0, len(stories) - SECTION_STORIES))
+def _section(code: str, name: str, ranked: Sequence[DigestStory], kind: Literal["countries", "topics"]) -> Section:
+    """The stories (in rank order) with a member that carries the tag, each linked through such a member."""
+
+    def carries(link: Link) -> bool:
+        return code in (link.countries if kind == "countries" else link.topics)
+
+    entries = [e for s in ranked if (e := _section_story(s, carries)) is not None]
+    listed, rest = entries[:SECTION_STORIES], entries[SECTION_STORIES:]
+    return Section(
+        code=code,
+        name=name,
+        items=sum(e.tagged for e in entries),
+        story_count=len(entries),
+        stories=tuple(listed),
+        more=len(rest),
+        more_items=sum(e.tagged for e in rest),
+    )
+
+
+def _section_story(story: DigestStory, carries: Callable[[Link], bool]) -> SectionStory | None:
+    tagged = [ln for ln in story.links if carries(ln)]
+    if not tagged:
+        return None
+    lead = story.links[story.lead]
+    if carries(lead):
+        return SectionStory(story, story.title, story.url, story.language, len(tagged))
+    first = tagged[0]
+    return SectionStory(story, first.title, first.url, first.language, len(tagged))
 
 
 def _oneline(text: str, limit: int = 240) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return shorten(" ".join(str(text).split()), limit)
 
 
 def _day(moment: datetime | None) -> str:
@@ -269,4 +393,16 @@ def change(current: int, previous: int) -> str:
     return f"{sign}{abs(diff)} ({sign}{round(abs(diff) * 100 / previous)}%)"
 
 
-__all__ = ["Digest", "DigestStory", "Link", "Section", "SourceProblem", "build_digest", "change", "source_problems"]
+__all__ = [
+    "CHART_TITLES",
+    "Digest",
+    "DigestStory",
+    "Link",
+    "Section",
+    "SectionStory",
+    "SourceProblem",
+    "build_digest",
+    "change",
+    "previous_span_end",
+    "source_problems",
+]

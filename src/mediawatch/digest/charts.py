@@ -15,6 +15,8 @@ from html import escape
 
 import nh3
 
+from mediawatch.wording import shorten
+
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 BAR = "#2b6cb0"
 BAR_CURRENT = "#c05621"
@@ -49,7 +51,7 @@ def _e(text: object) -> str:
 
 
 def _label(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
+    return shorten(text, LABEL_CHARS)
 
 
 def _num(value: float) -> str:

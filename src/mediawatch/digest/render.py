@@ -4,7 +4,8 @@ Everything from the outside world (titles, summaries, authors, source names, URL
 
 * HTML: Jinja2 autoescape; links only for http/https URLs (:func:`safe_url`); the inline SVG charts come from
   :mod:`mediawatch.digest.charts` and pass through nh3. No scripts, no external resources; a CSP meta tag allows
-  only the page's own inline style (by hash).
+  only the page's own inline style (by hash). Titles, summaries, source names and authors sit in elements with
+  ``dir="auto"`` or in ``<bdi>``, so Arabic-script text (Kazakh in China) reads right to left.
 * Markdown: every ``{{ }}`` output is escaped by the environment's ``finalize`` (Markdown's autoescape), so a
   title such as ``[x](javascript:…)`` or ``<script>`` stays literal text; link targets are percent-encoded.
 """
@@ -23,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from mediawatch.digest.build import Digest, change
+from mediawatch.digest.build import Digest, Section, SectionStory, change
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.week import IsoWeek, zone
 from mediawatch.wording import count
@@ -114,6 +115,29 @@ def _period(week: IsoWeek) -> str:
     return f"{local} ({_when(week.start, fmt)} – {_when(week.end, fmt)} UTC)"
 
 
+def _moment(moment: datetime, week: IsoWeek) -> str:
+    """An instant as the editors read it: ``Sat 28 Nov 2026 11:20 UTC`` (local time in the week's zone)."""
+    return f"{_when(moment, '%a %d %b %Y %H:%M', week.tz)} {week.tz}"
+
+
+def _section_counts(sec: Section) -> str:
+    """What a section heading counts: ``3 stories, 5 items`` (items: members that carry the section's tag)."""
+    return f"{count(sec.story_count, 'story', 'stories')}, {count(sec.items, 'item')}"
+
+
+def _entry_counts(entry: SectionStory, sec: Section) -> str:
+    """A story's line under a section: ``2 items, 2 sources``, or ``1 of 2 items tagged Türkiye, 2 sources``
+    when some members do not carry the section's tag (the heading counts only those that do)."""
+    sources = count(len(entry.story.sources), "source")
+    if entry.tagged == entry.members:
+        return f"{count(entry.members, 'item')}, {sources}"
+    return f"{entry.tagged} of {count(entry.members, 'item')} tagged {sec.name}, {sources}"
+
+
+def _more_line(sec: Section) -> str:
+    return f"…and {count(sec.more, 'more story', 'more stories')} ({count(sec.more_items, 'item')})"
+
+
 def _lang(code: str | None) -> str:
     return code or "?"
 
@@ -146,6 +170,10 @@ def _globals() -> dict[str, Any]:
         "topic_names": lambda codes: ", ".join(topic_name(c) for c in codes),
         "generated_prefix": GENERATED_PREFIX,
         "period": _period,
+        "moment": _moment,
+        "section_counts": _section_counts,
+        "entry_counts": _entry_counts,
+        "more_line": _more_line,
     }
 
 
@@ -182,13 +210,19 @@ def _md_env() -> Environment:
 
 def render_markdown(digest: Digest, *, chart_dir: str) -> str:
     """The Markdown digest; charts are linked as ``chart_dir/<name>.svg`` (relative to the .md file)."""
-    return _md_env().get_template("digest.md.j2").render(d=digest, chart_dir=chart_dir)
+    return _md_env().get_template("digest.md.j2").render(d=digest, chart_dir=chart_dir, this_week=_this_week(digest))
 
 
 def render_html(digest: Digest) -> str:
     css = _css()
     charts = {c.name: Markup(c.svg) for c in digest.charts}  # sanitized by charts.sanitize_svg
-    return _html_env().get_template("digest.html.j2").render(d=digest, css=Markup(css), csp=_csp(css), charts=charts)
+    return _html_env().get_template("digest.html.j2").render(
+        d=digest, css=Markup(css), csp=_csp(css), charts=charts, this_week=_this_week(digest)
+    )
+
+
+def _this_week(digest: Digest) -> str:
+    return "so far this week" if digest.partial else "this week"
 
 
 __all__ = ["GENERATED_PREFIX", "md_escape", "render_html", "render_markdown", "safe_url"]

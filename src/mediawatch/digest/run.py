@@ -3,6 +3,10 @@
 Files: ``OUT/YYYY-Www.md``, ``OUT/YYYY-Www.html`` and the charts in ``OUT/YYYY-Www/*.svg``. Each is written to a
 temporary file in the same folder and renamed over the old one, so a reader never sees half a digest. Re-running
 for the same week rewrites the same bytes except the "Generated" line (when ``now`` differs).
+
+A week that has not started by ``now`` is refused (ValueError naming it and its start). The week under way is
+digested so far: the files say so, the previous week is compared over the same span, and the digest is not
+recorded in the store as written (the service still builds the complete one after the week ends).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mediawatch.digest.build import Digest, build_digest
+from mediawatch.digest.build import Digest, build_digest, previous_span_end
 from mediawatch.digest.charts import standalone
 from mediawatch.digest.render import render_html, render_markdown
 from mediawatch.digest.week import IsoWeek, last_complete_week
@@ -39,8 +43,12 @@ class DigestFiles:
 def load_digest(
     store: Store, week: IsoWeek, *, now: datetime, source_names: Mapping[str, str] | None = None
 ) -> Digest:
-    """Everything the digest needs, read from the store, as a :class:`Digest` value."""
-    items = store.week_items(week.start, week.end)
+    """Everything the digest needs, read from the store, as a :class:`Digest` value.
+
+    A ValueError when ``week`` has not started by ``now``."""
+    week.require_started(now)
+    # the week under way: what was published up to now (an item dated later is a feed's clock error, not news)
+    items = store.week_items(week.start, min(week.end, now))
     story_ids = sorted({it.story_id for it in items if it.relevant and it.story_id is not None})
     # members from this week are already in `items`; only earlier ones (a story that began last week) are read
     wanted = set(story_ids)
@@ -56,7 +64,7 @@ def load_digest(
         items=items,
         members=members,
         stories=records,
-        previous=store.week_numbers(previous.start, previous.end),
+        previous=store.week_numbers(previous.start, previous_span_end(week, now)),
         trend=trend,
         sources=store.source_weeks(week.start, week.end),
         source_names=source_names,
@@ -91,7 +99,8 @@ def write_digest(
         atomic_write(html, render_html(digest))
     except OSError as exc:
         raise StoreError(f"cannot write the digest for {week} into {out_dir}: {exc}") from exc
-    store.record_digest(DigestRecord(str(week), now, str(md), str(html), digest.numbers.relevant))
+    if not digest.partial:  # a week under way is not done: the service must still build its digest
+        store.record_digest(DigestRecord(str(week), now, str(md), str(html), digest.numbers.relevant))
     return DigestFiles(md=md, html=html, relevant_items=digest.numbers.relevant, charts=tuple(charts))
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mediawatch.wording import shorten
+
 MAX_SENTENCES = 3
 TARGET_CHARS = 220  # stop adding sentences once the summary is this long
-MAX_CHARS = 360  # cut a single very long sentence here
+MAX_CHARS = 360  # cut a single very long sentence to this length, "…" included (wording.shorten)
 
 _CLOSERS = "\"'”’»」』）)】〕》"
 _CJK_END = re.compile(rf"[。！？｡][{re.escape(_CLOSERS)}]*")
@@ -99,13 +101,7 @@ def _key(text: str) -> str:
 
 
 def _cut(text: str) -> str:
-    if len(text) <= MAX_CHARS:
-        return text
-    cut = text[:MAX_CHARS]
-    space = cut.rfind(" ")
-    if space > MAX_CHARS * 2 // 3:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:—-") + "…"
+    return shorten(text, MAX_CHARS)
 
 
 __all__ = ["extract_summary", "split_sentences"]

@@ -93,6 +93,21 @@ class IsoWeek:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    def require_started(self, now: datetime) -> None:
+        """A ValueError when the week has not begun by ``now``: its digest could only say that nothing happened
+        (and blame every source). The message names the week and when it starts."""
+        if now < self.start:
+            local = self.local_start.strftime("%Y-%m-%d %H:%M")
+            utc = "" if self.tz == "UTC" else f" ({self.start.strftime('%Y-%m-%d %H:%M')} UTC)"
+            raise ValueError(
+                f"{self} has not started yet: it starts on {local} {self.tz}{utc}; "
+                f"choose the current week ({IsoWeek.of(now, self.tz)}, digested so far) or an earlier one"
+            )
+
+    def is_partial(self, now: datetime) -> bool:
+        """True while the week is under way at ``now`` (started, not ended): its digest covers it so far."""
+        return self.start <= now < self.end
+
     def __str__(self) -> str:
         return f"{self.year:04d}-W{self.week:02d}"
 

@@ -22,7 +22,7 @@ from lxml import etree
 
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
-from mediawatch.publish.text import entry_html, entry_text, language_tag, plain, source_label
+from mediawatch.publish.text import entry_html, entry_text, language_tag, plain, source_label, source_name
 from mediawatch.store.queries import TaggedItem
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def render_json(
         "country": key.country,
     }
     feed["items"] = [_json_item(entry) for entry in _entries(items, options, cache)]
-    return (json.dumps(feed, ensure_ascii=False) + "\n").encode("utf-8")
+    return (_json_text(feed) + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -296,7 +296,7 @@ def _json_item(entry: Entry) -> dict[str, Any]:
     out["tags"] = [*item.topics, *item.countries]
     out["_mediawatch"] = {
         "item_id": item.id,
-        "source": {"id": item.source_id, "name": plain(item.source_name) or None, "url": entry.source_link},
+        "source": {"id": item.source_id, "name": source_name(item) or None, "url": entry.source_link},
         "topics": list(item.topics),
         "countries": list(item.countries),
         "relevance": round(item.relevance, 4) if item.relevance is not None else None,
@@ -339,6 +339,14 @@ def _subtitle(key: FeedKey, options: FeedOptions) -> str:
         f"Items about Kazakh diaspora communities tagged {key.title}: newest first, "
         f"at most {options.max_entries} from the last {days} days. Each entry says why it was included."
     )
+
+
+def _json_text(data: object) -> str:
+    """Compact UTF-8 JSON with ``<``, ``>`` and ``&`` as \\u escapes: the same values for every JSON reader,
+    and no markup-looking bytes for anything that sniffs the file as HTML (a source name such as
+    ``Edge & <Test> Outlet`` is text, kept verbatim). Outside strings JSON has none of these characters."""
+    out = json.dumps(data, ensure_ascii=False)
+    return out.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -1,10 +1,16 @@
 """Text for subscriber feeds: untrusted strings made plain and XML-safe, the entry HTML, the *why* in words.
 
-Every outside string (title, summary, author, source name, evidence) goes through :func:`plain`: nh3 drops
+Every string a feed or page supplied (title, summary, author, evidence) goes through :func:`plain`: nh3 drops
 markup (and the content of ``script``/``style``), entities are decoded, and this repeats until nothing
 changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; a literal ``javascript:`` gets a space
-before its colon, so no consumer can mistake the text for a link. The entry HTML is built from escaped pieces
-and then passed through nh3 once more with a small allowlist (links: http/https only).
+before its colon, so no consumer can mistake the text for a link. The operator's source name (sources.yaml) is
+plain text already: :func:`as_text` keeps it verbatim (``Edge & <Test> Outlet`` stays that), only controls and
+line breaks go; the Atom and JSON writers and the HTML escaping below make it safe where it lands. Long text
+is cut by :func:`mediawatch.wording.shorten` (word or grapheme boundary, never half a character).
+
+The entry HTML is built from escaped pieces and then passed through nh3 once more with a small allowlist
+(links: http/https only). Untrusted text sits in elements with ``dir="auto"`` (or ``<bdi>``), so a title or
+source name in Arabic script (Kazakh in China) reads right to left inside the English framing.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from mediawatch.digest.names import country_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.topics import topics_line
 from mediawatch.store.queries import TaggedItem
+from mediawatch.wording import shorten
 
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -27,8 +34,8 @@ _WS = re.compile(r"\s+")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(java|vb)script(\s*):")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
-ENTRY_TAGS = {"p", "ul", "li", "strong", "a", "br"}
-ENTRY_ATTRIBUTES = {"a": {"href"}}
+ENTRY_TAGS = {"p", "ul", "li", "strong", "a", "br", "bdi"}
+ENTRY_ATTRIBUTES = {"a": {"href"}, "p": {"dir"}}
 SUMMARY_CHARS = 600
 
 
@@ -38,9 +45,15 @@ def plain(value: object, limit: int | None = None) -> str:
     if "<" in text or "&" in text:  # without either there is no markup or entity to deal with
         text = _strip_markup(text)
     text = _SCRIPT_SCHEME.sub(r"\1script\2 :", _WS.sub(" ", text).strip())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+    return shorten(text, limit) if limit is not None else text
+
+
+def as_text(value: object, limit: int | None = None) -> str:
+    """Plain, single-line, XML-safe text from a string that is text already (the operator's source name):
+    kept verbatim (no markup is looked for, ``&`` and ``<`` stay), only controls and runs of spaces go."""
+    out = _WS.sub(" ", _NOT_XML.sub(" ", str(value or ""))).strip()
+    out = _SCRIPT_SCHEME.sub(r"\1script\2 :", out)
+    return shorten(out, limit) if limit is not None else out
 
 
 def _strip_markup(text: str) -> str:
@@ -57,9 +70,14 @@ def language_tag(value: str | None) -> str | None:
     return value if value and _LANG.match(value) else None
 
 
+def source_name(item: TaggedItem) -> str:
+    """The operator's name for the item's source, verbatim (plain text, never treated as markup)."""
+    return as_text(item.source_name)
+
+
 def source_label(item: TaggedItem) -> str:
-    name = plain(item.source_name) if item.source_name else ""
-    return f"{name} ({item.source_id})" if name and name != item.source_id else plain(item.source_id)
+    name = source_name(item)
+    return f"{name} ({item.source_id})" if name and name != item.source_id else as_text(item.source_id)
 
 
 def why_lines(item: TaggedItem) -> list[str]:
@@ -67,8 +85,8 @@ def why_lines(item: TaggedItem) -> list[str]:
     why = item.why
     lines: list[str] = []
     if item.labeled:
-        who = f" ({plain(item.editor, 60)})" if item.editor else ""
-        note = f": {plain(item.note, 200)}" if item.note else ""
+        who = f" ({as_text(item.editor, 60)})" if item.editor else ""  # typed by an editor: text
+        note = f": {as_text(item.note, 200)}" if item.note else ""
         verdict = "relevant" if item.relevant else "not relevant"
         lines.append(f"Marked {verdict} by an editor{who}{note}.")
     if item.relevance is not None:
@@ -112,7 +130,7 @@ def entry_html(item: TaggedItem) -> str:
     summary = plain(item.summary, SUMMARY_CHARS)
     parts: list[str] = []
     if summary:
-        parts.append(f"<p>{escape(summary)}</p>")
+        parts.append(f'<p dir="auto">{escape(summary)}</p>')
     lines = why_lines(item)
     if lines:
         parts.append("<p><strong>Why it is in this feed</strong></p><ul>")
@@ -121,9 +139,9 @@ def entry_html(item: TaggedItem) -> str:
     link = safe_url(item.url)
     source = escape(source_label(item))
     if link:
-        parts.append(f'<p>Source: {source}. <a href="{escape(link)}">Read the original</a></p>')
+        parts.append(f'<p>Source: <bdi>{source}</bdi>. <a href="{escape(link)}">Read the original</a></p>')
     else:
-        parts.append(f"<p>Source: {source}.</p>")
+        parts.append(f"<p>Source: <bdi>{source}</bdi>.</p>")
     return sanitize_html("".join(parts))
 
 
@@ -150,11 +168,13 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 __all__ = [
+    "as_text",
     "entry_html",
     "entry_text",
     "language_tag",
     "plain",
     "sanitize_html",
     "source_label",
+    "source_name",
     "why_lines",
 ]

@@ -102,6 +102,7 @@ class SourceWeek:
     last_success: datetime | None
     last_new_item: datetime | None
     notes: dict[str, str]
+    added_at: datetime | None = None  # when the source was first registered in this database
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +315,7 @@ class StoryStore:
                     in_file=bool(m["in_file"]), items=int(m["items_in_span"]),
                     consecutive_failures=int(m["consecutive_failures"] or 0), last_error=m["last_error"],
                     last_status=m["last_status"], last_attempt=m["last_attempt"], last_success=m["last_success"],
-                    last_new_item=m["last_new_item"], notes=notes,
+                    last_new_item=m["last_new_item"], notes=notes, added_at=m["added_at"],
                 ))
         return out
 
