@@ -22,6 +22,7 @@ import itertools
 import logging
 import math
 import os
+import re
 import ssl
 import time
 import zlib
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 ACCEPT_ENCODING = "gzip, deflate"  # we decode these ourselves (bounded); nothing else is advertised
+_SENDABLE = re.compile(r"[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?")  # a header value httpx can send
 
 
 def build_client(
@@ -200,6 +202,10 @@ class Fetcher:
         ``stop``: when it is set before the request goes out (still waiting for the host's slot, or between
         attempts), :class:`NotRequested` is raised instead and nothing is sent.
         """
+        # A validator that cannot go back out as a header (a server sent "\xff" in its ETag) is not sent:
+        # the request would fail before reaching the server, on every run. The content hash still catches an
+        # unchanged body, and the next good validator the server sends replaces it.
+        etag, last_modified = sendable(etag), sendable(last_modified)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -499,6 +505,15 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+def sendable(validator: str | None) -> str | None:
+    """``validator`` (an ETag or Last-Modified value) when it can be sent back as a request header: printable
+    ASCII, surrounding blanks stripped; else None."""
+    if validator is None:
+        return None
+    value = validator.strip(" \t")
+    return value if _SENDABLE.fullmatch(value) else None
+
+
 def clip(text: str, limit: int = 200) -> str:
     """Server-supplied text (a Location header, a redirect target) shortened for a health reason."""
     text = " ".join(text.split())
@@ -514,9 +529,12 @@ def _to_result(
 ) -> FetchResult:
     response = attempt.response
     headers = {name.lower(): value for name, value in response.headers.items()}
-    # A 304 need not repeat the validators; keep the ones we sent so the caller's state stays intact.
-    new_etag = headers.get("etag") or (etag if attempt.not_modified else None)
-    new_last_modified = headers.get("last-modified") or (last_modified if attempt.not_modified else None)
+    # A 304 need not repeat the validators; keep the ones we sent so the caller's state stays intact. One that
+    # could not be sent back (non-ASCII, control characters) is not kept at all.
+    new_etag = sendable(headers.get("etag")) or (etag if attempt.not_modified else None)
+    new_last_modified = sendable(headers.get("last-modified")) or (
+        last_modified if attempt.not_modified else None
+    )
     return FetchResult(
         url=str(response.url),
         status=response.status_code,

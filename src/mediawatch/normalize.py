@@ -48,7 +48,10 @@ TRACKING_PARAMS = frozenset(
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
 _ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
 _WS = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Control and invisible characters, and lone surrogates (U+D800-DFFF: a JSON ``"\ud800"`` escape decodes to
+# one; no encoder accepts it, so one in a title would make storing the whole source fail).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
 _DROP_CONTENT = {
     "script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title",
@@ -105,7 +108,7 @@ def _ascii_host(host: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
-        return host
+        return _SURROGATE.sub("", host)  # kept as written, but never with a character no encoder accepts
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
@@ -190,12 +193,14 @@ def guid_tag(source_id: str, guid: str) -> str:
 
 
 def collapse_whitespace(text: str) -> str:
-    """Control characters removed, every run of whitespace made one space, ends stripped."""
+    """Control characters and lone surrogates removed, every run of whitespace made one space, ends
+    stripped."""
     return _WS.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def clean_text(text: str) -> str:
-    """Plain text with its paragraph breaks kept: each line whitespace-collapsed, blank lines dropped."""
+    """Plain text with its paragraph breaks kept: each line whitespace-collapsed, blank lines dropped (control
+    characters and lone surrogates removed)."""
     lines = (collapse_whitespace(line) for line in _CONTROL.sub("", text).splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -205,12 +210,24 @@ def html_to_text(html_text: str) -> str:
     decoded, whitespace collapsed. Block elements become word breaks. Never longer than the input.
 
     The fragment is parsed as a browser would (html5ever, through nh3): a comment or an attribute left open
-    swallows what follows, exactly as on a page. About seven times faster than a BeautifulSoup tree."""
+    swallows what follows, exactly as on a page. About seven times faster than a BeautifulSoup tree.
+
+    Lone surrogates are removed (nh3 cannot take them); a character reference to one (``&#xD800;``) becomes
+    U+FFFD, as in a browser."""
     if "<" not in html_text:
         return collapse_whitespace(html.unescape(html_text))
     spaced = _BLOCK_START.sub(r" <\1", html_text)
-    text = nh3.clean(spaced, tags=set(), clean_content_tags=_DROP_CONTENT, attributes={}, strip_comments=True)
+    try:
+        text = _strip_tags(spaced)
+    except UnicodeEncodeError:  # a lone surrogate: rare, so the common case pays no extra pass over the text
+        text = _strip_tags(_SURROGATE.sub("", spaced))
     return collapse_whitespace(html.unescape(text))
+
+
+def _strip_tags(html_text: str) -> str:
+    return nh3.clean(
+        html_text, tags=set(), clean_content_tags=_DROP_CONTENT, attributes={}, strip_comments=True
+    )
 
 
 def truncate(text: str, limit: int) -> str:

@@ -115,7 +115,7 @@ async def _collect(
     from contextlib import AsyncExitStack
 
     from mediawatch import __version__
-    from mediawatch.collect.runner import SourceCollector, inline, process_offload
+    from mediawatch.collect.runner import SourceCollector, inline, internal_error, process_offload
     from mediawatch.http import Fetcher, build_clients
     from mediawatch.robots import RobotsCache
 
@@ -142,12 +142,62 @@ async def _collect(
         states = app.store.source_states([s.id for s in specs])
 
         pending: list[SourceState] = []  # states of sources that brought no items, written in batches
+        unchanged: set[str] = set()  # counted as ok and unchanged (in case their state then fails to store)
+        by_id = {s.id: s for s in specs}
+
+        def store_failure(spec: SourceSpec, exc: Exception) -> SourceOutcome:
+            """``spec``'s outcome could not be stored: record the source as failed, its state as stored
+            before with the failure counted (so it backs off). When even that cannot be written, the store
+            itself is broken: the original error ends the run."""
+            logger.error("storing a source failed",
+                         extra={"fields": {"source_id": spec.id, "reason": internal_error(exc)}})
+            logger.debug("storing a source failed: traceback", exc_info=exc)
+            failed = collector.failure(spec, states[spec.id], internal_error(exc))
+            try:
+                app.store.save_source_state(failed.state)
+            except Exception:
+                raise exc from None
+            return failed
+
+        def save_states(batch: list[SourceState]) -> list[tuple[SourceState, Exception]]:
+            """Write ``batch`` in one transaction; should that fail, each state alone. The states that still
+            cannot be written come back with their errors."""
+            try:
+                app.store.save_source_states(batch)
+                return []
+            except Exception as exc:  # one unstorable state must not cost the others theirs
+                logger.warning("batch of source states failed; writing them one by one",
+                               extra={"fields": {"reason": internal_error(exc)}})
+                logger.debug("batch of source states failed: traceback", exc_info=exc)
+            failed: list[tuple[SourceState, Exception]] = []
+            for state in batch:
+                try:
+                    app.store.save_source_state(state)
+                except Exception as exc:
+                    failed.append((state, exc))
+            return failed
+
+        def recount(failed: SourceOutcome) -> None:
+            """A source counted as ok whose state then could not be stored: counted as failed instead."""
+            if failed.source_id not in report.failures:
+                report.sources_ok -= 1
+                report.sources_failed += 1
+                report.sources_unchanged -= int(failed.source_id in unchanged)
+            report.failures[failed.source_id] = failed.reason or "failed"
 
         async def flush() -> None:
             batch = pending[:]
             pending.clear()
             if batch:
-                await loop.run_in_executor(writer, app.store.save_source_states, batch)
+                for state, exc in await loop.run_in_executor(writer, save_states, batch):
+                    recount(await loop.run_in_executor(writer, store_failure, by_id[state.source_id], exc))
+
+        def commit(spec: SourceSpec, outcome: SourceOutcome) -> tuple[SourceOutcome, AddReport]:
+            try:
+                added = app.store.commit_source(SourceId(spec.id), outcome.items, outcome.state, app.now())
+            except Exception as exc:  # one source's unstorable outcome: it fails, the run goes on
+                return store_failure(spec, exc), AddReport((), 0)
+            return outcome, added
 
         in_flight: dict[str, asyncio.Task[SourceOutcome]] = {}
 
@@ -169,18 +219,16 @@ async def _collect(
                     raise
                 finally:
                     del in_flight[spec.id]
-            if outcome.items:
-                added = await loop.run_in_executor(
-                    writer, app.store.commit_source, SourceId(spec.id), outcome.items, outcome.state, app.now()
-                )
-            else:
+            batched = not outcome.items  # no items: its state is written with others', after it is counted
+            if batched:
                 added = AddReport((), 0)
-                pending.append(outcome.state)
-                if len(pending) >= STATE_BATCH:
-                    await flush()
+            else:
+                outcome, added = await loop.run_in_executor(writer, commit, spec, outcome)
             if outcome.ok:
                 report.sources_ok += 1
                 report.sources_unchanged += int(outcome.unchanged)
+                if outcome.unchanged:
+                    unchanged.add(spec.id)
             else:
                 report.sources_failed += 1
                 report.failures[spec.id] = outcome.reason or "failed"
@@ -196,6 +244,10 @@ async def _collect(
             )
             if progress:
                 progress(spec.id, outcome.ok)
+            if batched:
+                pending.append(outcome.state)
+                if len(pending) >= STATE_BATCH:
+                    await flush()
 
         watcher = (
             asyncio.ensure_future(_cut_off_after_stop(stop, in_flight, grace=settings.timeout, report=report))

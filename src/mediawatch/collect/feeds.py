@@ -50,6 +50,7 @@ _MONTHS = {
     }.items()
     for name in names.split()
 }  # fmt: skip
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
 _OPENERS = re.compile(r"<!--|<!\[CDATA\[")
 # Linear on purpose: no nested quantifiers over the same characters (a hostile DOCTYPE must not backtrack).
@@ -60,6 +61,24 @@ _ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
 _XML_DECL_CHARSET = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
 _DECLARED_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+# A numeric character reference that could name a surrogate (U+D800-DFFF) or a code point past U+10FFFF, which
+# feedparser's lenient parser turns into a crash (``chr``/``encode``); the callback decides. Possessive
+# quantifiers keep it linear on a hostile run of digits; only rare spellings reach the callback (hex D800-DFFF
+# or 6+ digits, decimal 55000-57999 or 7+ digits).
+_ODD_REFERENCE = (
+    r"&#(?:[xX]0*+([dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,}+)"  # group 1: hex digits
+    r"|0*+(5[5-7][0-9]{3}|[1-9][0-9]{6,}+));"  # group 2: decimal digits
+)
+_ODD_REFERENCE_BYTES = re.compile(_ODD_REFERENCE.encode("ascii"))
+_ODD_REFERENCE_TEXT = re.compile(_ODD_REFERENCE)
+_MAX_CODE_POINT = 0x10FFFF
+# Byte-order marks and first bytes (``<?``) of documents in the encodings where ``&#`` is not two ASCII bytes.
+_WIDE_ENCODINGS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +208,50 @@ def _feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
     and the passes cost about a quarter of feedparser's time."""
     response_headers = {k: v for k, v in headers.items() if k != "content-location"}
     return feedparser.parse(
-        io.BytesIO(body), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+        io.BytesIO(_mend_references(body)),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
+
+
+def _mend_references(body: bytes) -> bytes:
+    """``body`` with each numeric character reference to a surrogate or past U+10FFFF (``&#xD800;``,
+    ``&#55296;``, ``&#x110000;``) made ``&#xFFFD;``, what a browser shows for one. feedparser's lenient
+    parser crashes on them, and one such reference would otherwise lose every entry of the feed.
+
+    One regex pass over the bytes (nothing to do without ``&#``); UTF-16/32 bodies are decoded for it."""
+    for mark, encoding in _WIDE_ENCODINGS:
+        if body.startswith(mark):
+            try:
+                text = body.decode(encoding)
+            except UnicodeDecodeError:
+                return body  # not what its first bytes say: feedparser will report it
+            mended = _ODD_REFERENCE_TEXT.sub(_mended_text, text)
+            return body if mended == text else mended.encode(encoding)
+    if b"&#" not in body:
+        return body
+    return _ODD_REFERENCE_BYTES.sub(_mended_bytes, body)
+
+
+def _is_character(digits: str | bytes, base: int) -> bool:
+    """Whether the reference's digits (no leading zeros) name a code point Python can encode."""
+    if len(digits) > 8:  # past U+10FFFF in either base (and int() is never asked to read a hostile run)
+        return False
+    code = int(digits, base)
+    return code <= _MAX_CODE_POINT and not 0xD800 <= code <= 0xDFFF
+
+
+def _mended_bytes(match: re.Match[bytes]) -> bytes:
+    hex_digits = match.group(1)
+    ok = _is_character(hex_digits, 16) if hex_digits is not None else _is_character(match.group(2), 10)
+    return match.group() if ok else b"&#xFFFD;"
+
+
+def _mended_text(match: re.Match[str]) -> str:
+    hex_digits = match.group(1)
+    ok = _is_character(hex_digits, 16) if hex_digits is not None else _is_character(match.group(2), 10)
+    return match.group() if ok else "&#xFFFD;"
 
 
 def _trust_utf8(body: bytes, headers: dict[str, str]) -> tuple[dict[str, str], str | None]:
@@ -412,9 +473,13 @@ def _ttl_minutes(feed: Mapping[str, Any]) -> int | None:
 
 
 def _json_str(node: Mapping[str, object], key: str) -> str | None:
+    """A string member, stripped; None when absent or blank. Lone surrogates (a ``"\\ud800"`` escape without
+    its pair) are removed: no encoder accepts them, so one would stop the whole source from being stored."""
     value = node.get(key)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, str) and not value.isascii():
+        value = _SURROGATE.sub("", value)
     return _str(value)
 
 

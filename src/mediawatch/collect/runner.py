@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,6 +40,8 @@ MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one r
 # article phase holds no more requests than one host's politeness allows, so a run stays near
 # ``concurrency`` x ``per_host`` requests (the size of the client pools).
 MAX_ARTICLES_AT_ONCE = 4
+INTERNAL_ERROR_MAX = 300  # characters of an unforeseen exception's text kept in a source's reason
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 KnownUrls = Callable[[Sequence[str]], set[str]]
 Offload = Callable[[Callable[[], Parsed]], Awaitable[Parsed]]
@@ -122,7 +125,7 @@ class SourceCollector:
             )
         except Exception as exc:  # a bug or an unforeseen input: report it on the source, keep going
             logger.exception("collector crashed", extra={"fields": {"source_id": spec.id}})
-            return self._failed(spec, state, run, now, f"internal error: {type(exc).__name__}: {exc}")
+            return self._failed(spec, state, run, now, internal_error(exc))
 
         if parsed.warning:
             run.warnings.append(parsed.warning)
@@ -357,6 +360,13 @@ class SourceCollector:
             if declared:
                 run.notes["feed_alternate"] = declared[0]
 
+    def failure(self, spec: SourceSpec, state: SourceState, reason: str) -> SourceOutcome:
+        """A failed outcome for a source whose collected outcome could not be used (storing it failed):
+        ``state`` (as stored before) with this failure counted, so the source backs off as after any other
+        failure."""
+        run = _Run(notes={k: v for k, v in (state.notes or {}).items() if k != "warning"})
+        return self._failed(spec, state, run, self.clock(), reason)
+
     def _failed(
         self,
         spec: SourceSpec,
@@ -368,6 +378,7 @@ class SourceCollector:
         retry_after: float | None = None,
         status: int | None = None,
     ) -> SourceOutcome:
+        reason = _SURROGATE.sub("", reason)  # an exception's text may quote what could not be stored
         failures = state.consecutive_failures + 1
         new_state = replace(
             state,
@@ -380,6 +391,16 @@ class SourceCollector:
         )
         logger.info("source failed", extra={"fields": {"source_id": spec.id, "url": spec.locator, "reason": reason}})
         return SourceOutcome(spec.id, False, (), new_state, reason=reason)
+
+
+def internal_error(exc: BaseException) -> str:
+    """The reason recorded on a source for a bug or an unforeseen input: ``internal error: Type: text``."""
+    orig = getattr(exc, "orig", None)  # a database error: the driver's words, not the statement and parameters
+    text = " ".join(_SURROGATE.sub("", str(orig if isinstance(orig, BaseException) else exc)).split())
+    if len(text) > INTERNAL_ERROR_MAX:
+        text = text[: INTERNAL_ERROR_MAX - 1] + "…"
+    kind = type(exc).__name__
+    return f"internal error: {kind}: {text}" if text else f"internal error: {kind}"
 
 
 def _passing(exc: SourceError) -> bool:

@@ -1,0 +1,353 @@
+"""Hostile text from feeds and servers, end to end against the real loopback server.
+
+* lone surrogates (a JSON ``"\\ud800"`` escape without its pair; ``&#xD800;`` in XML): no encoder accepts
+  them, so one in a title used to make storing the source (and the whole collect run) fail;
+* validators (ETag, Last-Modified) that cannot be sent back as ASCII header values;
+* one source whose outcome the database refuses: it fails alone, the others in the run are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import stamina
+from click.testing import CliRunner
+from collectapp import health, make_app, write_sources
+from hypothesis import given
+from hypothesis import strategies as st
+from loopserver import LoopServer, Response
+
+from mediawatch.app import App
+from mediawatch.cli import main
+from mediawatch.collect import feeds
+from mediawatch.collect.feeds import parse_feed
+from mediawatch.normalize import clean_text, collapse_whitespace, html_to_text
+from mediawatch.pipeline import run_collect, select_sources
+from mediawatch.probe_cli import probe
+from mediawatch.store import SourceState
+
+SURROGATES = range(0xD800, 0xE000)
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=1000, cap=True):
+        yield
+
+
+def rss(source_id: str, url: str) -> str:
+    return f"  - id: {source_id}\n    kind: rss\n    url: '{url}'\n"
+
+
+def items_of(app: App, source_id: str) -> list[dict]:
+    return [row for row in app.store.export_rows() if row["source_id"] == source_id]
+
+
+def has_surrogate(text: str | None) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text or "")
+
+
+def good_feed(site: str, *slugs: str) -> str:
+    entries = "".join(f"<item><title>Story {s}</title><link>{site}/good/{s}</link></item>" for s in slugs)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Good</title>{entries}</channel></rss>'
+
+
+# The \ud800 escapes are written literally in the JSON text, as a hostile or broken generator sends them.
+JSON_FEED = (
+    '{"version":"https://jsonfeed.org/version/1.1","title":"t \\ud800","items":['
+    '{"id":"s1","url":"SITE/s/1","title":"Kazakh diaspora \\ud800","content_text":"x \\udfff y",'
+    '"authors":[{"name":"a\\ud800"}]},'
+    '{"id":"s2","url":"SITE/s/2","title":"Second","content_html":"<p>caf\\udc00e <b>ok</b></p>",'
+    '"author":{"name":"\\udbff"}},'
+    '{"id":"s3","url":"SITE/s/3","title":"Paired \\ud83d\\ude00 emoji"}]}'
+)
+
+
+# ------------------------------------------------------------------------------------------ JSON Feed
+
+
+def test_lone_surrogates_in_a_json_feed_are_removed_and_the_run_goes_on(
+    tmp_path: Path, loopserver: LoopServer, db_url: str
+) -> None:
+    site = loopserver.base_url
+    json_url = loopserver.serve(
+        "/feed.json", JSON_FEED.replace("SITE", site), content_type="application/feed+json"
+    )
+    good_url = loopserver.serve("/good.xml", good_feed(site, "1"), content_type="application/rss+xml")
+    app = make_app(tmp_path, [rss("js", json_url), rss("good", good_url)], db=db_url)
+
+    report = run_collect(app, select_sources(app, all_sources=True))
+
+    assert report.failures == {} and report.sources_ok == 2 and report.items_new == 4
+    rows = {row["url"]: row for row in items_of(app, "js")}
+    assert rows[f"{site}/s/1"]["title"] == "Kazakh diaspora"
+    assert rows[f"{site}/s/1"]["author"] == "a"
+    assert rows[f"{site}/s/1"]["text"] == "x y"
+    assert rows[f"{site}/s/2"]["summary"] == "cafe ok"
+    assert rows[f"{site}/s/2"]["author"] is None  # a name that was only a surrogate is no name
+    assert rows[f"{site}/s/3"]["title"] == "Paired \U0001f600 emoji"  # a proper pair is one character: kept
+    assert not any(has_surrogate(str(value)) for row in rows.values() for value in row.values())
+    assert [row["title"] for row in items_of(app, "good")] == ["Story 1"]
+    js = health(app)["js"]
+    assert js.last_error is None and js.consecutive_failures == 0 and js.last_success is not None
+
+
+def test_cli_collect_of_a_json_feed_with_a_lone_surrogate_exits_0(
+    tmp_path: Path, loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = loopserver.base_url
+    json_url = loopserver.serve(
+        "/feed.json", JSON_FEED.replace("SITE", site), content_type="application/feed+json"
+    )
+    write_sources(tmp_path, [rss("js", json_url)])
+    monkeypatch.chdir(tmp_path)
+    for var in ("MEDIAWATCH_DB", "MEDIAWATCH_SOURCES"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(main, ["collect", "--all"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("sources: 1 ok (0 unchanged), 0 failed; items: 3 new")
+
+
+def test_text_cleaning_removes_lone_surrogates() -> None:
+    assert collapse_whitespace(" a\ud800 b\udfff ") == "a b"
+    assert clean_text("one\udc00\n\ud800\ntwo") == "one\ntwo"
+    assert html_to_text("<p>caf\udc00e</p><p>\ud800</p>") == "cafe"
+    assert html_to_text("no markup \udbff here") == "no markup here"
+    # a reference to a surrogate is what a browser shows for it, and never a surrogate
+    assert html_to_text("<p>a &#xD800; b</p>") == "a \ufffd b"
+
+
+# ------------------------------------------------------------------------------ character references
+
+RSS_WITH_REFERENCES = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>
+<title>Refs &#xD800;</title><link>SITE/</link>
+<item><title>Hex &#xD800; one</title><link>SITE/r/1</link>
+  <description>d &#xdfff; &amp; &#233;</description></item>
+<item><title>Decimal &#55296; two &#x00000000DBFF;</title><link>SITE/r/2</link>
+  <media:thumbnail url="SITE/img/&#xD800;.jpg"/></item>
+<item><title>Beyond &#x110000; &#1114112; &#99999999999999999999999; three</title><link>SITE/r/3</link></item>
+<item><title>Fine &#x10FFFF;&#1114111;&#xD7FF;&#57344;&#55203; four</title><link>SITE/r/4</link></item>
+</channel></rss>
+"""
+
+ATOM_WITH_REFERENCES = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom &#56320;</title><id>urn:a</id>
+<updated>2025-10-02T00:00:00Z</updated>
+<entry><title type="html">A &amp;lt;b&amp;gt; &#xD800;</title><id>urn:a:1</id><link href="SITE/a/1"/>
+  <updated>2025-10-01T06:00:00Z</updated>
+  <content type="html">&lt;p&gt;x &#xDC00; y&lt;/p&gt;</content></entry>
+<entry><title>B</title><id>urn:a:2</id><link href="SITE/a/2"/><updated>2025-10-02T06:00:00Z</updated></entry>
+</feed>
+"""
+
+
+def test_references_to_surrogates_and_beyond_unicode_keep_every_entry(
+    tmp_path: Path, loopserver: LoopServer
+) -> None:
+    site = loopserver.base_url
+    rss_body = RSS_WITH_REFERENCES.replace("SITE", site)
+    urls = {
+        "refs": loopserver.serve("/refs.xml", rss_body, content_type="application/rss+xml"),
+        "atom": loopserver.serve(
+            "/atom.xml", ATOM_WITH_REFERENCES.replace("SITE", site), content_type="application/atom+xml"
+        ),
+        # the same feed in UTF-16 (with its byte-order mark), where "&#" is not two ASCII bytes
+        "wide": loopserver.serve(
+            "/wide.xml",
+            rss_body.replace('encoding="utf-8"', 'encoding="utf-16"').replace("/r/", "/w/").encode("utf-16"),
+            content_type="application/rss+xml",
+        ),
+        "good": loopserver.serve("/good.xml", good_feed(site, "1"), content_type="application/rss+xml"),
+    }
+    app = make_app(tmp_path, [rss(sid, url) for sid, url in urls.items()])
+
+    report = run_collect(app, select_sources(app, all_sources=True))
+
+    assert report.failures == {}, report.failures
+    titles = {row["url"]: row["title"] for row in app.store.export_rows()}
+    for path in ("r", "w"):
+        assert titles[f"{site}/{path}/1"] == "Hex \ufffd one"
+        assert titles[f"{site}/{path}/2"] == "Decimal \ufffd two \ufffd"
+        assert titles[f"{site}/{path}/3"] == "Beyond \ufffd \ufffd \ufffd three"
+        assert titles[f"{site}/{path}/4"] == "Fine \U0010ffff\U0010ffff\ud7ff\ue000\ud7a3 four"
+    assert titles[f"{site}/a/1"] == "A <b> \ufffd"
+    assert titles[f"{site}/a/2"] == "B"
+    rows = {row["url"]: row for row in app.store.export_rows()}
+    assert rows[f"{site}/r/1"]["summary"] == "d \ufffd & é"
+    assert rows[f"{site}/a/1"]["summary"] == "x \ufffd y"
+    assert rows[f"{site}/r/2"]["media"]["thumbnail"].startswith(f"{site}/img/")
+    assert all(h.last_error is None for h in health(app).values())
+
+
+@pytest.mark.usefixtures("direct_http")
+def test_probe_reads_a_feed_with_a_reference_to_a_surrogate(loopserver: LoopServer) -> None:
+    url = loopserver.serve(
+        "/refs.xml",
+        RSS_WITH_REFERENCES.replace("SITE", loopserver.base_url),
+        content_type="application/rss+xml",
+    )
+    result = CliRunner().invoke(probe, [url, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["title"] == "Refs \ufffd" and data["feed"]["entries"] == 4
+
+
+# Code points around the edges that matter, and anywhere in and past the surrogate block.
+CODE_POINTS = st.one_of(
+    st.sampled_from(
+        [0xD7FF, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xE000, 0x10FFFF, 0x110000, 55_000, 57_999, 10**7]
+    ),
+    st.integers(0xD000, 0xE0FF),
+    st.integers(0x100000, 0x120000),
+    st.integers(0x120000, 10**30),
+)
+
+
+@given(code=CODE_POINTS, zeros=st.integers(0, 3), hexadecimal=st.booleans(), upper=st.booleans())
+def test_a_reference_is_mended_exactly_when_it_names_no_encodable_character(
+    code: int, zeros: int, hexadecimal: bool, upper: bool
+) -> None:
+    digits = format(code, "X" if upper else "x") if hexadecimal else str(code)
+    reference = f"&#{'x' if hexadecimal else ''}{'0' * zeros}{digits};"
+    item = f"<item><title>[{reference}]</title><link>http://a.test/1</link></item>"
+    body = f'<rss version="2.0"><channel>{item}</channel></rss>'
+    feed = parse_feed(body.encode("ascii"), source_id="s", url="http://a.test/")
+    encodable = code <= 0x10FFFF and code not in SURROGATES
+    assert [e.title for e in feed.entries] == [f"[{chr(code)}]" if encodable else "[\ufffd]"]
+
+
+def test_mending_references_stays_linear_on_hostile_digit_runs() -> None:
+    for body in (
+        b"&#x" + b"0" * 2_000_000 + b"1",  # leading zeros without an end
+        b"&#" + b"9" * 2_000_000 + b";",  # a number too long for int()
+        b"&#x" + b"f" * 2_000_000,
+        (b"&#xD800" + b"0" * 50) * 20_000,
+    ):
+        started = time.perf_counter()
+        mended = feeds._mend_references(body)
+        assert time.perf_counter() - started < 1.0
+        assert len(mended) <= len(body)
+    assert feeds._mend_references(b"&#" + b"9" * 5000 + b";") == b"&#xFFFD;"
+    plain = b"<rss>" + b"&#8217;&#1082;&#x41;" * 1000 + b"</rss>"
+    assert feeds._mend_references(plain) == plain  # nothing to mend
+
+
+# ------------------------------------------------------------------------------------------- validators
+
+BAD_ETAG = '"\xff\xfe-abc"'  # goes out as latin-1 bytes
+BAD_LAST_MODIFIED = "Mon, 03 Nov 2025 10:00:00 GM\xe9"
+
+
+def test_validators_that_cannot_be_sent_back_are_not_stored(
+    tmp_path: Path, loopserver: LoopServer, db_url: str
+) -> None:
+    site = loopserver.base_url
+    body = good_feed(site, "1", "2").encode()
+    url = loopserver.serve(
+        "/v.xml", body, content_type="application/rss+xml", etag=BAD_ETAG, last_modified=BAD_LAST_MODIFIED
+    )
+    app = make_app(tmp_path, [rss("latin", url)], db=db_url)
+
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.failures == {} and first.items_new == 2
+    state = app.store.source_states(["latin"])["latin"]
+    assert state.etag is None and state.last_modified is None and state.content_hash is not None
+
+    second = run_collect(app, select_sources(app, all_sources=True))
+    assert second.failures == {}, second.failures
+    assert second.sources_unchanged == 1 and second.items_new == 0  # the content hash caught it
+    sent = loopserver.requests_for("/v.xml")[-1].headers
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+
+    # the server mends its headers: the good validators are kept, and sent next time
+    loopserver.serve("/v.xml", body, content_type="application/rss+xml", etag='"v2"',
+                     last_modified="Mon, 03 Nov 2025 10:00:00 GMT")
+    assert run_collect(app, select_sources(app, all_sources=True)).failures == {}
+    assert app.store.source_states(["latin"])["latin"].etag == '"v2"'
+    fourth = run_collect(app, select_sources(app, all_sources=True))
+    assert fourth.failures == {} and fourth.sources_unchanged == 1
+    sent = loopserver.requests_for("/v.xml")[-1].headers
+    assert sent["if-none-match"] == '"v2"' and sent["if-modified-since"] == "Mon, 03 Nov 2025 10:00:00 GMT"
+
+
+def test_a_stored_unsendable_validator_is_ignored_and_replaced(
+    tmp_path: Path, loopserver: LoopServer, db_url: str
+) -> None:
+    site = loopserver.base_url
+    url = loopserver.sequence(
+        "/s.xml",
+        Response(body=good_feed(site, "1").encode(), content_type="application/rss+xml", etag='"good"'),
+    )
+    app = make_app(tmp_path, [rss("stored", url)], db=db_url)
+    # what an earlier version stored from a server that sent a latin-1 ETag
+    app.store.save_source_state(SourceState("stored", etag=BAD_ETAG, last_modified=BAD_LAST_MODIFIED))
+
+    report = run_collect(app, select_sources(app, all_sources=True))
+
+    assert report.failures == {} and report.items_new == 1
+    sent = loopserver.requests_for("/s.xml")[-1].headers
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+    state = app.store.source_states(["stored"])["stored"]
+    assert state.etag == '"good"' and state.last_modified is None and state.consecutive_failures == 0
+    again = run_collect(app, select_sources(app, all_sources=True))
+    assert again.sources_unchanged == 1
+    assert loopserver.requests_for("/s.xml")[-1].headers["if-none-match"] == '"good"'
+
+
+# ------------------------------------------------------------------------------- per-source isolation
+
+
+def test_a_source_the_database_refuses_fails_alone(tmp_path: Path, loopserver: LoopServer) -> None:
+    site = loopserver.base_url
+
+    def feed(*slugs: str) -> str:
+        return good_feed(site, *slugs).replace("/good/", "/refused/")
+
+    refused = loopserver.serve("/refused.xml", feed("1"), content_type="application/rss+xml")
+    good = loopserver.serve("/good.xml", good_feed(site, "1"), content_type="application/rss+xml")
+    empty = '<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title></channel></rss>'
+    quiet = loopserver.serve("/quiet.xml", empty, content_type="application/rss+xml")
+    stubborn = loopserver.serve("/stubborn.xml", empty, content_type="application/rss+xml")
+    app = make_app(
+        tmp_path, [rss("refused", refused), rss("good", good), rss("quiet", quiet), rss("stubborn", stubborn)]
+    )
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.failures == {} and first.items_new == 2
+    before = health(app)
+
+    # A real refusal by the database: items of "refused", and a successful state of "stubborn" (which, with no
+    # items, is written in a batch with other sources' states) are rejected.
+    with sqlite3.connect(tmp_path / "mw.db") as db:
+        db.executescript(
+            """
+            CREATE TRIGGER refuse_items BEFORE INSERT ON item WHEN NEW.source_id = 'refused'
+            BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END;
+            CREATE TRIGGER refuse_state BEFORE UPDATE ON source_state
+            WHEN NEW.source_id = 'stubborn' AND NEW.last_error IS NULL
+            BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END;
+            """
+        )
+    loopserver.serve("/refused.xml", feed("1", "2"), content_type="application/rss+xml")
+    loopserver.serve("/good.xml", good_feed(site, "1", "2"), content_type="application/rss+xml")
+    loopserver.serve("/quiet.xml", empty.replace("Empty", "Still empty"), content_type="application/rss+xml")
+
+    second = run_collect(app, select_sources(app, all_sources=True))
+
+    assert set(second.failures) == {"refused", "stubborn"}
+    assert all(reason.startswith("internal error: ") for reason in second.failures.values())
+    assert "refused by a test trigger" in second.failures["refused"]
+    assert second.sources_ok == 2 and second.sources_failed == 2 and second.items_new == 1
+    after = health(app)
+    for sid in ("refused", "stubborn"):
+        assert after[sid].consecutive_failures == 1 and after[sid].last_error == second.failures[sid]
+        assert after[sid].next_check > after[sid].last_attempt + timedelta(minutes=1)  # it backs off
+    assert [row["url"] for row in items_of(app, "refused")] == [f"{site}/refused/1"]  # nothing lost
+    assert sorted(row["url"] for row in items_of(app, "good")) == [f"{site}/good/1", f"{site}/good/2"]
+    assert after["quiet"].last_error is None and after["quiet"].last_success > before["quiet"].last_success
