@@ -343,3 +343,33 @@ def test_a_damaged_database_or_an_unwritable_output_is_one_error_line(workdir: P
     code, out, err = run("export")
     assert code == 1 and err.startswith("error: cannot migrate database sqlite:///mediawatch.db: "), err
     assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.usefixtures("direct_http")
+def test_sigterm_stops_collect_like_the_service_and_leaves_no_worker_behind(
+    workdir: Path, loopserver: LoopServer
+) -> None:
+    """Before: SIGTERM killed the main process at once and its parse workers lived on, holding its output
+    open, so a wrapper reading it waited forever. Now: the run stops, prints its summary, exits 143."""
+    import os
+    import signal
+    import time
+
+    rss = "<rss version='2.0'><channel><title>S</title><item><title>A</title><link>https://s.example/{i}</link></item></channel></rss>"
+    stanzas = "".join(
+        f"  - id: slow-{i}\n    kind: rss\n    url: {loopserver.serve(f'/slow/{i}.xml', rss.format(i=i), delay=8 if i else 0)}\n"
+        for i in range(10)
+    )
+    (workdir / "sources.yaml").write_text(f"version: 1\nsources:\n{stanzas}", encoding="utf-8")
+    env = {**os.environ, "MEDIAWATCH_TIMEOUT": "20", "MEDIAWATCH_PARSE_WORKERS": "2", "MEDIAWATCH_CONCURRENCY": "4"}
+    proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "collect", "--all"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(loopserver.requests) < 4 and time.monotonic() < deadline:  # four sources in flight
+        time.sleep(0.1)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)  # returns only when nothing holds the pipes open any more
+    assert proc.returncode == 128 + signal.SIGTERM, (out, err)
+    assert time.monotonic() - started < 30
+    assert "stopped early" in out and "stopped by SIGTERM" in err, (out, err)

@@ -162,11 +162,24 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
     """Fetch the sources that are due (or the named ones, or --all), store new items, update health.
 
     Failed sources are reported, not fatal: the exit code is 0 unless the configuration is wrong (2).
+    SIGTERM or SIGHUP stops it as the service stops (no further source starts, what finished is kept), prints
+    the summary and exits 143 (or 129).
     """
+    import signal
+    import threading
+
     from mediawatch.pipeline import run_collect, select_sources
     from mediawatch.report import print_collect_report, progress_bar
 
     settings = _settings(db, sources, verbose)
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         app = _open_app(settings)
         specs = select_sources(app, source_ids, all_sources=all_sources)
@@ -177,10 +190,16 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
                 if bar is not None:
                     bar(next(done), None, source_id if ok else f"{source_id} (failed)")
 
-            report = run_collect(app, specs, progress=progress)
+            report = run_collect(app, specs, progress=progress, stop=stop)
         print_collect_report(report)
     except Exception as exc:
         _fail(exc)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        click.echo(f"stopped by {signal.Signals(received[0]).name}", err=True)
+        sys.exit(128 + received[0])
 
 
 # ---------------------------------------------------------------------------------------------- export
