@@ -45,6 +45,12 @@ def other_host(loopserver: LoopServer) -> Iterator[LoopServer]:
         yield server
 
 
+def naming(srv: LoopServer) -> str:
+    """A disabled stanza that names ``srv``: a loopback address is private, so collection reaches it only
+    where the sources file names it (test_private_addresses.py); here it stands for a public second host."""
+    return f"  - {{id: other-host, kind: rss, url: '{srv.url('/')}', enabled: false}}\n"
+
+
 
 
 def listing(srv: LoopServer, paths: list[str]) -> None:
@@ -78,6 +84,7 @@ def test_listing_redirect_into_a_path_disallowed_on_another_host_is_not_requeste
         [
             page("portal", loopserver.url("/")),
             f"  - {{id: feed, kind: rss, url: '{loopserver.url('/feed.xml')}'}}\n",
+            naming(other_host),
         ],
         per_host=2,
     )
@@ -107,7 +114,7 @@ def test_article_redirects_are_checked_against_robots_txt_of_their_target_host(
     loopserver.redirect(STORY[1], other_host.url("/news/a2"), status=301)
     other_host.serve("/news/a2", ARTICLE.format(title="Статья на другом хосте"), content_type="text/html")
     loopserver.serve(STORY[2], ARTICLE.format(title="Прямая статья"), content_type="text/html")
-    app = make_app(tmp_path, [page("portal", loopserver.url("/"))], per_host=2)
+    app = make_app(tmp_path, [page("portal", loopserver.url("/")), naming(other_host)], per_host=2)
     report = run_collect(app, select_sources(app, all_sources=True))
     assert report.sources_ok == 1 and report.items_new == 2
     first = f"{loopserver.url(STORY[0])}: blocked by robots.txt (redirect to {blocked})"
@@ -134,7 +141,7 @@ def test_article_redirect_to_a_host_whose_robots_txt_is_unreachable_is_left_for_
     loopserver.redirect(STORY[0], target)
     other_host.serve("/news/a1", ARTICLE.format(title="Статья за редиректом"), content_type="text/html")
     loopserver.serve(STORY[1], ARTICLE.format(title="Прямая статья"), content_type="text/html")
-    app = make_app(tmp_path, [page("portal", loopserver.url("/"))], per_host=2)
+    app = make_app(tmp_path, [page("portal", loopserver.url("/")), naming(other_host)], per_host=2)
     report = run_collect(app, select_sources(app, all_sources=True))
     why = f"blocked: robots.txt unreachable (HTTP 500) (redirect to {target})"
     assert report.warnings["portal"] == f"1 of 2 articles failed (first: {loopserver.url(STORY[0])}: {why})"

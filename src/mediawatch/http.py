@@ -34,6 +34,7 @@ import httpx
 import stamina
 
 import mediawatch
+from mediawatch.addresses import PrivateAccess
 from mediawatch.decoding import BoundedDecoder, TruncatedStreamError
 from mediawatch.errors import FetchError
 from mediawatch.schedule import parse_retry_after
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 ACCEPT_ENCODING = "gzip, deflate"  # we decode these ourselves (bounded); nothing else is advertised
 _SENDABLE = re.compile(r"[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?")  # a header value httpx can send
 
@@ -167,6 +169,7 @@ class Fetcher:
         per_host: int | None = None,
         wait_initial: float = 0.5,
         wait_max: float = 10.0,
+        private: PrivateAccess | None = None,
     ) -> None:
         if per_host is not None and per_host < 1:
             raise ValueError(f"per_host must be >= 1, got {per_host}")
@@ -180,6 +183,10 @@ class Fetcher:
         self.wait_initial = wait_initial
         self.wait_max = wait_max
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        # None: any address (tests that build a Fetcher by hand); collection and probe pass what the operator
+        # named. Behind a proxy the connection's peer is the proxy, so only the URL's own host is checked.
+        self.private = private
+        self._check_peer = private is not None and not any(os.environ.get(v) for v in PROXY_VARIABLES)
 
     async def fetch(
         self,
@@ -354,6 +361,7 @@ class Fetcher:
         back (as a :class:`_Hop`) to be checked before it is requested. Errors name ``url``, the URL asked
         for."""
         while True:
+            self._refuse_private(request, None, source_id, url)
             try:
                 response = await client.send(request, stream=True, follow_redirects=False)
             except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
@@ -362,6 +370,15 @@ class Fetcher:
                 if isinstance(exc, httpx.RemoteProtocolError) and "location header" not in str(exc).lower():
                     raise
                 raise FetchError(source_id, f"invalid redirect ({clip(str(exc))})", url=url) from exc
+            if self._check_peer:
+                stream = response.extensions.get("network_stream")
+                peer = stream.get_extra_info("server_addr") if stream is not None else None
+                if peer:
+                    try:
+                        self._refuse_private(request, str(peer[0]), source_id, url)
+                    except FetchError:
+                        await response.aclose()  # nothing of it is read
+                        raise
             if response.next_request is None:
                 return response, redirects
             await response.aclose()
@@ -374,6 +391,17 @@ class Fetcher:
             redirects += 1
             if hop:
                 return _Hop(request, redirects)
+
+    def _refuse_private(self, request: httpx.Request, peer: str | None, source_id: str, url: str) -> None:
+        """FetchError when ``request`` goes to a private address the operator did not name (see
+        :mod:`mediawatch.addresses`): checked on the URL before sending, and on the peer once connected."""
+        if self.private is None:
+            return
+        target = request.url
+        reason = self.private.refusal(target.host, target.port, target.scheme, peer)
+        if reason is not None:
+            where = "" if str(target) == url else f" (redirect to {clip(str(target))})"
+            raise FetchError(source_id, reason + where, url=url)
 
     async def _read_body(self, response: httpx.Response, source_id: str) -> bytes:
         url = str(response.url)

@@ -116,6 +116,7 @@ async def _collect(
 
     from mediawatch import __version__
     from mediawatch.collect.runner import SourceCollector, inline, internal_error, process_offload
+    from mediawatch.addresses import PrivateAccess
     from mediawatch.http import Fetcher, build_clients
     from mediawatch.robots import RobotsCache
 
@@ -128,7 +129,9 @@ async def _collect(
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(c) for c in build_clients(settings, transport=transport)]  # type: ignore[arg-type]
-        fetcher = Fetcher(clients, settings, per_host=per_host)
+        named = [*specs, *app.sourcefile.sources]  # a private address is reachable only where a source names it
+        private = PrivateAccess.from_urls([settings.youtube_base, *(u for s in named for u in (s.url, s.feed_url))])
+        fetcher = Fetcher(clients, settings, per_host=per_host, private=private)
         robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
         collector = SourceCollector(
             fetcher,

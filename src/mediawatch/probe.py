@@ -166,8 +166,11 @@ async def probe_url(
     """Probe ``url`` with a client of its own (built like collect's: proxies from the environment apply)."""
     from mediawatch import __version__
 
+    from mediawatch.addresses import PrivateAccess
+
     async with build_client(settings, transport=transport) as client:
-        fetcher = Fetcher(client, settings)
+        # the address given is named by the operator; a page or feed cannot send the probe anywhere else private
+        fetcher = Fetcher(client, settings, private=PrivateAccess.from_urls([url, settings.youtube_base]))
         robots = RobotsCache(fetcher, settings.user_agent_string(__version__))
         return await probe(url, fetcher, robots, settings, selector=selector)
 
