@@ -222,7 +222,7 @@ def test_digest_content(filled: Store, tmp_path: Path) -> None:
     assert "> В 2025 г. в Омске при казахском культурном центре открылись бесплатные курсы казахского языка." in md
     assert "Pavlodar" not in md.split("В Омске")[1].split("\n")[2]  # the summary is the lead's, not another item's
     # labels win: item 9 (label: relevant, TR) is in, item 10 (label: not relevant) is out
-    assert "Kazakh wrestlers from Istanbul" in md and "### Türkiye (1 story, 1 item)" in md
+    assert "Kazakh wrestlers from Istanbul" in md and "### Türkiye (1 story, 1 item this week)" in md
     assert "Almaty celebrates Nauryz" not in md and "Tenge" not in md
     # the Sunday 23:59:59 item belongs to W12, the Monday 00:00 one does not
     assert "Казахи Астрахани провели айтыс" in md and "Оренбурга" not in md

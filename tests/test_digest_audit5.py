@@ -318,12 +318,12 @@ def test_a_section_counts_what_it_lists_and_links_a_tagged_member(sqlite_store: 
     assert "### 1. World Kazakh kurultai dates announced" in md  # the en item leads the story
     countries = md_sections(md, "By country")
     counts, lines = countries["Türkiye"]
-    assert counts == "2 stories, 2 items"  # was "(2 items)" over 2 stories of 3 members
+    assert counts == "2 stories, 2 items this week"  # was "(2 items)" over 2 stories of 3 members
     kurultai = next(ln for ln in lines if "omsk-ru.example/news/82" in ln)
     assert kurultai.startswith("- [Курултай казахов мира пройдёт осенью](<https://omsk-ru.example/news/82>)")
     assert "— 1 of 2 items tagged Türkiye, 2 sources, en, ru" in kurultai
     counts, lines = countries["Mongolia"]
-    assert counts == "1 story, 2 items" and "kazinform-en.example/news/81" in lines[0] and "2 items, 2 sources" in lines[0]
+    assert counts == "1 story, 2 items this week" and "kazinform-en.example/news/81" in lines[0] and "2 items, 2 sources" in lines[0]
     # every heading adds up: its stories are listed, its items are the tagged members of the lines
     for heading in ("By topic", "By country"):
         for name, (counts, lines) in md_sections(md, heading).items():
@@ -334,7 +334,7 @@ def test_a_section_counts_what_it_lists_and_links_a_tagged_member(sqlite_store: 
     # the HTML says the same
     soup = BeautifulSoup(files.html.read_text(encoding="utf-8"), "html.parser")
     h3 = next(h for h in soup.select("#countries h3") if h.get_text().startswith("Türkiye"))
-    assert h3.get_text() == "Türkiye (2 stories, 2 items)"
+    assert h3.get_text() == "Türkiye (2 stories, 2 items this week)"
     links = [(li.a["href"], " ".join(li.get_text().split())) for li in h3.find_next_sibling("ul").find_all("li")]
     assert ("https://omsk-ru.example/news/82",
             "Курултай казахов мира пройдёт осенью — 1 of 2 items tagged Türkiye, 2 sources, en, ru") in links

@@ -153,14 +153,14 @@ def build_digest(
     topic_codes = dict.fromkeys(t for s in ranked for t in s.topics)
     topics = tuple(
         sorted(
-            (_section(code, topic_name(code), ranked, "topics") for code in topic_codes),
+            (_section(code, topic_name(code), ranked, "topics", week.contains) for code in topic_codes),
             key=lambda sec: topic_order(sec.code),
         )
     )
     country_codes = dict.fromkeys(c for s in ranked for c in s.countries)
     countries = tuple(
         sorted(
-            (_section(code, country_name(code), ranked, "countries") for code in country_codes),
+            (_section(code, country_name(code), ranked, "countries", week.contains) for code in country_codes),
             key=lambda sec: (-sec.items, sec.name, sec.code),
         )
     )
@@ -344,22 +344,29 @@ def _with_anchor(s: DigestStory, n: int) -> DigestStory:
     return replace(s, anchor=f"story-{n}")
 
 
-def _section(code: str, name: str, ranked: Sequence[DigestStory], kind: Literal["countries", "topics"]) -> Section:
-    """The stories (in rank order) with a member that carries the tag, each linked through such a member."""
+def _section(code: str, name: str, ranked: Sequence[DigestStory], kind: Literal["countries", "topics"],
+             in_week: Callable[[datetime], bool]) -> Section:
+    """The stories (in rank order) with a member that carries the tag, each linked through such a member.
+    The section's item counts (its heading, the "more" line, the charts) are the tagged members published in
+    the week: a story that began the week before lists its earlier members, but they are last week's items."""
 
     def carries(link: Link) -> bool:
         return code in (link.countries if kind == "countries" else link.topics)
 
     entries = [e for s in ranked if (e := _section_story(s, carries)) is not None]
     listed, rest = entries[:SECTION_STORIES], entries[SECTION_STORIES:]
+
+    def this_week(group: Sequence[SectionStory]) -> int:
+        return sum(1 for e in group for ln in e.story.links if carries(ln) and in_week(ln.published))
+
     return Section(
         code=code,
         name=name,
-        items=sum(e.tagged for e in entries),
+        items=this_week(entries),
         story_count=len(entries),
         stories=tuple(listed),
         more=len(rest),
-        more_items=sum(e.tagged for e in rest),
+        more_items=this_week(rest),
     )
 
 

@@ -121,13 +121,14 @@ def _moment(moment: datetime, week: IsoWeek) -> str:
 
 
 def _section_counts(sec: Section) -> str:
-    """What a section heading counts: ``3 stories, 5 items`` (items: members that carry the section's tag)."""
-    return f"{count(sec.story_count, 'story', 'stories')}, {count(sec.items, 'item')}"
+    """What a section heading counts: ``3 stories, 5 items this week`` (items: members that carry the section's
+    tag, published in the week)."""
+    return f"{count(sec.story_count, 'story', 'stories')}, {count(sec.items, 'item')} this week"
 
 
 def _entry_counts(entry: SectionStory, sec: Section) -> str:
     """A story's line under a section: ``2 items, 2 sources``, or ``1 of 2 items tagged Türkiye, 2 sources``
-    when some members do not carry the section's tag (the heading counts only those that do)."""
+    when some members do not carry the section's tag (the heading counts those that do, published this week)."""
     sources = count(len(entry.story.sources), "source")
     if entry.tagged == entry.members:
         return f"{count(entry.members, 'item')}, {sources}"
@@ -135,7 +136,7 @@ def _entry_counts(entry: SectionStory, sec: Section) -> str:
 
 
 def _more_line(sec: Section) -> str:
-    return f"…and {count(sec.more, 'more story', 'more stories')} ({count(sec.more_items, 'item')})"
+    return f"…and {count(sec.more, 'more story', 'more stories')} ({count(sec.more_items, 'item')} this week)"
 
 
 def _lang(code: str | None) -> str:
