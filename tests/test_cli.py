@@ -373,3 +373,9 @@ def test_sigterm_stops_collect_like_the_service_and_leaves_no_worker_behind(
     assert proc.returncode == 128 + signal.SIGTERM, (out, err)
     assert time.monotonic() - started < 30
     assert "stopped early" in out and "stopped by SIGTERM" in err, (out, err)
+
+
+def test_collect_refuses_source_and_all_together(workdir: Path) -> None:
+    code, out, err = run("collect", "--all", "--source", "feed-a")
+    assert code == 2 and "give --source ID (those sources) or --all (every enabled one), not both" in err
+    assert not (workdir / "mediawatch.db").exists()

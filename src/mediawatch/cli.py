@@ -171,6 +171,8 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
     from mediawatch.pipeline import run_collect, select_sources
     from mediawatch.report import print_collect_report, progress_bar
 
+    if source_ids and all_sources:
+        raise click.UsageError("give --source ID (those sources) or --all (every enabled one), not both")
     settings = _settings(db, sources, verbose)
     stop = threading.Event()
     received: list[int] = []
