@@ -5,14 +5,12 @@ last space when one lies in the last 30 % of the room, else at a grapheme-cluste
 leaves half a word when a word boundary is near, nor half a character: a flag's second regional indicator, the
 rest of a ZWJ emoji sequence, a combining accent or a variation selector. Text without spaces (Chinese,
 Japanese, one long URL) is cut at a grapheme boundary. Grapheme clusters come from the ``regex`` module's
-``\\X`` (installed with dateparser and transformers); without it a small rule covering the cases above is used.
+``\\X``.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable
-from typing import Any
+import regex
 
 ELLIPSIS = "…"
 WORD_ROOM = 0.3  # cut at a space when one lies within the last 30 % of the allowed length
@@ -45,7 +43,7 @@ def grapheme_boundary(text: str, at: int) -> int:
         return len(text)
     if at <= 0:
         return 0
-    return _BOUNDARY(text, at)
+    return _regex_boundary(text, at)
 
 
 def _last_space(text: str, end: int) -> int | None:
@@ -65,65 +63,7 @@ def _regex_boundary(text: str, at: int) -> int:
     return end
 
 
-def rule_boundary(text: str, at: int) -> int:
-    """The fallback: step back from ``at`` while ``at`` would split a cluster (a mark, a variation selector, a
-    joiner, an emoji modifier or tag, a CR LF pair, the second of a regional-indicator pair)."""
-    i = min(at, len(text))
-    while 0 < i < len(text) and not _is_break(text, i):
-        i -= 1
-    return i
+_CLUSTER = regex.compile(r"\X")  # one extended grapheme cluster (UAX #29)
 
 
-def _is_break(text: str, i: int) -> bool:
-    before, after = text[i - 1], text[i]
-    if before == "\r" and after == "\n":
-        return False
-    if _control(before) or _control(after):
-        return True
-    if after == _ZWJ or before == _ZWJ or _extends(after):
-        return False
-    if unicodedata.combining(before) == 9 and unicodedata.category(after) == "Lo":
-        return False  # virama + consonant: an Indic conjunct
-    if _is_ri(before) and _is_ri(after):
-        run = 0
-        j = i - 1
-        while j >= 0 and _is_ri(text[j]):
-            run += 1
-            j -= 1
-        return run % 2 == 0  # a break only after a complete pair
-    return True
-
-
-_ZWJ = "\u200d"
-
-
-def _extends(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) in ("Mn", "Me", "Mc")
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0xE0100 <= cp <= 0xE01EF
-        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin-tone modifiers
-        or 0xE0020 <= cp <= 0xE007F  # emoji tag sequences (subdivision flags)
-        or 0x1160 <= cp <= 0x11FF  # Hangul medial vowels and final consonants (decomposed syllables)
-    )
-
-
-def _control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
-
-
-def _is_ri(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
-try:
-    import regex as _regex
-except ImportError:  # pragma: no cover - regex comes with dateparser and transformers
-    _regex = None
-
-_CLUSTER: Any = _regex.compile(r"\X") if _regex is not None else None
-_BOUNDARY: Callable[[str, int], int] = _regex_boundary if _CLUSTER is not None else rule_boundary
-
-
-__all__ = ["ELLIPSIS", "count", "grapheme_boundary", "rule_boundary", "shorten"]
+__all__ = ["ELLIPSIS", "count", "grapheme_boundary", "shorten"]
