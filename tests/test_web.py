@@ -22,7 +22,7 @@ from bs4 import BeautifulSoup
 from prometheus_client import REGISTRY
 from sqlalchemy import update
 from starlette.testclient import TestClient
-from webdata import NOW, QStore, Row, add_rows, ago, item_id, open_filled
+from webdata import NOW, QStore, Row, add_rows, ago, item_id, listed, open_filled
 
 from mediawatch.digest import IsoWeek, write_digest
 from mediawatch.publish import FeedOptions, rebuild_feeds
@@ -45,11 +45,6 @@ def store(tmp_path: Path) -> Iterator[QStore]:
 def client(store: QStore, tmp_path: Path) -> TestClient:
     app = create_app(store, Settings(editor_token=TOKEN), digests_dir=tmp_path / "digests", clock=lambda: NOW)
     return TestClient(app)
-
-
-def listed(html: str) -> list[str]:
-    """Item ids on a list page, in order."""
-    return [li["data-id"] for li in BeautifulSoup(html, "html.parser").select("ul#items li.item")]
 
 
 def ids(*ns: int) -> list[str]:

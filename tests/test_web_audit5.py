@@ -28,7 +28,7 @@ from bs4 import BeautifulSoup, Tag
 from liveserver import LiveServer
 from sqlalchemy import update
 from starlette.testclient import TestClient
-from webdata import NOW, ROWS, SOURCES, QStore, Row, add_rows, ago, item_id, open_filled
+from webdata import NOW, ROWS, SOURCES, QStore, Row, add_rows, ago, item_id, listed, open_filled
 
 from mediawatch.settings import Settings
 from mediawatch.sourcefile import parse_sourcefile
@@ -54,10 +54,6 @@ def store(tmp_path: Path) -> Iterator[QStore]:
 def client(store: QStore, tmp_path: Path) -> TestClient:
     app = create_app(store, Settings(editor_token=TOKEN), digests_dir=tmp_path / "digests", clock=lambda: NOW)
     return TestClient(app)
-
-
-def listed(html: str) -> list[str]:
-    return [li["data-id"] for li in BeautifulSoup(html, "html.parser").select("ul#items li.item")]
 
 
 def problems(html: str) -> list[str]:

@@ -297,3 +297,10 @@ def build_store(path: Path, now: datetime = NOW, rows: list[Row] | None = None) 
         )
     )
     return store
+
+
+def listed(html: str) -> list[str]:
+    """Item ids on a list page of the web app, in order."""
+    from bs4 import BeautifulSoup
+
+    return [li["data-id"] for li in BeautifulSoup(html, "html.parser").select("ul#items li.item")]
