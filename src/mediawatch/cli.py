@@ -273,9 +273,8 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
             _classify_file(settings, input_file, output_file or "-")
             return
         from mediawatch.enrich import run_classify
-        from mediawatch.report import progress_bar
-
         from mediawatch.pipeline import refresh_feeds
+        from mediawatch.report import progress_bar
 
         app = _open_app(settings, sync=False)
         with progress_bar("tagging") as progress:

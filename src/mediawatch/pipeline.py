@@ -115,8 +115,8 @@ async def _collect(
     from contextlib import AsyncExitStack
 
     from mediawatch import __version__
-    from mediawatch.collect.runner import SourceCollector, inline, internal_error, process_offload
     from mediawatch.addresses import PrivateAccess
+    from mediawatch.collect.runner import SourceCollector, inline, internal_error, process_offload
     from mediawatch.http import Fetcher, build_clients
     from mediawatch.robots import RobotsCache
 

@@ -165,7 +165,6 @@ async def probe_url(
 ) -> ProbeReport:
     """Probe ``url`` with a client of its own (built like collect's: proxies from the environment apply)."""
     from mediawatch import __version__
-
     from mediawatch.addresses import PrivateAccess
 
     async with build_client(settings, transport=transport) as client:

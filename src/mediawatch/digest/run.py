@@ -22,8 +22,8 @@ from mediawatch.digest.charts import standalone
 from mediawatch.digest.render import render_html, render_markdown
 from mediawatch.digest.week import IsoWeek, last_complete_week
 from mediawatch.errors import StoreError
-from mediawatch.store.stories import DigestRecord
 from mediawatch.files import write_atomic
+from mediawatch.store.stories import DigestRecord
 
 if TYPE_CHECKING:
     from mediawatch.store import Store

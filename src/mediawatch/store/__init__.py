@@ -20,8 +20,8 @@ from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, So
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
 from mediawatch.store.dialect import bytewise, insert_ignore, upsert, upsert_many
-from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.locks import LockStore
+from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.queries import QueryStore
 from mediawatch.store.stories import StoryStore
 from mediawatch.store.tags import Label, TagStore
