@@ -122,8 +122,14 @@ def test_unreadable_input_and_unwritable_output_are_clear_errors(tmp_path: Path)
     blocker.write_text("x")
     src = tmp_path / "in.jsonl"
     src.write_text(line(id="a", title="Kazakhs of Bayan-Ölgii celebrate Nauryz") + "\n", encoding="utf-8")
-    code, _, err = run(["classify", "--input", str(src), "--output", str(blocker / "out.jsonl")])
-    assert code == 1 and "a-file/out.jsonl" in err and "cannot write" in err and "Traceback" not in err
+    # checked before the model loads (not after minutes of tagging), and nothing is created on the way
+    for output, reason in ((blocker / "out.jsonl", f"the folder {blocker} does not exist"),
+                           (tmp_path / "no" / "such" / "out.jsonl", f"the folder {tmp_path / 'no' / 'such'} does not exist"),
+                           (tmp_path, "is a folder; give a file name")):
+        code, out, err = run(["classify", "--input", str(src), "--output", str(output)])
+        assert code == 2 and not out, err
+        assert err.strip() == f"--output {output}: {reason}", err
+    assert not (tmp_path / "no").exists()
 
 
 @pytest.mark.model

@@ -216,3 +216,22 @@ def test_dev_set_meets_floors(
         if n >= per_language["min_items"] and scores.f1 < per_language["min_relevance_f1"]
     ]
     assert not failures, "\n".join(failures) + "\n\n" + format_report(report, mistakes=True)
+
+
+def test_languages_are_scored_by_their_primary_subtag_and_no_gold_topic_is_not_applicable() -> None:
+    """kk, KK, kk-Arab and kk-Latn were four rows; a file without gold topics showed macro F1 0.000."""
+    gold = [item("a", True, lang="kk"), item("b", True, lang="KK"), item("c", False, lang="kk-Arab"),
+            item("d", True, lang="kk-Latn")]
+    report = score(gold, [result("a", True), result("b", True), result("c", False), result("d", False)])
+    assert list(report.per_language) == ["kk"] and report.per_language["kk"][0] == 4
+    assert report.topic_macro_f1 is None and report.as_dict()["topics_macro_f1"] is None
+    assert "  topics (macro F1)        n/a" in format_report(report)
+
+
+def test_json_with_mistakes_lists_them() -> None:
+    report = score([item("a", True, ("MN",)), item("b", False)], [result("a", True, ("CN",)), result("b", False)])
+    assert "mistakes" not in report.as_dict()
+    mistakes = report.as_dict(mistakes=True)["mistakes"]
+    assert [m["id"] for m in mistakes] == ["a"]  # type: ignore[index]
+    assert mistakes[0]["gold"]["countries"] == ["MN"] and mistakes[0]["predicted"]["countries"] == ["CN"]  # type: ignore[index]
+    json.dumps(report.as_dict(mistakes=True))

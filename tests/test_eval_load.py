@@ -107,3 +107,40 @@ def test_evaluate_scores_items_without_lang(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["n"] == 2 and set(report["per_language"]) == {"und", "en"}
     assert report["per_language"]["und"]["n"] == 1
+
+
+def test_gold_labels_the_tagger_cannot_give_are_named(tmp_path: Path) -> None:
+    """An unknown topic, a code that is no country, a duplicate id (scored twice, and leaking across --cv
+    folds) and a line without title or text were scored silently; lower-case codes and topics are read."""
+    path = tmp_path / "set.jsonl"
+    lines = [
+        row(id="a", diaspora=True, countries=["cn", "MN"], topics=["Festivals"]),  # 1: fine, normalised
+        row(id="b", diaspora=True, topics=["festivalz"]),  # 2
+        row(id="c", diaspora=True, countries=["XX"]),  # 3
+        row(id="a"),  # 4
+        row(id="d", title="", text=" "),  # 5
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_labeled(path, topics=("festivals", "heritage"))
+    assert info.value.problems == [
+        f"{path}:2: topic 'festivalz' is not one of festivals, heritage",
+        f"{path}:3: country 'XX' is not an ISO 3166-1 alpha-2 code",
+        f"{path}:4: duplicate id 'a' (first on line 1)",
+        f"{path}:5: 'title' and 'text' are both empty",
+    ]
+    path.write_text(lines[0] + "\n", encoding="utf-8")
+    assert load_labeled(path, topics=("festivals",))[0].countries == ("CN", "MN")
+    assert load_labeled(path, topics=("festivals",))[0].topics == ("festivals",)
+
+
+def test_unpaired_surrogate_escapes_are_removed_from_input_lines(tmp_path: Path) -> None:
+    """A \\ud800 escape without its pair crashed the tokenizer (classify --input) and evaluate."""
+    from mediawatch.classify.jsonl import read_json_lines
+
+    data = b'{"id": "s\\ud800", "title": "Kazakhs in Germany \\ud83d\\ude00", "text": "x\\ud800y Berlin"}\n'
+    [(line_no, rec)], problems = read_json_lines(data)
+    assert problems == [] and rec == {"id": "s", "title": "Kazakhs in Germany \U0001f600", "text": "xy Berlin"}
+    path = tmp_path / "set.jsonl"
+    path.write_bytes(data.replace(b'"}', b'", "diaspora": true, "countries": ["DE"]}'))
+    assert load_labeled(path)[0].text == "xy Berlin"

@@ -377,3 +377,15 @@ def test_topics_are_those_that_pass_and_the_fallback_prefers_cue_words() -> None
     assert choose_topics(scores, thresholds, [False, False, False, True, False]) == [0]  # a headless topic's cues
     # cue words never override a topic that passed
     assert choose_topics(np.array([0.5, 0.1, 0.1, 0.0, 0.0]), thresholds, [False, True, False, False, False]) == [0]
+
+
+def test_a_place_read_in_two_scripts_is_listed_once(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    """Latin-script Kazakh is read as written and again transliterated to Cyrillic: the why listed every place
+    twice. Thresholds are rounded like the scores (no 0.6000000238418579)."""
+    tagger, _, _ = built
+    [result] = tagger.classify([TagInput(id="lat", title="Baıan-Ólgıı aımaǵyndaǵy qazaqtar Naýryz toıyn ótkizdi",
+                                         text="Mońǵolııadaǵy qazaqtar.", lang="kk")])
+    places = [(p["name"], p["kind"]) for p in result.why["places"]]  # type: ignore[union-attr,index]
+    assert "Bayan-Ölgii" in {name for name, _ in places} and len(places) == len(set(places)), places
+    for value in result.why["topic_thresholds"].values():  # type: ignore[union-attr]
+        assert value == round(value, 4)

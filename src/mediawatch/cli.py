@@ -301,6 +301,15 @@ def _classify_file(settings: Settings, input_file: str, output_file: str) -> Non
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read ({exc.strerror})") from exc
     inputs = read_tag_inputs(data, where)  # every bad line named before the model loads
+    if output_file != "-":  # so is an output that cannot be written: not after minutes of tagging
+        out_path = Path(output_file)
+        if out_path.is_dir():
+            raise ConfigError(f"--output {output_file}: is a folder; give a file name")
+        folder = out_path.parent
+        if not folder.is_dir():
+            raise ConfigError(f"--output {output_file}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"--output {output_file}: the folder {folder} is not writable")
     results = tag_lines(build_tagger(settings, build_embedder(settings)), inputs) if inputs else []
     body = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in results).encode("utf-8")
     if output_file == "-":
@@ -342,7 +351,7 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
 
     settings = _settings(verbose=verbose)
     try:
-        records = load_labeled(labeled)
+        records = load_labeled(labeled, topics=load_taxonomy(settings).topic_ids)
         embedder = build_embedder(settings)
         if folds is None:
             report = run_eval(build_tagger(settings, embedder), records)
@@ -356,7 +365,7 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
                 folds,
                 progress=lambda done, total: click.echo(f"fold {done}/{total} done", err=True),
             )
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else format_report(report, mistakes=mistakes))
+        click.echo(json.dumps(report.as_dict(mistakes=mistakes), ensure_ascii=False) if as_json else format_report(report, mistakes=mistakes))
     except Exception as exc:
         _fail(exc)
 

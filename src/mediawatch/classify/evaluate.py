@@ -13,7 +13,7 @@ exactly as editors' corrections are learned (``mediawatch evaluate --cv K``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -43,15 +43,22 @@ class LabeledItem:
         return TagInput(self.id, self.title, self.text, lang, self.url)
 
 
-def load_labeled(path: Path) -> list[LabeledItem]:
+def load_labeled(path: Path, topics: Collection[str] | None = None) -> list[LabeledItem]:
     """Read a JSON Lines file of labeled items (id, title, text, lang, diaspora, countries, topics).
 
     Read as :mod:`~mediawatch.classify.jsonl` reads (UTF-8, BOM and CRLF accepted, blank lines skipped).
     ``lang`` may be missing (scored as ``und``); ``diaspora`` must be true or false, ``countries`` and
-    ``topics`` lists of strings. Every bad line is named (``FILE:LINE``) in one ConfigError; so is a file
-    without any item, which has nothing to score.
+    ``topics`` lists of strings: ISO 3166-1 alpha-2 codes (any case) and, when ``topics`` is given, that
+    taxonomy's topic ids (any case). A gold label the tagger can never give would only count as its error.
+    Ids are unique (a copy would be scored twice, and under ``--cv`` learned in one fold and scored in
+    another), and a line has a title or a text. Every bad line is named (``FILE:LINE``) in one ConfigError;
+    so is a file without any item, which has nothing to score.
     """
     from mediawatch.classify.jsonl import line_id, optional_str, raise_problems, read_json_lines
+    from mediawatch.codes import is_country
+
+    known = {t.lower() for t in topics} if topics is not None else None
+    first_line: dict[str, int] = {}
 
     try:
         data = path.read_bytes()
@@ -72,20 +79,27 @@ def load_labeled(path: Path) -> list[LabeledItem]:
             for key, value in lists.items():
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise TypeError(f"'{key}' must be a list of strings")
-            items.append(
-                LabeledItem(
-                    ident,
-                    optional_str(rec, "title") or "",
-                    optional_str(rec, "text") or "",
-                    optional_str(rec, "lang") or "und",
-                    rec["diaspora"],
-                    tuple(lists["countries"]),
-                    tuple(lists["topics"]),
-                    optional_str(rec, "url"),
-                )
-            )
+            title, text = optional_str(rec, "title") or "", optional_str(rec, "text") or ""
+            lang, url = optional_str(rec, "lang") or "und", optional_str(rec, "url")
         except TypeError as exc:
             problems.append((line_no, f"not a labeled item: {exc}"))
+            continue
+        countries = tuple(dict.fromkeys(c.strip().upper() for c in lists["countries"]))
+        gold_topics = tuple(dict.fromkeys(t.strip().lower() for t in lists["topics"]))
+        wrong = [
+            *(f"country {c!r} is not an ISO 3166-1 alpha-2 code" for c in countries if not is_country(c)),
+            *(f"topic {t!r} is not one of {', '.join(sorted(known))}" for t in gold_topics
+              if known is not None and t not in known),
+        ]
+        if ident in first_line:
+            wrong.append(f"duplicate id {ident!r} (first on line {first_line[ident]})")
+        if not (title.strip() or text.strip()):
+            wrong.append("'title' and 'text' are both empty")
+        first_line.setdefault(ident, line_no)
+        if wrong:
+            problems.extend((line_no, w) for w in wrong)
+            continue
+        items.append(LabeledItem(ident, title, text, lang, rec["diaspora"], countries, gold_topics, url))
     raise_problems(problems, str(path))
     if not items:
         raise ConfigError(f"{path}: no labeled items (the file is empty)")
@@ -153,18 +167,20 @@ class Report:
     relevance: Scores
     countries: Scores
     topics: Scores
-    topic_macro_f1: float
+    topic_macro_f1: float | None  # None: no gold topic to score
     per_topic: Mapping[str, Scores]
     per_language: Mapping[str, tuple[int, Scores, float]]  # lang -> (items, relevance scores, accuracy)
     mistakes: Sequence[Mapping[str, object]] = field(default_factory=tuple)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
+    def as_dict(self, *, mistakes: bool = False) -> dict[str, object]:
+        """The figures as JSON; with ``mistakes``, the items the tagger got wrong too (as ``--mistakes``)."""
+        extra: dict[str, object] = {"mistakes": [dict(m) for m in self.mistakes]} if mistakes else {}
+        return extra | {
             "n": self.n,
             "relevance": self.relevance.as_dict(),
             "countries": self.countries.as_dict(),
             "topics_micro": self.topics.as_dict(),
-            "topics_macro_f1": round(self.topic_macro_f1, 4),
+            "topics_macro_f1": None if self.topic_macro_f1 is None else round(self.topic_macro_f1, 4),
             "per_topic": {t: s.as_dict() for t, s in self.per_topic.items()},
             "per_language": {
                 lang: {"n": n, "accuracy": round(acc, 4), **s.as_dict()}
@@ -191,8 +207,8 @@ def score(records: Sequence[LabeledItem], results: Sequence[TagResult]) -> Repor
     }
     supported = [s.f1 for topic, s in per_topic.items() if s.tp + s.fn > 0]
     per_language: dict[str, tuple[int, Scores, float]] = {}
-    for lang in sorted({r.lang for r in records}):
-        subset = [(r, t) for r, t in pairs if r.lang == lang]
+    for lang in sorted({_language(r.lang) for r in records}):  # kk, KK, kk-Arab and kk-Latn are one language
+        subset = [(r, t) for r, t in pairs if _language(r.lang) == lang]
         accuracy = sum(r.relevant == t.relevant for r, t in subset) / len(subset)
         per_language[lang] = (len(subset), _binary((t.relevant, r.relevant) for r, t in subset), accuracy)
     mistakes = [
@@ -217,11 +233,15 @@ def score(records: Sequence[LabeledItem], results: Sequence[TagResult]) -> Repor
         relevance,
         countries,
         topics,
-        sum(supported) / max(len(supported), 1),
+        sum(supported) / len(supported) if supported else None,
         per_topic,
         per_language,
         mistakes,
     )
+
+
+def _language(tag: str) -> str:
+    return tag.split("-")[0].strip().lower() or "und"
 
 
 def evaluate(tagger: Classifier, records: Sequence[LabeledItem], *, with_lang: bool = True) -> Report:
@@ -244,7 +264,7 @@ def format_report(report: Report, *, mistakes: bool = False) -> str:
         row("relevance", report.relevance),
         row("countries (micro)", report.countries),
         row("topics (micro)", report.topics),
-        f"  {'topics (macro F1)':<22} {report.topic_macro_f1:5.3f}",
+        f"  {'topics (macro F1)':<22} " + ("  n/a" if report.topic_macro_f1 is None else f"{report.topic_macro_f1:5.3f}"),
         "",
         "per topic:",
     ]

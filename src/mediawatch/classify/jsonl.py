@@ -2,11 +2,17 @@
 
 UTF-8, with or without a byte order mark; lines end with LF or CRLF; blank lines are skipped. Only LF ends a
 line: U+2028, U+2029 and NEL are ordinary characters inside JSON strings (``str.splitlines`` would cut there).
+A ``\ud800`` escape without its pair (text cut from a web page mid-emoji) is removed from every string, as
+collection removes it: such a string could be neither embedded nor written back as UTF-8.
 """
 
 from __future__ import annotations
 
 import json
+import re
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # after json.loads a pair is one character: what is left is alone
 
 from mediawatch.errors import ConfigError
 
@@ -32,10 +38,22 @@ def read_json_lines(data: bytes) -> tuple[list[tuple[int, object]], list[Problem
         if not line.strip():
             continue
         try:
-            out.append((line_no, json.loads(line)))
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append((line_no, f"not JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        out.append((line_no, _without_lone_surrogates(value) if _ESCAPED_SURROGATE.search(line) else value))
     return out, problems
+
+
+def _without_lone_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return _SURROGATE.sub("", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_SURROGATE.sub("", k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def raise_problems(problems: list[Problem], where: str) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mediawatch.classify.gazetteer import COUNTRY_KINDS, EntryKind, Evidence
+from mediawatch.classify.gazetteer import COUNTRY_KINDS, EntryKind, Evidence, Hit
 from mediawatch.classify.heads import Heads, Vector
 from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
@@ -155,16 +155,7 @@ class Tagger:
             "relevance": round(relevance, 4),
             "threshold": heads.threshold,
             "language": self._language(item),
-            "places": [
-                {
-                    "name": h.entry.label,
-                    "country": h.entry.countries[0],
-                    "kind": h.entry.kind.value,
-                    "text": h.surface,
-                }
-                for h in ev.hits
-                if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
-            ],
+            "places": _places(ev.hits),
             "ambiguous_places": [h.surface for h in ev.of_kind(EntryKind.AMBIGUOUS)],
             "home_places": [h.surface for h in ev.of_kind(EntryKind.HOME)],
             "terms": {
@@ -175,7 +166,7 @@ class Tagger:
             "topic_cues": cues,
             "topic_scores": {t: round(float(s), 3) for t, s in zip(heads.topics, topic_scores, strict=True)},
             "topic_thresholds": {
-                t: float(v) for t, v in zip(heads.topics, heads.topic_thresholds, strict=True)
+                t: round(float(v), 4) for t, v in zip(heads.topics, heads.topic_thresholds, strict=True)
             },
             "nearest": nearest,
             "model": self.model,
@@ -200,6 +191,18 @@ class Tagger:
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _places(hits: Sequence[Hit]) -> list[dict[str, str]]:
+    """The places and demonyms found, each once: a Latin- or Arabic-script text is read as written and again
+    transliterated, and the first reading (the text as written) is the one shown."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for h in hits:
+        if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM:
+            out.setdefault((h.entry.label, h.entry.kind.value), {
+                "name": h.entry.label, "country": h.entry.countries[0], "kind": h.entry.kind.value, "text": h.surface,
+            })
+    return list(out.values())
 
 
 def choose_topics(scores: np.ndarray, thresholds: np.ndarray, cued: Sequence[bool],
