@@ -10,7 +10,8 @@ Japanese, one long URL) is cut at a grapheme boundary. Grapheme clusters come fr
 
 from __future__ import annotations
 
-import regex
+from functools import cache
+from typing import Any
 
 ELLIPSIS = "…"
 WORD_ROOM = 0.3  # cut at a space when one lies within the last 30 % of the allowed length
@@ -56,14 +57,19 @@ def _last_space(text: str, end: int) -> int | None:
 def _regex_boundary(text: str, at: int) -> int:
     # the clusters of a prefix a little longer than `at` (boundaries before `at` never depend on later text)
     end = 0
-    for m in _CLUSTER.finditer(text, 0, min(len(text), at + 64)):
+    for m in _clusters().finditer(text, 0, min(len(text), at + 64)):
         if m.end() > at:
             break
         end = m.end()
     return end
 
 
-_CLUSTER = regex.compile(r"\X")  # one extended grapheme cluster (UAX #29)
+@cache
+def _clusters() -> Any:
+    """One extended grapheme cluster (UAX #29); imported on first use, so ``mediawatch --help`` stays light."""
+    import regex
+
+    return regex.compile(r"\X")
 
 
 __all__ = ["ELLIPSIS", "count", "grapheme_boundary", "shorten"]
