@@ -27,8 +27,8 @@ from mediawatch.normalize import (
     is_web_url,
     item_id,
     normalize,
-    truncate,
 )
+from mediawatch.wording import shorten
 
 FETCHED = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 SOURCE = SourceId("qazinform")
@@ -242,12 +242,14 @@ def test_html_to_text_leaves_no_tags(pieces: list[str]) -> None:
     assert "<" not in html_to_text("".join(pieces))
 
 
-def test_truncate_cuts_at_a_word_with_an_ellipsis() -> None:
+def test_stored_text_is_cut_at_a_word_with_an_ellipsis() -> None:
+    """normalize cuts stored titles, summaries and texts with wording.shorten."""
+
     text = "Kazakh diaspora " * 40
-    cut = truncate(text.strip(), 100)
+    cut = shorten(text.strip(), 100)
     assert len(cut) <= 100 and cut.endswith("…") and not cut.endswith(" …")
     assert cut[:-1] == text[: len(cut) - 1].rstrip()
-    assert truncate("short", 100) == "short"
+    assert shorten("short", 100) == "short"
 
 
 def test_clean_text_keeps_paragraphs() -> None:

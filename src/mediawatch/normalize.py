@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from mediawatch.models import Item, ItemId, RawEntry, SourceId
+from mediawatch.wording import shorten
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2_000
@@ -108,7 +109,7 @@ def _ascii_host(host: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
-        return _SURROGATE.sub("", host)  # kept as written, but never with a character no encoder accepts
+        return without_surrogates(host)  # kept as written, but never with a character no encoder accepts
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
@@ -220,7 +221,7 @@ def html_to_text(html_text: str) -> str:
     try:
         text = _strip_tags(spaced)
     except UnicodeEncodeError:  # a lone surrogate: rare, so the common case pays no extra pass over the text
-        text = _strip_tags(_SURROGATE.sub("", spaced))
+        text = _strip_tags(without_surrogates(spaced))
     return collapse_whitespace(html.unescape(text))
 
 
@@ -230,15 +231,11 @@ def _strip_tags(html_text: str) -> str:
     )
 
 
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-") + "…"
+def without_surrogates(text: str) -> str:
+    """``text`` without lone surrogates (U+D800-DFFF: what a JSON ``"\\ud800"`` escape without its pair
+    decodes to). No encoder accepts one, so one in a title, a reason or an input line would make storing,
+    embedding or writing it fail."""
+    return _SURROGATE.sub("", text)
 
 
 # -------------------------------------------------------------------------------------------- items
@@ -288,22 +285,22 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
         return Skipped(identity, raw.source_id, detail=raw.url.strip()[:200] or raw.title[:200])
     url, guid = identity
 
-    summary = truncate(html_to_text(raw.summary_html), SUMMARY_MAX) if raw.summary_html else ""
-    text = truncate(clean_text(raw.text), TEXT_MAX) if raw.text else ""
+    summary = shorten(html_to_text(raw.summary_html), SUMMARY_MAX) if raw.summary_html else ""
+    text = shorten(clean_text(raw.text), TEXT_MAX) if raw.text else ""
     title = collapse_whitespace(raw.title)
     if not title:
-        title = truncate(summary or text, DERIVED_TITLE_MAX)
+        title = shorten(summary or text, DERIVED_TITLE_MAX)
     if not title:
         return Skipped(SkipReason.NO_TITLE_OR_TEXT, raw.source_id, detail=url)
 
     published, estimated = _published(raw.published, fetched)
-    author = truncate(collapse_whitespace(raw.author), AUTHOR_MAX) if raw.author else ""
+    author = shorten(collapse_whitespace(raw.author), AUTHOR_MAX) if raw.author else ""
     return Item(
         id=item_id(url),
         source_id=raw.source_id,
         kind=raw.kind,
         url=url,
-        title=truncate(title, TITLE_MAX),
+        title=shorten(title, TITLE_MAX),
         summary=summary,
         text=text,
         published=published,

@@ -10,6 +10,8 @@ Japanese, one long URL) is cut at a grapheme boundary. Grapheme clusters come fr
 
 from __future__ import annotations
 
+import math
+import re
 from functools import cache
 from typing import Any
 
@@ -32,8 +34,8 @@ def shorten(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
     if room <= 0:
         return ellipsis[: max(0, limit)]
     cut = grapheme_boundary(text, room)
-    space = _last_space(text, cut)
-    if space is not None and space >= room * (1 - WORD_ROOM):
+    space = _last_space(text, math.ceil(room * (1 - WORD_ROOM)), cut)
+    if space is not None:
         cut = space
     return text[:cut].rstrip(TRAILING) + ellipsis
 
@@ -44,24 +46,25 @@ def grapheme_boundary(text: str, at: int) -> int:
         return len(text)
     if at <= 0:
         return 0
-    return _regex_boundary(text, at)
-
-
-def _last_space(text: str, end: int) -> int | None:
-    for i in range(end, 0, -1):  # text[end] itself may be the space: cutting there drops nothing visible
-        if i < len(text) and text[i].isspace():
-            return i
-    return None
-
-
-def _regex_boundary(text: str, at: int) -> int:
-    # the clusters of a prefix a little longer than `at` (boundaries before `at` never depend on later text)
-    end = 0
-    for m in _clusters().finditer(text, 0, min(len(text), at + 64)):
+    # Clusters are read from a space a little before ``at`` (a cluster never starts inside one, and what comes
+    # before a space cannot change where the clusters after it break), else from the start; never past at + 64.
+    start = max(0, text.rfind(" ", 0, max(0, at - 16)))
+    end = start
+    for m in _clusters().finditer(text, start, min(len(text), at + 64)):
         if m.end() > at:
             break
         end = m.end()
     return end
+
+
+_LAST_SPACE = re.compile(r".*(\s)", re.DOTALL)  # greedy: the last whitespace of the string, in one pass
+
+
+def _last_space(text: str, start: int, end: int) -> int | None:
+    """The index of the last whitespace in ``text[start:end + 1]`` (``text[end]`` itself may be the space:
+    cutting there drops nothing visible), or None."""
+    m = _LAST_SPACE.match(text, start, min(len(text), end + 1))
+    return m.start(1) if m else None
 
 
 @cache
