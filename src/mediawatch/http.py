@@ -370,15 +370,13 @@ class Fetcher:
                 if isinstance(exc, httpx.RemoteProtocolError) and "location header" not in str(exc).lower():
                     raise
                 raise FetchError(source_id, f"invalid redirect ({clip(str(exc))})", url=url) from exc
-            if self._check_peer:
-                stream = response.extensions.get("network_stream")
-                peer = stream.get_extra_info("server_addr") if stream is not None else None
-                if peer:
-                    try:
-                        self._refuse_private(request, str(peer[0]), source_id, url)
-                    except FetchError:
-                        await response.aclose()  # nothing of it is read
-                        raise
+            peer = _peer_address(response) if self._check_peer else None
+            if peer is not None:
+                try:
+                    self._refuse_private(request, peer, source_id, url)
+                except FetchError:
+                    await response.aclose()  # nothing of it is read
+                    raise
             if response.next_request is None:
                 return response, redirects
             await response.aclose()
@@ -546,6 +544,13 @@ def clip(text: str, limit: int = 200) -> str:
     """Server-supplied text (a Location header, a redirect target) shortened for a health reason."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _peer_address(response: httpx.Response) -> str | None:
+    """The IP address the response's connection reached (None when the transport does not tell)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(peer[0]) if peer else None
 
 
 def _seconds(value: float) -> str:

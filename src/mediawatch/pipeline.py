@@ -152,10 +152,10 @@ async def _collect(
             """``spec``'s outcome could not be stored: record the source as failed, its state as stored
             before with the failure counted (so it backs off). When even that cannot be written, the store
             itself is broken: the original error ends the run."""
-            logger.error("storing a source failed",
-                         extra={"fields": {"source_id": spec.id, "reason": internal_error(exc)}})
+            reason = internal_error(exc)
+            logger.error("storing a source failed", extra={"fields": {"source_id": spec.id, "reason": reason}})
             logger.debug("storing a source failed: traceback", exc_info=exc)
-            failed = collector.failure(spec, states[spec.id], internal_error(exc))
+            failed = collector.failure(spec, states[spec.id], reason)
             try:
                 app.store.save_source_state(failed.state)
             except Exception:

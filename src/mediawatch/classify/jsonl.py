@@ -12,7 +12,6 @@ import json
 import re
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # after json.loads a pair is one character: what is left is alone
 
 from mediawatch.errors import ConfigError
 
@@ -47,12 +46,15 @@ def read_json_lines(data: bytes) -> tuple[list[tuple[int, object]], list[Problem
 
 
 def _without_lone_surrogates(value: object) -> object:
+    """After json.loads a surrogate pair is one character: a surrogate left in a string is a lone one."""
+    from mediawatch.normalize import without_surrogates
+
     if isinstance(value, str):
-        return _SURROGATE.sub("", value)
+        return without_surrogates(value)
     if isinstance(value, list):
         return [_without_lone_surrogates(v) for v in value]
     if isinstance(value, dict):
-        return {_SURROGATE.sub("", k): _without_lone_surrogates(v) for k, v in value.items()}
+        return {without_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
     return value
 
 

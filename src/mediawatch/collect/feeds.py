@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, AnyStr
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
 
@@ -30,7 +30,7 @@ import feedparser  # type: ignore[import-untyped]
 
 from mediawatch.errors import ParseError
 from mediawatch.models import MediaValue, RawEntry, SourceId
-from mediawatch.normalize import html_to_text, is_web_url
+from mediawatch.normalize import html_to_text, is_web_url, without_surrogates
 
 SNIFF_BYTES = 1 << 20  # how much of the body the prolog checks look at
 MIN_COHERENCE = 0.5  # charset_normalizer's language coherence needed before a detected charset is trusted
@@ -50,7 +50,6 @@ _MONTHS = {
     }.items()
     for name in names.split()
 }  # fmt: skip
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
 _OPENERS = re.compile(r"<!--|<!\[CDATA\[")
 # Linear on purpose: no nested quantifiers over the same characters (a hostile DOCTYPE must not backtrack).
@@ -227,11 +226,11 @@ def _mend_references(body: bytes) -> bytes:
                 text = body.decode(encoding)
             except UnicodeDecodeError:
                 return body  # not what its first bytes say: feedparser will report it
-            mended = _ODD_REFERENCE_TEXT.sub(_mended_text, text)
+            mended = _ODD_REFERENCE_TEXT.sub(_mended, text)
             return body if mended == text else mended.encode(encoding)
     if b"&#" not in body:
         return body
-    return _ODD_REFERENCE_BYTES.sub(_mended_bytes, body)
+    return _ODD_REFERENCE_BYTES.sub(_mended, body)
 
 
 def _is_character(digits: str | bytes, base: int) -> bool:
@@ -242,16 +241,14 @@ def _is_character(digits: str | bytes, base: int) -> bool:
     return code <= _MAX_CODE_POINT and not 0xD800 <= code <= 0xDFFF
 
 
-def _mended_bytes(match: re.Match[bytes]) -> bytes:
+def _mended(match: re.Match[AnyStr]) -> AnyStr:
+    """The reference as it was when it names a character, else ``&#xFFFD;`` (bytes or text, as matched)."""
     hex_digits = match.group(1)
     ok = _is_character(hex_digits, 16) if hex_digits is not None else _is_character(match.group(2), 10)
-    return match.group() if ok else b"&#xFFFD;"
-
-
-def _mended_text(match: re.Match[str]) -> str:
-    hex_digits = match.group(1)
-    ok = _is_character(hex_digits, 16) if hex_digits is not None else _is_character(match.group(2), 10)
-    return match.group() if ok else "&#xFFFD;"
+    if ok:
+        return match.group()
+    replacement = "&#xFFFD;"
+    return replacement.encode("ascii") if isinstance(match.group(), bytes) else replacement  # type: ignore[return-value]
 
 
 def _trust_utf8(body: bytes, headers: dict[str, str]) -> tuple[dict[str, str], str | None]:
@@ -479,7 +476,7 @@ def _json_str(node: Mapping[str, object], key: str) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str) and not value.isascii():
-        value = _SURROGATE.sub("", value)
+        value = without_surrogates(value)
     return _str(value)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,9 +19,9 @@ from typing import Any, TypeGuard
 from mediawatch.collect import youtube
 from mediawatch.collect.work import Parsed, article_item, parse_items
 from mediawatch.errors import FetchError, ParseError, SourceError
-from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck
+from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck, clip
 from mediawatch.models import Item, SourceKind
-from mediawatch.normalize import Skipped, canonical_url
+from mediawatch.normalize import Skipped, canonical_url, without_surrogates
 from mediawatch.robots import RobotsCache
 from mediawatch.schedule import next_check, parse_max_age
 from mediawatch.sourcefile import SourceSpec
@@ -41,7 +40,6 @@ MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one r
 # ``concurrency`` x ``per_host`` requests (the size of the client pools).
 MAX_ARTICLES_AT_ONCE = 4
 INTERNAL_ERROR_MAX = 300  # characters of an unforeseen exception's text kept in a source's reason
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 KnownUrls = Callable[[Sequence[str]], set[str]]
 Offload = Callable[[Callable[[], Parsed]], Awaitable[Parsed]]
@@ -378,7 +376,7 @@ class SourceCollector:
         retry_after: float | None = None,
         status: int | None = None,
     ) -> SourceOutcome:
-        reason = _SURROGATE.sub("", reason)  # an exception's text may quote what could not be stored
+        reason = without_surrogates(reason)  # an exception's text may quote what could not be stored
         failures = state.consecutive_failures + 1
         new_state = replace(
             state,
@@ -396,9 +394,7 @@ class SourceCollector:
 def internal_error(exc: BaseException) -> str:
     """The reason recorded on a source for a bug or an unforeseen input: ``internal error: Type: text``."""
     orig = getattr(exc, "orig", None)  # a database error: the driver's words, not the statement and parameters
-    text = " ".join(_SURROGATE.sub("", str(orig if isinstance(orig, BaseException) else exc)).split())
-    if len(text) > INTERNAL_ERROR_MAX:
-        text = text[: INTERNAL_ERROR_MAX - 1] + "…"
+    text = clip(without_surrogates(str(orig if isinstance(orig, BaseException) else exc)), INTERNAL_ERROR_MAX)
     kind = type(exc).__name__
     return f"internal error: {kind}: {text}" if text else f"internal error: {kind}"
 
