@@ -7,6 +7,14 @@ from pathlib import Path
 from mediawatch.app import App, open_app
 from mediawatch.settings import Settings
 
+# A Russian-language article page that trafilatura extracts ({title}: its headline), for page-source tests.
+ARTICLE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title} | Portal</title>
+<meta property="og:title" content="{title}"></head><body><nav><a href="/">Главная</a></nav>
+<article><h1>{title}</h1><p>{title}. Члены казахской общины собрались вместе, чтобы отметить праздник и
+поддержать родной язык.</p><p>Второй абзац статьи рассказывает подробности о событии и его участниках.</p>
+<p>Третий абзац: организаторы поблагодарили гостей и пообещали провести встречу снова в следующем году.</p>
+</article><footer>© Portal</footer></body></html>"""
+
 
 def write_sources(tmp_path: Path, stanzas: list[str]) -> Path:
     path = tmp_path / "sources.yaml"

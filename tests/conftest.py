@@ -39,6 +39,15 @@ PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 
 
 @pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """No sleeping between retries, one attempt per fetch (collection tests that do not count attempts)."""
+    import stamina
+
+    with stamina.set_testing(True):
+        yield
+
+
+@pytest.fixture
 def direct_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No backoff sleeps, short timeouts, and no operator proxy leaking in from the shell (for tests that run
     probe/collect commands against the loopback server)."""

@@ -9,19 +9,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import stamina
 from collectapp import health, make_app, write_sources
 
 from mediawatch.app import App
 from mediawatch.pipeline import run_collect, select_sources
 from mediawatch.settings import Settings
 
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
-@pytest.fixture(autouse=True)
-def _no_backoff() -> None:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
 
 
 def rss(source_id: str, url: str, **extra: str) -> str:

@@ -4,13 +4,11 @@ results keep the listing's order, and a 429 stops new requests. Against the real
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import stamina
-from collectapp import make_app, page
+from collectapp import ARTICLE, make_app, page
 from loopserver import LoopServer, RecordedRequest, Response
 
 import mediawatch
@@ -20,19 +18,7 @@ from mediawatch.http import Fetcher, build_client
 from mediawatch.pipeline import select_sources
 from mediawatch.robots import RobotsCache
 
-ARTICLE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title} | Portal</title>
-<meta property="og:title" content="{title}"></head><body><nav><a href="/">Главная</a></nav>
-<article><h1>{title}</h1><p>{title}. Члены казахской общины собрались вместе, чтобы отметить праздник и
-поддержать родной язык.</p><p>Второй абзац статьи рассказывает подробности о событии и его участниках.</p>
-<p>Третий абзац: организаторы поблагодарили гостей и пообещали провести встречу снова в следующем году.</p>
-</article><footer>© Portal</footer></body></html>"""
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def site(srv: LoopServer, delays: list[float]) -> tuple[list[str], list[str]]:

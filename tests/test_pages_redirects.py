@@ -8,18 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
-from collectapp import health, make_app, page
+from collectapp import ARTICLE, health, make_app, page
 from loopserver import LoopServer
 
 from mediawatch.pipeline import run_collect, select_sources
 
-ARTICLE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title} | Portal</title>
-<meta property="og:title" content="{title}"></head><body><nav><a href="/">Главная</a></nav>
-<article><h1>{title}</h1><p>{title}. Члены казахской общины собрались вместе, чтобы отметить праздник и
-поддержать родной язык.</p><p>Второй абзац статьи рассказывает подробности о событии и его участниках.</p>
-<p>Третий абзац: организаторы поблагодарили гостей и пообещали провести встречу снова в следующем году.</p>
-</article><footer>© Portal</footer></body></html>"""
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
 
 RSS = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed</title>
 <link>https://example.org/</link><description>d</description><item><title>Казахи Омска отметили Наурыз</title>
@@ -29,13 +24,6 @@ RSS = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><titl
 
 
 STORY = [f"/news/2025/11/03/kazakh-story-{n}" for n in (1, 2, 3)]  # article-like paths (links.py)
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
 
 
 @pytest.fixture
@@ -49,8 +37,6 @@ def naming(srv: LoopServer) -> str:
     """A disabled stanza that names ``srv``: a loopback address is private, so collection reaches it only
     where the sources file names it (test_private_addresses.py); here it stands for a public second host."""
     return f"  - {{id: other-host, kind: rss, url: '{srv.url('/')}', enabled: false}}\n"
-
-
 
 
 def listing(srv: LoopServer, paths: list[str]) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from click.testing import CliRunner
 from collectapp import health, make_app, page
 from loopserver import LoopServer
@@ -17,6 +16,8 @@ from loopserver import LoopServer
 from mediawatch.addresses import PrivateAccess, is_private_ip, is_private_name
 from mediawatch.pipeline import run_collect, select_sources
 from mediawatch.probe_cli import probe
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 SECRET = "<html><head><title>INTERNAL ADMIN</title></head><body><article><h1>INTERNAL ADMIN</h1><p>db_password=" \
          "hunter2 and the rest of an internal page that must never be stored or published.</p></article></body></html>"
@@ -28,12 +29,6 @@ ARTICLE = """<!doctype html><html lang="en"><head><title>Nauryz in Istanbul</tit
 for families, students and elders.</p><p>Organisers thanked the guests and promised to meet again.</p>
 </article></body></html>"""
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
 
 
 @pytest.fixture

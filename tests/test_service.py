@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import stamina
 
 from mediawatch.app import App, open_app
 from mediawatch.pipeline import run_collect, run_digest, select_sources
 from mediawatch.service import LOCK_NAME, AlreadyRunning, Service, TickReport, scheduled_time
 from mediawatch.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 T0 = datetime(2025, 11, 3, 7, 0, tzinfo=UTC)  # a Monday, after the default 06:00 digest time
 
@@ -30,12 +31,6 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> None:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
 
 
 def idle_service(app: App) -> Service:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import stamina
 from test_collect import _article, _page_site
 from test_tagger import HashingEmbedder
 
@@ -30,14 +29,10 @@ from mediawatch.service import Service, TickReport
 from mediawatch.settings import Settings
 from mediawatch.store import SourceState
 
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
 WAIT = 60.0  # seconds any awaited event may take on a loaded machine before the test gives up
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> None:
-    stamina.set_testing(True)
-    yield
-    stamina.set_testing(False)
 
 
 def rss(name: str, count: int = 2) -> str:
