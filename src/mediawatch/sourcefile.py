@@ -337,7 +337,11 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     return None
 
 
-def parse_sourcefile(text: str, path: Path) -> SourceFile:
+def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) -> SourceFile:
+    """``text`` validated as the sources file at ``path`` (ConfigError with FILE:LINE:COL problems).
+
+    ``sources_required=False`` reads a file without a ``sources`` key as listing none (``sources add``, which
+    is about to write that key)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
@@ -383,6 +387,8 @@ def parse_sourcefile(text: str, path: Path) -> SourceFile:
         ) from None
     problems: list[tuple[int, int, str]] = []
     try:
+        if not sources_required and isinstance(plain, dict):
+            plain.setdefault("sources", [])
         model = _FileModel.model_validate(plain)
     except ValidationError as exc:
         model = None

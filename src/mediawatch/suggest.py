@@ -191,14 +191,7 @@ def _listed(text: str, path: Path) -> tuple[SourceSpec, ...]:
     (the new stanza brings the key). Other problems raise ConfigError."""
     from mediawatch.sourcefile import parse_sourcefile
 
-    if not text.strip():
-        return ()
-    try:
-        return parse_sourcefile(text, path).sources
-    except ConfigError as exc:
-        if exc.problems and all(p.endswith(": sources: required key is missing") for p in exc.problems):
-            return ()
-        raise
+    return parse_sourcefile(text, path, sources_required=False).sources if text.strip() else ()
 
 
 class AlreadyListed(ConfigError):
