@@ -82,10 +82,11 @@ def _fail(exc: Exception) -> None:
     if type(exc).__module__.startswith("sqlalchemy."):  # the database refused: read-only, damaged, full, gone
         import logging
 
+        from mediawatch.store import database_reason
+
         logging.getLogger("mediawatch").debug("database error", exc_info=exc)
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-        click.echo(f"error: the database failed: {reason} (check --db/MEDIAWATCH_DB: the file or server, its "
-                   f"permissions, free space)", err=True)
+        click.echo(f"error: the database failed: {database_reason(exc)} (check --db/MEDIAWATCH_DB: the file or "
+                   f"server, its permissions, free space)", err=True)
         sys.exit(1)
     if isinstance(exc, OSError) and exc.strerror:  # a file we were asked to read or write
         where = f"{exc.filename}: " if exc.filename else ""

@@ -22,7 +22,6 @@ import itertools
 import logging
 import math
 import os
-import re
 import ssl
 import time
 import zlib
@@ -38,7 +37,7 @@ from mediawatch.addresses import PrivateAccess
 from mediawatch.decoding import BoundedDecoder, TruncatedStreamError
 from mediawatch.errors import FetchError
 from mediawatch.schedule import parse_retry_after
-from mediawatch.settings import Settings
+from mediawatch.settings import HEADER_TEXT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ TRANSIENT_STATUSES = frozenset({502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 ACCEPT_ENCODING = "gzip, deflate"  # we decode these ourselves (bounded); nothing else is advertised
-_SENDABLE = re.compile(r"[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?")  # a header value httpx can send
 
 
 def build_client(
@@ -537,7 +535,7 @@ def sendable(validator: str | None) -> str | None:
     if validator is None:
         return None
     value = validator.strip(" \t")
-    return value if _SENDABLE.fullmatch(value) else None
+    return value if HEADER_TEXT.fullmatch(value) else None
 
 
 def clip(text: str, limit: int = 200) -> str:

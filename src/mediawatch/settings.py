@@ -6,6 +6,7 @@ Every field is documented in README.md (a test checks that).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -118,12 +119,15 @@ class Settings(BaseSettings):
         return self.user_agent.format(version=version, contact=self.contact)
 
 
+HEADER_TEXT = re.compile(r"[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?")  # a header value httpx can send
+
+
 def check_header_text(value: str, what: str) -> str:
-    """``value`` when it can be sent in an HTTP header (printable ASCII, not empty); else a ValueError."""
+    """``value`` when it can be sent in an HTTP header (:data:`HEADER_TEXT`); else a ValueError."""
     if not value:
         raise ValueError(f"{what} is empty")
-    bad = next((c for c in value if not " " <= c <= "~"), None)
-    if bad is not None:
+    if not HEADER_TEXT.fullmatch(value):
+        bad = next((c for c in value if not " " <= c <= "~"), value[:1])
         raise ValueError(f"{what} must be printable ASCII (it is sent in an HTTP header); {value!r} holds {bad!r}")
     return value
 

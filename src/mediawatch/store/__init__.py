@@ -26,7 +26,7 @@ from mediawatch.store.queries import QueryStore
 from mediawatch.store.stories import StoryStore
 from mediawatch.store.tags import Label, TagStore
 
-__all__ = ["AddReport", "Label", "SourceState", "Store", "SyncReport", "display_url", "open_store"]
+__all__ = ["AddReport", "Label", "SourceState", "Store", "SyncReport", "database_reason", "display_url", "open_store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,12 @@ class SourceState:
 class AddReport:
     new: tuple[ItemId, ...]
     seen: int
+
+
+def database_reason(exc: BaseException) -> str:
+    """A database error in the driver's words on one line (``attempt to write a readonly database``), without
+    SQLAlchemy's statement, parameters and background link."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
 def display_url(url: str) -> str:
@@ -169,8 +175,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                     upgrade(conn)
                 rev = current_revision(conn)
         except SQLAlchemyError as exc:
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's words, one line
-            raise StoreError(f"cannot migrate database {self.engine.url!r}: {reason}") from exc
+            raise StoreError(f"cannot migrate database {self.engine.url!r}: {database_reason(exc)}") from exc
         return rev or ""
 
     def close(self) -> None:
