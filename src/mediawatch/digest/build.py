@@ -3,8 +3,9 @@
 Pure: everything comes in as typed values read by the store (:mod:`mediawatch.digest.run` does the reading).
 
 A section (a topic or a country) lists the stories that carry its tag and counts what it lists: its stories and
-their members that carry the tag (a story's other members are shown with it but not counted). Under a section a
-story links to its lead, or, when the lead does not carry the section's tag, to the first member that does.
+their members that carry the tag and were published in the week (a story's other members, and those of earlier
+weeks, are shown with it but not counted). Under a section a story links to its lead, or, when the lead does not
+carry the section's tag, to the first member that does.
 
 The week under way (``now`` inside it) gives a partial digest: ``until`` is ``now``, the previous week's numbers
 cover the same span of that week (the caller reads them so), and silent sources are "silent so far".
@@ -80,11 +81,11 @@ class SectionStory:
 class Section:
     code: str
     name: str
-    items: int  # members of the section's stories (listed or not) that carry the tag
+    items: int  # members of the section's stories (listed or not) that carry the tag, published in the week
     story_count: int  # stories with the tag (listed or not)
     stories: tuple[SectionStory, ...]
     more: int  # stories not listed
-    more_items: int  # tagged members of the stories not listed
+    more_items: int  # tagged members of the stories not listed, published in the week
 
 
 @dataclass(frozen=True, slots=True)
