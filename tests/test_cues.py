@@ -31,6 +31,14 @@ def test_packaged_cues_match_across_languages(text: str, topic: str, word: str) 
     assert word in found.get(topic, []), found
 
 
+def test_mongolian_common_words_are_not_a_horse_race() -> None:
+    cues = load_taxonomy().cues
+    # Russian байга (horse race) as its own forms: Mongolian байгаа "is", байгуулав "founded" are everywhere
+    found = cues.find([fold("Баян-Өлгий аймагт байгаа казах сургуулийг байгуулав, байгууллага")])
+    assert "sport" not in found, found
+    assert cues.find([fold("В Астрахани прошла байга")]).get("sport") == ["баига"]
+
+
 def test_cue_words_need_whole_words_or_stems() -> None:
     cues = load_taxonomy().cues
     # "investigation" is not trade, "Saltanat" (a name) is not heritage, Russian "той" is not a feast

@@ -114,6 +114,37 @@ def test_terms(gaz: Gazetteer) -> None:
     assert labels(gaz, "Оренбургские казаки", EntryKind.KAZAKH) == set()
 
 
+def test_common_words_are_not_other_peoples(gaz: Gazetteer) -> None:
+    # Kazakh көр- "to see" folds onto the Korean-diaspora name Корё; only the full name is another people
+    for text in ("Спектакльді мыңнан астам көрермен тамашалады", "Көрмеге келушілер көп болды",
+                 "قازاق ٴتىلدى ارناسى كورەرمەندەرگە ۇسىندى", "Ертең көрейік"):
+        assert labels(gaz, text, EntryKind.OTHER_GROUP) == set(), text
+    assert labels(gaz, "Корё-сарам Узбекистана", EntryKind.OTHER_GROUP) == {"other_group"}
+    assert labels(gaz, "Koryo-saram of Tashkent", EntryKind.OTHER_GROUP) == {"other_group"}
+
+
+def test_returnee_status_names_the_kazakhs_themselves(gaz: Gazetteer) -> None:
+    # qandas statistics often never say "Kazakh": the status name is the ethnonym's evidence
+    for text in ("12,800 qandas arrived last year", "Оралмандар саны артты", "Кандасы получили квоты",
+                 "Қандастар көшіп келді"):
+        assert labels(gaz, text, EntryKind.KAZAKH) == {"kazakh"}, text
+    # Turkish kandaş ("kinsman") stays diaspora vocabulary only
+    assert labels(gaz, "Kandaşlarımız", EntryKind.KAZAKH) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("托里县哈萨克族牧民转场", "CN"),
+        ("Kazakh herders of Hoboksar county", "CN"),
+        ("Kazakh school in Ulaankhus soum", "MN"),
+        ("Казахи Оренбуржья отметили Наурыз", "RU"),
+    ],
+)
+def test_county_soum_and_regional_names(gaz: Gazetteer, text: str, code: str) -> None:
+    assert countries(gaz, text) == {code}
+
+
 def test_community_context_wins_over_other_countries(gaz: Gazetteer) -> None:
     # Pakistan and India as stages of a migration, the US as a bystander
     assert countries(
