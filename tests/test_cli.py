@@ -313,6 +313,35 @@ def test_a_password_in_a_source_url_is_sent_but_never_shown(workdir: Path, loops
         store.close()
 
 
+def test_a_failed_export_leaves_the_previous_file_whole(workdir: Path) -> None:
+    """Before: `export -o` wrote into the file itself, so a full disk (or a kill) left the last good export cut
+    off mid-line, and the error named no file."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
+    items = [Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE, url=f"https://a.example/{n}",
+                  title=f"Title {n}", summary="s" * 2000, text="t" * 2000, published=now, fetched=now, language="en")
+             for n in range(60)]
+    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
+    store.close()
+    assert run("export", "-o", "out.jsonl")[0] == 0
+    good = (workdir / "out.jsonl").read_bytes()
+    assert len(good.splitlines()) == 60 and len(good) > 200_000
+    # a real process whose file writes stop at 100 kB, as on a disk that fills up during the export
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+        "from mediawatch.cli import main\n"
+        "main(['export', '-o', 'out.jsonl'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "error: out.jsonl: File too large\n", done.stderr
+    assert (workdir / "out.jsonl").read_bytes() == good
+    assert [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")] == []
+
+
 def test_a_damaged_database_or_an_unwritable_output_is_one_error_line(workdir: Path) -> None:
     """Before: a Python traceback (sqlite3 "database disk image is malformed", FileNotFoundError,
     IsADirectoryError) instead of one line naming the problem."""

@@ -230,13 +230,16 @@ def export(
         raise click.BadParameter(str(exc)) from None
     try:
         app = _open_app(settings, sync=False)
-        out = output.open("w", encoding="utf-8") if output else sys.stdout
-        try:
-            for rec in app.store.export_rows(since=lo, until=hi, relevant_only=relevant_only):
+        rows = app.store.export_rows(since=lo, until=hi, relevant_only=relevant_only)
+        if output is None:
+            for rec in rows:
+                sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            return
+        from mediawatch.files import atomic_text
+
+        with atomic_text(output) as out:  # a failed export (full disk, kill) leaves the previous file whole
+            for rec in rows:
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        finally:
-            if output:
-                out.close()
     except Exception as exc:
         _fail(exc)
 
