@@ -92,6 +92,36 @@ def test_lock_refuses_a_second_holder_until_the_first_goes_stale(tmp_path: Path)
     assert app.store.lock_holder(LOCK_NAME) is None
 
 
+def test_the_lock_of_a_killed_run_on_this_machine_is_taken_over_at_once(tmp_path: Path) -> None:
+    """Before: after a SIGKILL (or the OOM killer) the restarted service failed for two minutes, until the dead
+    run's heartbeat went stale, and a supervisor gave up restarting it."""
+    import socket
+    import subprocess
+    import sys
+
+    clock = Clock(T0)
+    app = make_app(tmp_path, "", clock)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        first = idle_service(app)
+        first.holder = f"{socket.gethostname()}:{alive.pid}"
+        first.acquire()
+        with pytest.raises(AlreadyRunning):
+            idle_service(app).acquire()  # its process still runs: refused as before
+        first.release()
+        first.holder = f"{socket.gethostname()}:{dead.pid}"
+        first.acquire()
+        second = idle_service(app)
+        second.acquire()  # the holder's process has ended: no waiting for the heartbeat to go stale
+        assert app.store.lock_holder(LOCK_NAME)[0] == second.holder
+        assert not app.store.refresh_lock(LOCK_NAME, first.holder, clock.now)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
 def test_a_missed_digest_is_built_after_the_first_tick_not_before(tmp_path: Path) -> None:
     """On a new database the missed week's digest must not be built from an empty store: the service builds it
     right after its first tick has collected, once."""

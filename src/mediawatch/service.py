@@ -71,6 +71,21 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_gone(holder: str) -> bool:
+    """True when ``holder`` (as :func:`holder_id` writes it) names a process on this machine that has ended.
+    A holder on another machine, or one whose process cannot be checked, is never called gone."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid() or int(pid) <= 1:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, under another user
+        return False
+    return False
+
+
 class Service:
     """Owns the scheduler, the lock and the jobs. ``tick`` and ``digest`` are the pipeline's functions."""
 
@@ -100,6 +115,14 @@ class Service:
             LOCK_NAME, self.holder, now, stale_after=STALE_AFTER
         ):
             return  # the other run released its lock a moment ago
+        if found is not None and holder_is_gone(found[0]):
+            # a run on this machine that was killed (OOM, SIGKILL) never released its lock: taking it over at
+            # once lets a supervisor restart the service instead of failing for STALE_AFTER
+            logger.warning("taking over the lock of a run that is no longer running",
+                           extra={"fields": {"holder": found[0]}})
+            if self.app.store.acquire_lock(LOCK_NAME, self.holder, now, stale_after=timedelta(0)):
+                return
+            found = self.app.store.lock_holder(LOCK_NAME)
         holder, beat = found or ("?", None)
         when = ""
         if beat is not None:
