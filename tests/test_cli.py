@@ -313,17 +313,22 @@ def test_a_password_in_a_source_url_is_sent_but_never_shown(workdir: Path, loops
         store.close()
 
 
-def test_a_failed_export_leaves_the_previous_file_whole(workdir: Path) -> None:
-    """Before: `export -o` wrote into the file itself, so a full disk (or a kill) left the last good export cut
-    off mid-line, and the error named no file."""
+def store_long_items(workdir: Path, count: int) -> None:
+    """``count`` articles of about 4 kB each from source feed-a, in the working folder's database."""
     now = datetime.now(UTC).replace(microsecond=0)
     store = open_store("sqlite:///mediawatch.db")
     store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
     items = [Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE, url=f"https://a.example/{n}",
                   title=f"Title {n}", summary="s" * 2000, text="t" * 2000, published=now, fetched=now, language="en")
-             for n in range(60)]
+             for n in range(count)]
     store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
     store.close()
+
+
+def test_a_failed_export_leaves_the_previous_file_whole(workdir: Path) -> None:
+    """Before: `export -o` wrote into the file itself, so a full disk (or a kill) left the last good export cut
+    off mid-line, and the error named no file."""
+    store_long_items(workdir, 60)
     assert run("export", "-o", "out.jsonl")[0] == 0
     good = (workdir / "out.jsonl").read_bytes()
     assert len(good.splitlines()) == 60 and len(good) > 200_000
@@ -347,14 +352,7 @@ def test_a_damaged_database_or_an_unwritable_output_is_one_error_line(workdir: P
     IsADirectoryError) instead of one line naming the problem."""
     code, out, err = run("export", "-o", str(workdir / "no-such-folder" / "out.jsonl"))
     assert code == 2  # no database yet
-    now = datetime.now(UTC).replace(microsecond=0)
-    store = open_store("sqlite:///mediawatch.db")
-    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
-    items = [Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE, url=f"https://a.example/{n}",
-                  title=f"Title {n}", summary="s" * 2000, text="t" * 2000, published=now, fetched=now, language="en")
-             for n in range(100)]
-    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
-    store.close()
+    store_long_items(workdir, 100)
     for target, reason in ((workdir / "no-such-folder" / "out.jsonl", "No such file or directory"),
                            (workdir, "Is a directory")):
         code, out, err = run("export", "-o", str(target))
