@@ -86,6 +86,23 @@ def test_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
     raw.close()
 
 
+def test_a_sqlite_file_deleted_under_a_running_process_is_not_recreated_empty(tmp_path: Path) -> None:
+    """Before: the next connection of a running `serve` or `run` created a new, empty file in its place, which a
+    later `digest` summarised as a week with nothing collected."""
+    from sqlalchemy.exc import OperationalError
+
+    db = tmp_path / "media watch%.db"  # a path that needs quoting as an SQLite URI
+    store = open_store(f"sqlite:///{db}")
+    assert store.count_items() == 0
+    store.engine.dispose()  # the pool's connections are gone; the next query opens a new one
+    for path in tmp_path.glob("media watch%.db*"):
+        path.unlink()
+    with pytest.raises(OperationalError, match="unable to open database file"):
+        store.count_items()
+    assert not db.exists()
+    store.close()
+
+
 def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -113,6 +113,7 @@ def open_store(url: str, *, migrate: bool = True, existing: bool = False) -> Sto
         raise ConfigError(f"--db/MEDIAWATCH_DB: cannot open database {display_url(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        _keep_sqlite_file(engine)
     store = Store(engine)
     if migrate:
         store.migrate()
@@ -144,6 +145,29 @@ def migration_lock(engine: Engine) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _keep_sqlite_file(engine: Engine) -> None:
+    """Once the SQLite file exists, every new connection opens it read-write without creating it.
+
+    A database file deleted or moved away under a running process (``serve``, ``run``) is then an error on
+    the next connection, not a new empty database that ``digest`` would summarise as a week with nothing."""
+    import os
+    from urllib.parse import quote
+
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    opened = False
+
+    @event.listens_for(engine, "do_connect")
+    def connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        nonlocal opened
+        if opened or os.path.exists(path):
+            cargs[:] = [f"file:{quote(path)}?mode=rw"]
+            cparams["uri"] = True
+        opened = True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
