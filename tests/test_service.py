@@ -348,6 +348,34 @@ def test_a_service_that_lost_its_lock_stops(tmp_path: Path) -> None:
     assert app.store.lock_holder(LOCK_NAME)[0] == "other-host:1"
 
 
+def test_heartbeat_says_why_the_lock_went_and_survives_a_failing_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: a service whose database was deleted said "lock lost to another 'mediawatch run'" when no other
+    run existed, and a database error in the heartbeat was a traceback from the scheduler."""
+    import logging
+
+    clock = Clock(T0)
+    app = make_app(tmp_path, "", clock)
+    service = idle_service(app)
+    service.acquire()
+    caplog.set_level(logging.ERROR, logger="mediawatch")
+    app.store.engine.dispose()
+    for path in tmp_path.glob("*.db*"):
+        path.unlink()  # the database file is gone: no connection can be opened
+    service.heartbeat()
+    assert not service.stopping.is_set()  # busy or gone: the next beat tries again
+    assert [r.getMessage() for r in caplog.records] == ["service lock heartbeat failed"]
+    assert "unable to open database file" in str(caplog.records[0].__dict__.get("fields"))
+    caplog.clear()
+    fresh = make_app(tmp_path, "", clock)  # a new, empty database in its place: the lock row is gone
+    service.app = fresh
+    service.heartbeat()
+    assert service.stopping.is_set()
+    assert [r.getMessage() for r in caplog.records] == [
+        "service lock is gone (was the database deleted or replaced?); stopping"]
+
+
 def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -142,11 +142,23 @@ class Service:
     def heartbeat(self) -> None:
         if self.stopping.is_set():
             return
-        if not self.app.store.refresh_lock(LOCK_NAME, self.holder, self.app.now()):
-            # another run took the lock over (this one missed its heartbeats for STALE_AFTER): two services
-            # must never collect into one database, so this one stops
-            logger.error("service lock lost to another 'mediawatch run'; stopping",
-                         extra={"fields": {"holder": self.holder}})
+        from mediawatch.store import database_reason
+
+        try:
+            beating = self.app.store.refresh_lock(LOCK_NAME, self.holder, self.app.now())
+            found = None if beating else self.app.store.lock_holder(LOCK_NAME)
+        except Exception as exc:  # busy, or gone: the next beat tries again (a lock lost meanwhile stops it)
+            logger.error("service lock heartbeat failed", extra={"fields": {"reason": database_reason(exc)}})
+            return
+        if not beating:
+            # another run took the lock over (this one missed its heartbeats for STALE_AFTER), or the database
+            # was replaced under it: two services must never collect into one database, so this one stops
+            if found is None:
+                logger.error("service lock is gone (was the database deleted or replaced?); stopping",
+                             extra={"fields": {"holder": self.holder}})
+            else:
+                logger.error("service lock lost to another 'mediawatch run'; stopping",
+                             extra={"fields": {"holder": self.holder, "taken_by": found[0]}})
             self._stop_reason = self._stop_reason or "lock lost"
             self.stopping.set()
             if self._scheduler is not None and self._foreground:
