@@ -91,3 +91,29 @@ def test_a_tick_restores_its_sources_after_another_process_synced_a_different_fi
     assert service.reload_sources() is False
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # in step: nothing to say
     service.close()
+
+
+def test_an_edit_that_switches_sources_off_is_a_warning_naming_them(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: a sources file cut short (saved half-way) switched most sources off without a word in the log."""
+    import os
+
+    db = f"sqlite:///{workdir / 'mw.db'}"
+    service = open_app(Settings(db=db, sources=workdir / "sources.yaml"), clock=lambda: datetime(2025, 3, 20, tzinfo=UTC))
+    path = workdir / "sources.yaml"
+    path.write_text(TWO.split("  - {id: feed-b")[0].replace("a.example/rss", "a.example:8"), encoding="utf-8")
+    os.utime(path, ns=(1, 1))  # a different modification time, whatever the file system's resolution
+    with caplog.at_level(logging.WARNING, logger="mediawatch.app"):
+        assert service.reload_sources() is True
+    assert enabled(workdir / "mw.db") == ["feed-a"]
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "sources file re-read: 1 source(s) switched off, 1 changed"
+    assert record.__dict__["fields"]["switched_off"] == "feed-b" and record.__dict__["fields"]["changed"] == "feed-a"
+    caplog.clear()
+    path.write_text(TWO, encoding="utf-8")
+    os.utime(path, ns=(2, 2))
+    with caplog.at_level(logging.WARNING, logger="mediawatch.app"):
+        assert service.reload_sources() is True  # sources added back, feed-a's URL restored: changed again
+    assert enabled(workdir / "mw.db") == ["feed-a", "feed-b"]
+    service.close()

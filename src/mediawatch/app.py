@@ -59,6 +59,13 @@ class App:
         if not reread and (self.sync.added or self.sync.changed or self.sync.disabled):
             log.warning("the database's sources differed from %s (synced by another process?); restored",
                         self.settings.sources)
+        elif reread and (self.sync.changed or self.sync.disabled):
+            # an edit that switches sources off or changes them is worth a line an operator sees: a file saved
+            # half-way (an editor that crashed, a copy cut short) reads as valid YAML with sources missing
+            log.warning("sources file re-read: %d source(s) switched off, %d changed", len(self.sync.disabled),
+                        len(self.sync.changed), extra={"fields": {"file": str(self.settings.sources),
+                                                                  "switched_off": ",".join(self.sync.disabled),
+                                                                  "changed": ",".join(self.sync.changed)}})
         return reread
 
 
