@@ -176,3 +176,37 @@ def test_a_url_argument_with_bytes_that_are_not_utf8_is_refused(command: object,
     assert result.exit_code == 2, result.output
     assert "holds bytes that are not UTF-8; percent-encode them (%FF)" in result.stderr
     assert not (tmp_path / "s.yaml").exists()
+
+
+def test_two_sources_add_at_once_keep_both_sources(loopserver: LoopServer, tmp_path: Path) -> None:
+    """Before: `sources add` read the file, probed (seconds), then wrote its text back: a source that another
+    `sources add` wrote meanwhile was lost, and both took the same id."""
+    import subprocess
+    import sys
+    import time
+
+    from test_probe import RSS
+
+    body = RSS.format(site=loopserver.base_url)
+    slow = loopserver.serve("/slow/feed.xml", body, content_type="application/rss+xml; charset=utf-8", delay=2.0)
+    fast = loopserver.serve("/fast/feed.xml", body, content_type="application/rss+xml; charset=utf-8")
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    first = subprocess.Popen([sys.executable, "-m", "mediawatch", "sources", "add", slow, "--sources", str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not loopserver.requests_for("/slow/feed.xml") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first has read the file and is probing
+        assert loopserver.requests_for("/slow/feed.xml"), "the first `sources add` never probed"
+        second = CliRunner().invoke(add, [fast, "--sources", str(path)], catch_exceptions=False)
+        assert second.exit_code == 0, second.output
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err
+    urls = [s.url for s in load_sourcefile(path).sources]
+    assert slow in urls and fast in urls
+    ids = [s.id for s in load_sourcefile(path).sources]
+    assert len(ids) == len(set(ids))

@@ -212,17 +212,22 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
     also = (report.url,) if stanza.get("url") == report.final_url else ()
+    from filelock import FileLock
+
+    # The probe can take many seconds: the file is read again under a lock, so that a source another `sources
+    # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
-        addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
-                              handle=report.youtube.handle if report.youtube else None)
+        with FileLock(path.parent / f".{path.name}.lock", timeout=60):
+            text = read_sourcefile_text(path) if path.exists() else ""
+            addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
+                                  handle=report.youtube.handle if report.youtube else None)
+            write_atomically(path, addition.text)
     except AlreadyListed as exc:
         _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
     except ConfigError as exc:
         _problems(exc, f"nothing written to {path}: the new stanza would not validate")
-    try:
-        write_atomically(path, addition.text)
-    except OSError as exc:
-        click.echo(f"{path}: cannot write: {exc.strerror or exc}; nothing changed", err=True)
+    except OSError as exc:  # includes filelock's Timeout
+        click.echo(f"{path}: cannot write: {getattr(exc, 'strerror', None) or exc}; nothing changed", err=True)
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
