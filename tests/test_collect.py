@@ -703,3 +703,43 @@ def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver, db
     second = run_collect(app, select_sources(app, ["feed-b"]))
     assert second.items_new == 0 and second.items_seen == 2
     assert sorted(i["url"] for i in exported(app)) == [f"{base}/1", f"{base}/2"]
+
+
+def test_states_of_sources_without_items_are_written_during_a_long_run(
+    tmp_path: Path, loopserver, shared_dir: Path, no_backoff: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the states of failing and unchanged sources were held until 100 had gathered or the run ended, so
+    a run killed after 25 s had recorded none of their health (failures, backoff, Retry-After)."""
+    import threading
+    import time
+
+    import mediawatch.pipeline as pipeline
+    from mediawatch.store import open_store
+
+    monkeypatch.setattr(pipeline, "STATE_FLUSH_SECONDS", 0.2)
+    body = (shared_dir / "eval/feeds/real-world/prof18-rss-parser/feed-test-ru.xml").read_bytes()
+    stanzas = [rss(f"gone-{n}", loopserver.status(f"/gone/{n}", 404)) for n in range(3)]
+    stanzas.append(rss("gone-late", loopserver.status("/gone/late", 404, delay=0.8)))
+    stanzas.append(rss("slow", loopserver.serve("/slow.xml", body, content_type="application/rss+xml", delay=4.0)))
+    app = make_app(tmp_path, stanzas)
+    app.settings = app.settings.model_copy(update={"timeout": 10.0})
+    db_url = app.settings.db
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (run_collect(app, select_sources(app, all_sources=True)), done.set()))
+    worker.start()
+    try:
+        reader = open_store(db_url)
+        deadline = time.monotonic() + 3.0
+        stored: dict[str, str | None] = {}
+        while time.monotonic() < deadline and not done.is_set():
+            stored = {f"gone-{n}": reader.source_state(f"gone-{n}").last_error for n in (0, 1, 2, "late")}
+            if all(stored.values()):
+                break
+            time.sleep(0.1)
+        assert not done.is_set(), "the slow source should still be in flight"
+        assert stored == {sid: "HTTP 404" for sid in stored}  # written while the run goes on
+        reader.close()
+    finally:
+        worker.join(timeout=30)
+    assert done.is_set()
+    assert app.store.source_state("slow").last_error is None and app.store.source_state("slow").last_success

@@ -55,7 +55,8 @@ class CollectReport:
 
 
 Progress = Callable[[str, bool], None]  # (source id, ok) after each source
-STATE_BATCH = 100  # unchanged or failed sources' states written together
+STATE_BATCH = 100  # unchanged or failed sources' states written together...
+STATE_FLUSH_SECONDS = 5.0  # ...or after this long, so that a killed run loses little of their health
 POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
 STOP_POLL = 0.1  # seconds between looks at the stop event while sources are collected
 
@@ -188,7 +189,11 @@ async def _collect(
                 report.sources_unchanged -= int(failed.source_id in unchanged)
             report.failures[failed.source_id] = failed.reason or "failed"
 
+        last_flush = loop.time()
+
         async def flush() -> None:
+            nonlocal last_flush
+            last_flush = loop.time()
             batch = pending[:]
             pending.clear()
             if batch:
@@ -249,7 +254,7 @@ async def _collect(
                 progress(spec.id, outcome.ok)
             if batched:
                 pending.append(outcome.state)
-                if len(pending) >= STATE_BATCH:
+                if len(pending) >= STATE_BATCH or loop.time() - last_flush >= STATE_FLUSH_SECONDS:
                     await flush()
 
         watcher = (
