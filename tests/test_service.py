@@ -417,6 +417,33 @@ def test_a_failing_missed_digest_and_failing_ticks_do_not_stop_the_service(
     assert app.store.lock_holder(LOCK_NAME) is None
 
 
+def test_a_tick_that_fails_with_a_reason_logs_one_line_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: a read-only digests folder logged a whole traceback at every tick; the reason alone says it."""
+    import logging
+
+    from mediawatch.errors import StoreError
+
+    app = make_app(tmp_path, "", Clock(T0))
+    failures = [StoreError("cannot write subscriber feeds into /srv/digests: Read-only file system"),
+                RuntimeError("a bug")]
+
+    def tick(a: App, stop: threading.Event) -> TickReport:
+        raise failures.pop(0)
+
+    service = Service(app, tick=tick, digest=lambda a, now: None)
+    with caplog.at_level(logging.DEBUG, logger="mediawatch.service"):
+        assert service.tick() is None
+        assert service.tick() is None
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["tick failed", "tick failed"]
+    assert errors[0].exc_info is None
+    assert errors[0].fields == {"reason": "cannot write subscriber feeds into /srv/digests: Read-only file system"}  # type: ignore[attr-defined]
+    assert errors[1].exc_info is not None  # an unforeseen error keeps its traceback
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)  # and ours is there with -v
+
+
 def test_ticks_reread_the_sources_file_and_a_bad_edit_changes_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

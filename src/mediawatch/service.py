@@ -71,6 +71,18 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _log_failure(message: str, exc: Exception) -> None:
+    """A failed job as one error line: our own errors (a folder that cannot be written, a database that refuses)
+    already say what is wrong, so their traceback goes to debug; anything else is logged with its traceback."""
+    from mediawatch.errors import MediawatchError
+
+    if isinstance(exc, MediawatchError):
+        logger.error(message, extra={"fields": {"reason": str(exc)}})
+        logger.debug("%s: traceback", message, exc_info=exc)
+    else:
+        logger.exception(message)
+
+
 def holder_is_gone(holder: str) -> bool:
     """True when ``holder`` (as :func:`holder_id` writes it) names a process on this machine that has ended.
     A holder on another machine, or one whose process cannot be checked, is never called gone."""
@@ -172,8 +184,8 @@ class Service:
         self._ticking.set()
         try:
             report = self.tick_fn(self.app, self.stopping)
-        except Exception:
-            logger.exception("tick failed")
+        except Exception as exc:
+            _log_failure("tick failed", exc)
             report = None
         finally:
             self._ticking.clear()
@@ -184,8 +196,8 @@ class Service:
             if not self.stopping.is_set():
                 try:
                     self.catch_up()
-                except Exception:  # the service goes on; the digest can be written with `mediawatch digest`
-                    logger.exception("building the missed digest failed")
+                except Exception as exc:  # the service goes on; the digest can be written with `mediawatch digest`
+                    _log_failure("building the missed digest failed", exc)
         if report is None:
             return None
         if self.metrics is not None:
@@ -212,8 +224,8 @@ class Service:
             return
         try:
             self.digest_fn(self.app, self.app.now())
-        except Exception:
-            logger.exception("weekly digest failed")
+        except Exception as exc:
+            _log_failure("weekly digest failed", exc)
 
     def catch_up(self) -> bool:
         """Build the last complete week's digest if its scheduled time has passed and it was never built."""
