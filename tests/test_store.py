@@ -227,3 +227,17 @@ def test_silent_source_is_flagged(store) -> None:
     health = {h.source_id: h for h in store.health(NOW)}
     assert "nothing new for 20 days" in health["feed-a"].notes["silent"]
     assert "silent" not in health["tube-b"].notes  # never collected: not "silent"
+
+
+def test_a_failed_commit_says_why_in_one_line_without_the_items(store) -> None:
+    """Before: the error carried SQLAlchemy's whole text, the INSERT statement with every item's values, onto
+    the source's health and the command's `error:` line."""
+    from mediawatch.errors import StoreError
+
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE item_source")
+    with pytest.raises(StoreError) as info:
+        store.commit_source(SourceId("feed-a"), [make_item(1)], SourceState(SourceId("feed-a")), NOW)
+    message = str(info.value)
+    assert message.startswith("feed-a: could not store items: ") and "item_source" in message, message
+    assert "\n" not in message and "[SQL" not in message and "https://a.example/news/1" not in message and len(message) < 300

@@ -328,7 +328,8 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                     state = _replace(state, last_new_item=now)
                 self._write_state(conn, state)
         except SQLAlchemyError as exc:
-            raise StoreError(f"{source_id}: could not store items: {exc}") from exc
+            # the driver's words only: SQLAlchemy's text carries the statement and every item's values
+            raise StoreError(f"{source_id}: could not store items: {database_reason(exc)}") from exc
         return AddReport(tuple(it.id for it in new), len(batch) - len(new))
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
