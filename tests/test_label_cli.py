@@ -139,3 +139,15 @@ def test_country_codes_are_the_iso_3166_list() -> None:
     for code in sorted(iso):
         lab = make_label("i", True, [code.lower()], [], editor=None, note=None, now=NOW, known_topics=())
         assert lab.countries == (code,)
+
+
+def test_a_label_whose_feeds_cannot_be_written_says_it_is_saved(db: str, tmp_path: Path) -> None:
+    """Before: only `error: cannot write subscriber feeds …` and exit 1, so an editor could not tell that the
+    correction itself had been stored."""
+    blocker = tmp_path / "digests"
+    blocker.write_text("a file where the digests folder should be\n")
+    code, output = label(db, "item-1", "--relevant", "--country", "MN", env={"MEDIAWATCH_DIGESTS": str(blocker)})
+    assert code == 1, output
+    assert "the correction is saved; the subscriber feeds were not updated" in output
+    assert output.splitlines()[-1].startswith("error: "), output
+    assert [(lab.relevant, lab.countries) for lab in stored_label(db)] == [(True, ("MN",))]  # type: ignore[attr-defined]

@@ -408,7 +408,12 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
         from mediawatch.models import ItemId
         from mediawatch.pipeline import refresh_feeds
 
-        refresh_feeds(app, [ItemId(item_id)])  # the correction shows in the feed files at once
+        try:
+            refresh_feeds(app, [ItemId(item_id)])  # the correction shows in the feed files at once
+        except Exception as exc:
+            click.echo("the correction is saved; the subscriber feeds were not updated (the service's next "
+                       "rebuild, or the next `label`, updates them):", err=True)
+            raise exc
     except click.ClickException:
         raise
     except Exception as exc:
