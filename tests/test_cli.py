@@ -402,6 +402,38 @@ def test_sigterm_stops_collect_like_the_service_and_leaves_no_worker_behind(
     assert "stopped early" in out and "stopped by SIGTERM" in err, (out, err)
 
 
+@pytest.mark.usefixtures("direct_http")
+def test_ctrl_c_stops_collect_with_exit_130(workdir: Path, loopserver: LoopServer) -> None:
+    """Before: click's "Aborted!" and exit 1, which a script cannot tell from a failure."""
+    import os
+    import signal
+    import time
+
+    rss = "<rss version='2.0'><channel><title>S</title><item><title>A</title><link>https://s.example/{i}</link></item></channel></rss>"
+    stanzas = "".join(
+        f"  - id: slow-{i}\n    kind: rss\n    url: {loopserver.serve(f'/slow/{i}.xml', rss.format(i=i), delay=8 if i else 0)}\n"
+        for i in range(3)
+    )
+    (workdir / "sources.yaml").write_text(f"version: 1\nsources:\n{stanzas}", encoding="utf-8")
+    env = {**os.environ, "MEDIAWATCH_TIMEOUT": "20"}
+    proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "collect", "--all"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(loopserver.requests) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # slow-0 answered at once and is stored
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted; the sources already collected are stored" in err and "Aborted!" not in err, err
+    assert "Traceback" not in err, err
+    store = open_store("sqlite:///mediawatch.db")
+    try:
+        assert store.source_state("slow-0").last_success is not None
+    finally:
+        store.close()
+
+
 def test_collect_refuses_source_and_all_together(workdir: Path) -> None:
     code, out, err = run("collect", "--all", "--source", "feed-a")
     assert code == 2 and "give --source ID (those sources) or --all (every enabled one), not both" in err

@@ -195,6 +195,9 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
 
             report = run_collect(app, specs, progress=progress, stop=stop)
         print_collect_report(report)
+    except KeyboardInterrupt:  # Ctrl-C: at once, with the shell's code for SIGINT (130), not click's "Aborted!" (1)
+        click.echo("interrupted; the sources already collected are stored", err=True)
+        sys.exit(128 + signal.SIGINT)
     except Exception as exc:
         _fail(exc)
     finally:
