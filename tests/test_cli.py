@@ -434,6 +434,45 @@ def test_ctrl_c_stops_collect_with_exit_130(workdir: Path, loopserver: LoopServe
         store.close()
 
 
+@pytest.mark.usefixtures("direct_http")
+def test_a_database_that_fills_up_ends_collect_with_one_line_and_blames_no_source(
+    workdir: Path, loopserver: LoopServer
+) -> None:
+    """Before: every source in turn failed with `internal error: StoreError: … database or disk is full`, was
+    backed off as if its feed were broken, and the run exited 0."""
+    import os
+
+    entry = "<item><title>Item {i}</title><link>https://s.example/{n}/{i}</link><description>{text}</description></item>"
+    for n in range(3):
+        items = "".join(entry.format(i=i, n=n, text=f"Kazakh community news {n} {i} " * 40) for i in range(150))
+        loopserver.serve(f"/big/{n}.xml", f"<rss version='2.0'><channel><title>B{n}</title><language>en</language>{items}</channel></rss>",
+                         content_type="application/rss+xml")
+    stanzas = "".join(f"  - {{id: big-{n}, kind: rss, url: '{loopserver.url(f'/big/{n}.xml')}'}}\n" for n in range(3))
+    (workdir / "sources.yaml").write_text(f"version: 1\nsources:\n{stanzas}", encoding="utf-8")
+    assert run("sources")[0] == 0  # the database and its schema exist before the disk fills
+    limit = os.path.getsize(workdir / "mediawatch.db") + 64_000
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from mediawatch.cli import main\n"
+        "main(['collect', '--all'])\n"
+    )
+    env = {**os.environ, "MEDIAWATCH_PARSE_WORKERS": "0"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    # SQLite words a write refused past the limit as "disk I/O error" (a full disk: "database or disk is full")
+    assert done.stderr.startswith("error: big-") and "could not store items: " in done.stderr, done.stderr
+    assert "disk I/O error" in done.stderr or "database or disk is full" in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    store = open_store("sqlite:///mediawatch.db")
+    try:
+        assert all(store.source_state(f"big-{n}").consecutive_failures == 0 for n in range(3))
+    finally:
+        store.close()
+
+
 def test_collect_refuses_source_and_all_together(workdir: Path) -> None:
     code, out, err = run("collect", "--all", "--source", "feed-a")
     assert code == 2 and "give --source ID (those sources) or --all (every enabled one), not both" in err

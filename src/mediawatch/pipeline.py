@@ -153,6 +153,10 @@ async def _collect(
             """``spec``'s outcome could not be stored: record the source as failed, its state as stored
             before with the failure counted (so it backs off). When even that cannot be written, the store
             itself is broken: the original error ends the run."""
+            from mediawatch.store import refuses_every_write
+
+            if refuses_every_write(exc):
+                raise exc  # a full or read-only database: the run ends with one line, no source is blamed
             reason = internal_error(exc)
             logger.error("storing a source failed", extra={"fields": {"source_id": spec.id, "reason": reason}})
             logger.debug("storing a source failed: traceback", exc_info=exc)

@@ -65,6 +65,23 @@ def database_reason(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
+STORE_WIDE = ("disk is full", "no space left", "readonly database", "read-only", "disk i/o error")
+
+
+def refuses_every_write(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the database error behind it) says the database as a whole cannot be written: full,
+    read-only, failing disk. Such a failure is no source's fault: a run ends on it instead of marking each
+    source failed (and backing it off) in turn."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if any(words in database_reason(current).lower() for words in STORE_WIDE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def display_url(url: str) -> str:
     """The database URL for messages: a PostgreSQL URL's password masked as ``***``."""
     from sqlalchemy.engine import make_url
