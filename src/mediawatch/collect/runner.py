@@ -46,8 +46,10 @@ Offload = Callable[[Callable[[], Parsed]], Awaitable[Parsed]]
 
 
 async def inline(job: Callable[[], Parsed]) -> Parsed:
-    """Run a CPU-bound step right here (small runs, tests)."""
-    return job()
+    """Run a CPU-bound step in this process (small runs, tests), in a thread: on the event loop's own thread a
+    first parse (which imports the parsers) held the loop for over a second, and the deadlines of the other
+    requests in flight ran out meanwhile."""
+    return await asyncio.to_thread(job)
 
 
 @dataclass(frozen=True, slots=True)
