@@ -23,8 +23,12 @@ def write_sources(tmp_path: Path, stanzas: list[str]) -> Path:
 
 
 def make_app(tmp_path: Path, stanzas: list[str], *, db: str | None = None, **settings: object) -> App:
-    """An app over ``db`` (a test's ``db_url``, to run on SQLite and PostgreSQL), by default a SQLite file."""
-    base = {"timeout": 3.0, "connect_timeout": 2.0, "retries": 2, "concurrency": 8, "per_host": 8}
+    """An app over ``db`` (a test's ``db_url``, to run on SQLite and PostgreSQL), by default a SQLite file.
+
+    Deadlines are long: a test process can stall for 2 s or more (a full garbage collection of a 1 GB pytest
+    process, a busy VM), and with one attempt per fetch (``no_backoff``) a 2 s connect deadline then failed
+    sources of tests that are not about timeouts. Tests about deadlines pass their own."""
+    base = {"timeout": 20.0, "connect_timeout": 10.0, "retries": 2, "concurrency": 8, "per_host": 8}
     base.update(settings)
     url = db or f"sqlite:///{tmp_path / 'mw.db'}"
     return open_app(Settings(db=url, sources=write_sources(tmp_path, stanzas), **base))

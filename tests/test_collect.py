@@ -133,7 +133,7 @@ def test_failure_modes_are_flagged_while_good_sources_are_collected(
             "/charset", cp1251, content_type="application/xml; charset=utf-8"
         ),
     }
-    app = make_app(tmp_path, [rss(name, make()) for name, make in routes.items()], db=db_url)
+    app = make_app(tmp_path, [rss(name, make()) for name, make in routes.items()], db=db_url, timeout=6.0)
     now = app.now()
     report = run_collect(app, select_sources(app, all_sources=True))
     rows = health(app)
@@ -145,7 +145,7 @@ def test_failure_modes_are_flagged_while_good_sources_are_collected(
     assert reasons["huge"] == "response larger than 10 MB"
     assert reasons["gzbomb"] == "response larger than 10 MB"
     assert reasons["loop"] == "too many redirects"
-    assert reasons["drip"] == "timed out after 3 s"
+    assert reasons["drip"] == "timed out after 6 s"
     assert reasons["reset"] in ("connection reset", "truncated response")
     assert reasons["e500"] == "HTTP 500"
     assert reasons["e404"] == "HTTP 404"

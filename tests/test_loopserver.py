@@ -165,7 +165,7 @@ def test_drip_sends_one_byte_per_interval(loopserver: LoopServer) -> None:
     payload = _raw_get(loopserver, "/d").partition(b"\r\n\r\n")[2]
     elapsed = time.monotonic() - started
     assert payload == b"abcd"
-    assert 0.5 <= elapsed < 2.0  # four bytes, 0.15 s apart (the last wait before the connection ends)
+    assert 0.5 <= elapsed < 5.0  # four bytes, 0.15 s apart (the bound is loose: a test process can stall)
 
 
 def test_huge_body_streams_the_declared_size(loopserver: LoopServer) -> None:
@@ -246,7 +246,7 @@ def test_close_interrupts_a_dripping_response() -> None:
     assert sock.recv(100)  # the status line arrived; the body is dripping
     started = time.monotonic()
     srv.close()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0  # the whole drip takes 100 s
     sock.close()
 
 

@@ -84,7 +84,9 @@ def test_new_articles_are_fetched_concurrently_within_the_bounds_and_kept_in_lis
 ) -> None:
     """Ten slow articles: at most ``min(4, per_host)`` are requested at once (and that many really are), each
     exactly once; the first ones answer last, yet the items come out in listing order."""
-    delays = [0.45 - 0.03 * n for n in range(10)]  # 0.45 s down to 0.18 s: later articles finish first
+    # 1.35 s down to 0.54 s: later articles finish first; long enough that a request reaching the server a few
+    # tenths of a second late (a stalled test process) does not change which requests overlapped
+    delays = [1.35 - 0.09 * n for n in range(10)]
     paths, titles = site(loopserver, delays)
     app = portal_app(tmp_path, loopserver, per_host=per_host)
     outcome = collect_once(app)
