@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -212,12 +214,10 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
     also = (report.url,) if stanza.get("url") == report.final_url else ()
-    from filelock import FileLock
-
     # The probe can take many seconds: the file is read again under a lock, so that a source another `sources
     # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
-        with FileLock(path.parent / f".{path.name}.lock", timeout=60):
+        with _folder_lock(path.parent):
             text = read_sourcefile_text(path) if path.exists() else ""
             addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
                                   handle=report.youtube.handle if report.youtube else None)
@@ -226,11 +226,26 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
     except ConfigError as exc:
         _problems(exc, f"nothing written to {path}: the new stanza would not validate")
-    except OSError as exc:  # includes filelock's Timeout
+    except OSError as exc:
         click.echo(f"{path}: cannot write: {getattr(exc, 'strerror', None) or exc}; nothing changed", err=True)
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (``flock`` on the directory): no lock file is left beside the
+    operator's sources file, and the kernel releases it when the process ends."""
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _problems(exc: Exception, message: str) -> NoReturn:
