@@ -49,14 +49,15 @@ def no_backoff() -> Iterator[None]:
 
 @pytest.fixture
 def direct_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No backoff sleeps, short timeouts, and no operator proxy leaking in from the shell (for tests that run
-    probe/collect commands against the loopback server)."""
+    """No backoff sleeps, one attempt, and no operator proxy leaking in from the shell (for tests that run
+    probe/collect commands against the loopback server). Deadlines are long enough that a stalled test process
+    (a full garbage collection, a busy machine) is not a timeout; tests about timeouts set their own."""
     import stamina
 
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "3")
-    monkeypatch.setenv("MEDIAWATCH_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("MEDIAWATCH_TIMEOUT", "15")
+    monkeypatch.setenv("MEDIAWATCH_CONNECT_TIMEOUT", "10")
     monkeypatch.setenv("MEDIAWATCH_RETRIES", "1")
     with stamina.set_testing(True, attempts=1000, cap=True):
         yield

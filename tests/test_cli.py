@@ -419,19 +419,21 @@ def test_ctrl_c_stops_collect_with_exit_130(workdir: Path, loopserver: LoopServe
     proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "collect", "--all"], cwd=workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while len(loopserver.requests) < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)  # slow-0 answered at once and is stored
+    stored = False
+    while not stored and proc.poll() is None and time.monotonic() < deadline:  # slow-0 answers at once
+        time.sleep(0.2)
+        if (workdir / "mediawatch.db").exists():
+            store = open_store("sqlite:///mediawatch.db")
+            try:
+                stored = store.source_state("slow-0").last_success is not None
+            finally:
+                store.close()
+    assert stored and len(loopserver.requests) == 3  # the two slow ones are in flight
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "interrupted; the sources already collected are stored" in err and "Aborted!" not in err, err
     assert "Traceback" not in err, err
-    store = open_store("sqlite:///mediawatch.db")
-    try:
-        assert store.source_state("slow-0").last_success is not None
-    finally:
-        store.close()
 
 
 @pytest.mark.usefixtures("direct_http")
