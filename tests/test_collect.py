@@ -427,8 +427,8 @@ def test_feedparser_suite_encodings_survive_http(loopserver, shared_dir: Path) -
         )
 
     async def fetch_all() -> list:
-        async with build_client(Settings(timeout=3)) as client:
-            fetcher = Fetcher(client, Settings(timeout=3))
+        async with build_client(Settings(timeout=20)) as client:
+            fetcher = Fetcher(client, Settings(timeout=20))
             return [
                 await fetcher.fetch(loopserver.url(f"/enc/{n}"), source_id="enc") for n in range(len(cases))
             ]

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("direct_http")
 
 
 def settings(**overrides: Any) -> Settings:
-    return Settings(timeout=3.0, connect_timeout=2.0, retries=1, **overrides)
+    return Settings(timeout=15.0, connect_timeout=10.0, retries=1, **overrides)
 
 
 def run_probe(url: str, **overrides: Any) -> ProbeReport:

@@ -42,7 +42,7 @@ def make_app(tmp_path: Path, stanzas: str, clock: Clock, **settings: object) -> 
     sources = tmp_path / "sources.yaml"
     sources.write_text("version: 1\nsources:\n" + stanzas, encoding="utf-8")
     s = Settings(db=f"sqlite:///{tmp_path / 'mw.db'}", sources=sources, digests=tmp_path / "digests",
-                 timeout=2.0, retries=1, **settings)
+                 timeout=15.0, connect_timeout=10.0, retries=1, **settings)
     return open_app(s, clock=clock)
 
 
