@@ -115,3 +115,34 @@ def test_a_search_with_control_characters_is_answered(any_store: QStore, tmp_pat
     found = [li["data-id"] for li in BeautifulSoup(r.text, "html.parser").select("ul#items li.item")]
     assert found == [item_id(1), item_id(3)]
     assert client.get("/", params={"q": "\x00"}).status_code == 200
+
+
+def test_a_correction_sent_while_another_process_holds_the_database_keeps_the_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: HTTP 500 "Internal error" after the busy timeout, the correction lost and the form gone."""
+    import sqlite3
+
+    import mediawatch.store as store_module
+
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_MS", 300)  # the connections opened below wait 0.3 s
+    store = open_filled(tmp_path / "web.db")
+    other = sqlite3.connect(tmp_path / "web.db", isolation_level=None)
+    try:
+        client = client_for(store, tmp_path)
+        other.execute("BEGIN IMMEDIATE")  # an sqlite3 shell, a maintenance job: it holds the write lock
+        form = {"token": TOKEN, "relevant": "yes", "countries": "MN", "topics": ["heritage"], "note": "Ölgii"}
+        busy = client.post(f"/items/{item_id(1)}/label", data=form, follow_redirects=False)
+        assert busy.status_code == 503, busy.text
+        soup = BeautifulSoup(busy.text, "html.parser")
+        assert [p.get_text() for p in soup.select("#correct p.error")] == [
+            "The database is busy: nothing was saved. Send the form again in a moment."]
+        assert soup.select_one("form.label input[name=countries]")["value"] == "MN"  # type: ignore[index]
+        assert not store.tagged_item(item_id(1)).labeled  # type: ignore[union-attr]
+        other.execute("ROLLBACK")
+        done = client.post(f"/items/{item_id(1)}/label", data=form, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert store.tagged_item(item_id(1)).labeled  # type: ignore[union-attr]
+    finally:
+        other.close()
+        store.close()

@@ -82,6 +82,13 @@ def refuses_every_write(exc: BaseException) -> bool:
     return False
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error says another connection holds the lock (SQLite "database is locked" after
+    the busy timeout, PostgreSQL's lock timeout): worth trying again, nothing is wrong with the request."""
+    reason = database_reason(exc).lower()
+    return "database is locked" in reason or "database is busy" in reason or "lock timeout" in reason
+
+
 def display_url(url: str) -> str:
     """The database URL for messages: a PostgreSQL URL's password masked as ``***``."""
     from sqlalchemy.engine import make_url
@@ -137,6 +144,7 @@ def open_store(url: str, *, migrate: bool = True, existing: bool = False) -> Sto
     return store
 
 
+SQLITE_BUSY_MS = 10_000  # how long a SQLite connection waits for another's write lock before giving up
 MIGRATION_LOCK_KEY = 7_320_411  # PostgreSQL advisory lock id for schema migrations
 MIGRATION_LOCK_WAIT = 120.0  # seconds another process's migration may take before we give up
 
@@ -189,7 +197,7 @@ def _keep_sqlite_file(engine: Engine) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_MS}"):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from mediawatch.publish.feeds import FeedKey
 from mediawatch.publish.text import why_lines
 from mediawatch.publish.topics import topic_scores
 from mediawatch.publish.write import known_keys
+from mediawatch.store import is_busy
 from mediawatch.store.queries import ItemQuery
 from mediawatch.web.forms import PAGE_SIZE, parse_correction, parse_filters, token_ok
 
@@ -158,7 +160,16 @@ def label(site: Site) -> AsyncEndpoint:
                 form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 problems = tuple(p.split(": ", 1)[-1] for p in exc.problems)
                 return _item_page(site, request, item_id, status=400, problems=problems, form=form_values)
-            store.save_label(correction)
+            try:
+                store.save_label(correction)
+            except OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                # another process holds the database longer than the busy timeout: the editor keeps the form
+                logger.warning("correction not saved: database busy", extra={"fields": {"item_id": item_id}})
+                form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
+                return _item_page(site, request, item_id, status=503, form=form_values, problems=(
+                    "The database is busy: nothing was saved. Send the form again in a moment.",))
             site.forget()
             base = request.scope.get("root_path", "")
             return RedirectResponse(f"{base}/items/{item_id}?saved=1", status_code=303)
