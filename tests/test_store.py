@@ -241,3 +241,22 @@ def test_a_failed_commit_says_why_in_one_line_without_the_items(store) -> None:
     message = str(info.value)
     assert message.startswith("feed-a: could not store items: ") and "item_source" in message, message
     assert "\n" not in message and "[SQL" not in message and "https://a.example/news/1" not in message and len(message) < 300
+
+
+def test_only_operational_errors_can_say_the_whole_database_refuses_writes() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from mediawatch.errors import StoreError
+    from mediawatch.store import refuses_every_write
+
+    full = OperationalError("INSERT …", {}, sqlite3.OperationalError("database or disk is full"))
+    wrapped = StoreError("feed-a: could not store items")
+    wrapped.__cause__ = full
+    assert refuses_every_write(full) and refuses_every_write(wrapped)
+    assert refuses_every_write(OperationalError("x", {}, sqlite3.OperationalError("attempt to write a readonly database")))
+    # a constraint's message can quote an item's values: never read as the database's state
+    duplicate = IntegrityError("x", {}, sqlite3.IntegrityError("Key (url)=(https://a.example/read-only-disk-is-full) exists"))
+    assert not refuses_every_write(duplicate)
+    assert not refuses_every_write(OperationalError("x", {}, sqlite3.OperationalError("no such table: item")))

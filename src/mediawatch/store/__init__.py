@@ -72,11 +72,16 @@ def refuses_every_write(exc: BaseException) -> bool:
     """Whether ``exc`` (or the database error behind it) says the database as a whole cannot be written: full,
     read-only, failing disk. Such a failure is no source's fault: a run ends on it instead of marking each
     source failed (and backing it off) in turn."""
+    from sqlalchemy.exc import InternalError, OperationalError
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if any(words in database_reason(current).lower() for words in STORE_WIDE):
+        # only the driver's operational errors: a constraint's message may quote an item's values
+        if isinstance(current, OperationalError | InternalError) and any(
+            words in database_reason(current).lower() for words in STORE_WIDE
+        ):
             return True
         current = current.__cause__ or current.__context__
     return False
