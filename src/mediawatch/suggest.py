@@ -12,9 +12,7 @@ before anybody writes it.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -351,21 +349,10 @@ def _rewrite(data: Any, stanza: Mapping[str, str]) -> tuple[str, str]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step (temp file in the same folder, fsync, ``os.replace``);
-    the file's permission bits are kept. A symbolic link is followed: its target is replaced, the link
-    kept."""
-    path = path.resolve()
-    folder = path.parent
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` with ``text`` in one step (:func:`mediawatch.files.replacing`), keeping the file's
+    permission bits and every byte of its line endings. A symbolic link is followed: its target is replaced,
+    the link kept."""
+    from mediawatch.files import replacing
+
+    with replacing(path.resolve(), keep_mode=True) as fh:
+        fh.write(text.encode("utf-8"))
