@@ -395,8 +395,10 @@ class SourceCollector:
 
 def internal_error(exc: BaseException) -> str:
     """The reason recorded on a source for a bug or an unforeseen input: ``internal error: Type: text``."""
-    orig = getattr(exc, "orig", None)  # a database error: the driver's words, not the statement and parameters
-    text = clip(without_surrogates(str(orig if isinstance(orig, BaseException) else exc)), INTERNAL_ERROR_MAX)
+    from mediawatch.store import database_reason
+
+    # a database error in the driver's words, not the statement and parameters
+    text = clip(without_surrogates(database_reason(exc)), INTERNAL_ERROR_MAX)
     kind = type(exc).__name__
     return f"internal error: {kind}: {text}" if text else f"internal error: {kind}"
 
