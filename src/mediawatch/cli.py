@@ -413,10 +413,10 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
 
         try:
             refresh_feeds(app, [ItemId(item_id)])  # the correction shows in the feed files at once
-        except Exception as exc:
+        except Exception:
             click.echo("the correction is saved; the subscriber feeds were not updated (the service's next "
                        "rebuild, or the next `label`, updates them):", err=True)
-            raise exc
+            raise
     except click.ClickException:
         raise
     except Exception as exc:

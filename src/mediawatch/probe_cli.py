@@ -227,7 +227,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     except ConfigError as exc:
         _problems(exc, f"nothing written to {path}: the new stanza would not validate")
     except OSError as exc:
-        click.echo(f"{path}: cannot write: {getattr(exc, 'strerror', None) or exc}; nothing changed", err=True)
+        click.echo(f"{path}: cannot write: {exc.strerror or exc}; nothing changed", err=True)
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")

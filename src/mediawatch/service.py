@@ -86,11 +86,12 @@ def _log_failure(message: str, exc: Exception) -> None:
 def holder_is_gone(holder: str) -> bool:
     """True when ``holder`` (as :func:`holder_id` writes it) names a process on this machine that has ended.
     A holder on another machine, or one whose process cannot be checked, is never called gone."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid() or int(pid) <= 1:
+    host, _, digits = holder.rpartition(":")
+    pid = int(digits) if digits.isdigit() else 0
+    if host != socket.gethostname() or pid <= 1 or pid == os.getpid():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except OSError:  # alive, under another user

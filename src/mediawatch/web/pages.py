@@ -125,6 +125,7 @@ def label(site: Site) -> AsyncEndpoint:
             chosen = [str(v) for v in form.getlist("topics")]
         # no control character (NUL included) goes further: not to the store, not back into the page
         values = {k: clean_text(v) if isinstance(v, str) else None for k, v in fields.items()}
+        form_values: dict[str, object] = {**{k: v or "" for k, v in values.items()}, "topics": chosen}  # sent back
         if not site.corrections_enabled:
             raise HTTPException(
                 403, "Corrections are disabled on this server (no editor token is configured)."
@@ -146,7 +147,6 @@ def label(site: Site) -> AsyncEndpoint:
                 known_topics=known,
             )
             if result.correction is None:
-                form_values: dict[str, object] = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 return _item_page(
                     site, request, item_id, status=400, problems=result.problems, form=form_values
                 )
@@ -157,7 +157,6 @@ def label(site: Site) -> AsyncEndpoint:
                                         c.topics if c.relevant else (), editor=c.editor, note=c.note, now=site.now(),
                                         known_topics=known)
             except ConfigError as exc:
-                form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 problems = tuple(p.split(": ", 1)[-1] for p in exc.problems)
                 return _item_page(site, request, item_id, status=400, problems=problems, form=form_values)
             try:
@@ -167,7 +166,6 @@ def label(site: Site) -> AsyncEndpoint:
                     raise
                 # another process holds the database longer than the busy timeout: the editor keeps the form
                 logger.warning("correction not saved: database busy", extra={"fields": {"item_id": item_id}})
-                form_values = {**{k: v or "" for k, v in values.items()}, "topics": chosen}
                 return _item_page(site, request, item_id, status=503, form=form_values, problems=(
                     "The database is busy: nothing was saved. Send the form again in a moment.",))
             site.forget()
