@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from pathlib import Path
@@ -211,6 +214,41 @@ def test_labels_saved_elsewhere_are_picked_up_and_emptied_feeds_stay_valid(
     assert not parsed.bozo and parsed.entries == []
     opml = (out / "feeds.opml").read_text(encoding="utf-8")
     assert "countries/TR.atom" not in opml and "countries/MN.atom" in opml
+
+
+def test_two_builds_at_once_take_turns(store: QStore, tmp_path: Path) -> None:
+    """Before: nothing stopped a `label` from rebuilding while the service's tick rebuilt. Each read the
+    manifest, wrote its feeds and wrote the manifest back, so the one that finished last dropped the other's
+    entries from the manifest. Builds now hold a lock on the feeds folder: another process holding it makes
+    this build wait, and the build then runs in full."""
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    before = feed_files(out)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from mediawatch.files import folder_lock\n"
+         "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()",
+         str(out / "feeds")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        store.save_label(Label(item_id(9), False, (), (), None, None, NOW + timedelta(hours=2)))
+        done: list[list[Path]] = []
+        build = threading.Thread(
+            target=lambda: done.append(
+                rebuild_feeds(store, out, now=NOW + timedelta(hours=2), touched_item_ids=[item_id(9)])
+            )
+        )
+        build.start()
+        build.join(1.5)
+        assert build.is_alive() and not done, "the build did not wait for the other process's lock"
+        assert feed_files(out) == before
+    finally:
+        holder.communicate("", timeout=20)
+    build.join(30)
+    assert done and out / "feeds/countries/TR.atom" in done[0]
+    assert where(feed_index(out), 9) == set()
+    assert sorted(os.listdir(out / "feeds")) == sorted([MANIFEST, "countries", "topics"])  # no lock file
 
 
 def test_window_and_cap_are_parameters(store: QStore, tmp_path: Path) -> None:

@@ -53,3 +53,18 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
         yield fh
         fh.flush()
         fh.detach()  # the binary file stays open for replacing() to fsync and rename
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (``flock`` on the directory), held for the block: processes that
+    read, change and rewrite files in the folder take turns. No lock file is left behind, and the kernel
+    releases the lock when the process ends."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -191,6 +189,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     """
     from mediawatch.cli import _settings
     from mediawatch.errors import ConfigError
+    from mediawatch.files import folder_lock
     from mediawatch.sourcefile import read_sourcefile_text
     from mediawatch.suggest import AlreadyListed, add_stanza, existing_ids, write_atomically
 
@@ -217,7 +216,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     # The probe can take many seconds: the file is read again under a lock, so that a source another `sources
     # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
-        with _folder_lock(path.parent):
+        with folder_lock(path.parent):
             text = read_sourcefile_text(path) if path.exists() else ""
             addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
                                   handle=report.youtube.handle if report.youtube else None)
@@ -231,21 +230,6 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
-
-
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder`` itself (``flock`` on the directory): no lock file is left beside the
-    operator's sources file, and the kernel releases it when the process ends."""
-    import fcntl
-    import os
-
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _problems(exc: Exception, message: str) -> NoReturn:

@@ -42,7 +42,7 @@ from mediawatch.publish.feeds import (
 )
 from mediawatch.publish.opml import render_opml
 from mediawatch.store.queries import FeedKeyRow, ItemQuery, TaggedItem
-from mediawatch.files import write_atomic
+from mediawatch.files import folder_lock, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,26 @@ def rebuild_feeds(
     options = options or FeedOptions()
     out_dir = Path(out_dir)
     feeds_dir = out_dir / "feeds"
+    try:
+        feeds_dir.mkdir(parents=True, exist_ok=True)
+        # One build at a time: each reads the manifest, rewrites its feeds and writes the manifest back, so two
+        # at once (a label while the service ticks) would leave the manifest of the one that finished last,
+        # and the other's feeds would hold items the manifest does not know about.
+        with folder_lock(feeds_dir):
+            return _rebuild(store, out_dir, now=now, touched_item_ids=touched_item_ids, options=options)
+    except OSError as exc:
+        raise StoreError(f"cannot write subscriber feeds into {out_dir}: {exc}") from exc
+
+
+def _rebuild(
+    store: FeedStore,
+    out_dir: Path,
+    *,
+    now: datetime,
+    touched_item_ids: Iterable[str] | None,
+    options: FeedOptions,
+) -> list[Path]:
+    feeds_dir = out_dir / "feeds"
     manifest = _read_manifest(feeds_dir / MANIFEST, options)
     known = known_keys(store)
     labels = store.labels_since(manifest.label_mark if manifest else None)
@@ -152,30 +172,27 @@ def rebuild_feeds(
     written: list[Path] = []
     cache: EntryCache = {}
     feeds: dict[str, list[str]] = {} if full else dict(old_feeds)
-    try:
-        for key in sorted(targets, key=FeedKey.sort_key):
-            chosen = entries[key]
-            updated = (
-                feed_updated(chosen)
-                if chosen
-                else empty_feed_updated(store, key, now=now, newest=known.get(key))
-            )
-            atom = render_atom(key, chosen, updated=updated, options=options, cache=cache)
-            js = render_json(key, chosen, updated=updated, options=options, cache=cache)
-            for rel, data in ((key.path("atom"), atom), (key.path("json"), js)):
-                if write_if_changed(out_dir / rel, data):
-                    written.append(out_dir / rel)
-            if chosen or key in known:
-                feeds[key.name] = [it.id for it in chosen]
-            else:
-                feeds.pop(key.name, None)  # gone for good: its empty feed stays on disk, no need to track it
-        if write_if_changed(out_dir / OPML, render_opml(known, options=options)):
-            written.append(out_dir / OPML)
-        marks = [at for _, at in labels] + ([manifest.label_mark] if manifest and manifest.label_mark else [])
-        new_manifest = _Manifest(options.fingerprint(), max(marks) if marks else None, feeds)
-        write_if_changed(feeds_dir / MANIFEST, _manifest_bytes(new_manifest))
-    except OSError as exc:
-        raise StoreError(f"cannot write subscriber feeds into {out_dir}: {exc}") from exc
+    for key in sorted(targets, key=FeedKey.sort_key):
+        chosen = entries[key]
+        updated = (
+            feed_updated(chosen)
+            if chosen
+            else empty_feed_updated(store, key, now=now, newest=known.get(key))
+        )
+        atom = render_atom(key, chosen, updated=updated, options=options, cache=cache)
+        js = render_json(key, chosen, updated=updated, options=options, cache=cache)
+        for rel, data in ((key.path("atom"), atom), (key.path("json"), js)):
+            if write_if_changed(out_dir / rel, data):
+                written.append(out_dir / rel)
+        if chosen or key in known:
+            feeds[key.name] = [it.id for it in chosen]
+        else:
+            feeds.pop(key.name, None)  # gone for good: its empty feed stays on disk, no need to track it
+    if write_if_changed(out_dir / OPML, render_opml(known, options=options)):
+        written.append(out_dir / OPML)
+    marks = [at for _, at in labels] + ([manifest.label_mark] if manifest and manifest.label_mark else [])
+    new_manifest = _Manifest(options.fingerprint(), max(marks) if marks else None, feeds)
+    write_if_changed(feeds_dir / MANIFEST, _manifest_bytes(new_manifest))
     logger.info(
         "feeds: %d rebuilt (%s), %d files changed", len(targets), "all" if full else "touched", len(written)
     )
