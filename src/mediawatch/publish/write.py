@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mediawatch.errors import StoreError
+from mediawatch.files import folder_lock, write_atomic
 from mediawatch.models import ItemId
 from mediawatch.publish.feeds import (
     EntryCache,
@@ -42,7 +43,6 @@ from mediawatch.publish.feeds import (
 )
 from mediawatch.publish.opml import render_opml
 from mediawatch.store.queries import FeedKeyRow, ItemQuery, TaggedItem
-from mediawatch.files import folder_lock, write_atomic
 
 logger = logging.getLogger(__name__)
 
