@@ -103,6 +103,35 @@ def test_a_sqlite_file_deleted_under_a_running_process_is_not_recreated_empty(tm
     store.close()
 
 
+def test_a_pooled_connection_follows_the_file_at_the_path(tmp_path: Path) -> None:
+    """Before: a pooled connection went on using a database file deleted or replaced under a running process,
+    so `/healthz` said ok and what `run` collected went into a file no longer there."""
+    import shutil
+
+    from sqlalchemy.exc import OperationalError
+
+    db = tmp_path / "live.db"
+    store = open_store(f"sqlite:///{db}")
+    store.sync_sources(specs("  - {id: feed-a, kind: rss, url: 'https://a.example/feed', every: 30m}\n"), NOW)
+    assert store.ping() and [s.source_id for s in store.health(NOW)] == ["feed-a"]
+    # an operator restores another database by renaming it into place: the pool opens the new file
+    other = tmp_path / "restored.db"
+    restored = open_store(f"sqlite:///{other}")
+    restored.sync_sources(specs("  - {id: feed-b, kind: rss, url: 'https://b.example/feed', every: 30m}\n"), NOW)
+    restored.close()
+    shutil.move(other, db)
+    for path in tmp_path.glob("live.db-*"):
+        path.unlink()
+    assert [s.source_id for s in store.health(NOW)] == ["feed-b"]
+    # the file is deleted: no query is answered from the old file any more
+    for path in tmp_path.glob("live.db*"):
+        path.unlink()
+    with pytest.raises(OperationalError, match="unable to open database file"):
+        store.ping()
+    assert not db.exists()
+    store.close()
+
+
 def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -178,12 +178,18 @@ def migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def _keep_sqlite_file(engine: Engine) -> None:
-    """Once the SQLite file exists, every new connection opens it read-write without creating it.
+    """Once the SQLite file exists, every new connection opens it read-write without creating it, and a pooled
+    connection is used only while the file at the path is still the one it opened.
 
     A database file deleted or moved away under a running process (``serve``, ``run``) is then an error on
-    the next connection, not a new empty database that ``digest`` would summarise as a week with nothing."""
+    the next use, not a new empty database that ``digest`` would summarise as a week with nothing, nor a
+    pooled connection that goes on reading, and writing into, a file no longer there (``/healthz`` said ok;
+    what ``run`` collected would be gone at its next start). A file put in its place (a backup restored by
+    ``mv``) is opened afresh."""
     import os
     from urllib.parse import quote
+
+    from sqlalchemy.exc import DisconnectionError
 
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -198,6 +204,23 @@ def _keep_sqlite_file(engine: Engine) -> None:
             cargs[:] = [f"file:{quote(path)}?mode=rw"]
             cparams["uri"] = True
         opened = True
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    @event.listens_for(engine, "connect")
+    def remember(_dbapi_conn: Any, record: Any) -> None:
+        record.info["mediawatch_file"] = identity()
+
+    @event.listens_for(engine, "checkout")
+    def still_there(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("mediawatch_file") != identity():
+            # the pool drops this connection and opens a new one: the file now at the path, or an error
+            raise DisconnectionError(f"{path}: the database file was deleted or replaced")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
