@@ -49,6 +49,15 @@ def test_cue_words_need_whole_words_or_stems() -> None:
     assert "education" not in found and found["politics"] == ["再教育"]
 
 
+def test_german_fest_the_particle_is_not_a_festival() -> None:
+    """Before: the cue "Fest" matched the particle of "halten an … fest" and "stellten fest" (found), common in
+    German reports of anything."""
+    cues = load_taxonomy().cues
+    found = cues.find([fold("Die Behörden halten an dem Plan fest und stellten fest, dass die Schule schließt")])
+    assert "festivals" not in found, found
+    assert cues.find([fold("Beim Frühlingsfest der Kasachen in Köln")]).get("festivals") == ["fruhlingsfest"]
+
+
 def test_item_evidence_reads_transliterated_kazakh() -> None:
     taxonomy = load_taxonomy()
     ev = item_evidence(taxonomy, "Qytaıdaǵy qazaqtar meshitke baryp namaz oqydy", "", "kk")

@@ -144,10 +144,44 @@ def test_returnee_status_names_the_kazakhs_themselves(gaz: Gazetteer) -> None:
         ("Kazakh herders of Hoboksar county", "CN"),
         ("Kazakh school in Ulaankhus soum", "MN"),
         ("Казахи Оренбуржья отметили Наурыз", "RU"),
+        ("Мори ауданының қазақтары", "CN"),  # a county's name declined
+        ("昌吉回族自治州的哈萨克族", "CN"),  # Changji (its name holds the Hui's, another people's)
+        ("Науаи облысындағы қазақтар", "UZ"),
+        ("Kazakh students at Warwick", "GB"),
     ],
 )
 def test_county_soum_and_regional_names(gaz: Gazetteer, text: str, code: str) -> None:
     assert countries(gaz, text) == {code}
+
+
+def test_xinjiangs_official_name_is_a_place_not_another_people(gaz: Gazetteer) -> None:
+    """Before: "Xinjiang Uyghur Autonomous Region" (and its Russian, Turkish and Chinese forms) counted as the
+    Uyghurs, another people, which sank the relevance of Kazakh items that give the region its full name;
+    the acronyms XUAR/СУАР named no country."""
+    for text in ("Kazakh herders in the Xinjiang Uyghur Autonomous Region", "казахи Синьцзян-Уйгурского района",
+                 "Sincan Uygur Özerk Bölgesi'ndeki Kazaklar", "新疆维吾尔自治区伊犁州哈萨克族牧民"):
+        assert labels(gaz, text, EntryKind.OTHER_GROUP) == set(), text
+        assert countries(gaz, text) == {"CN"}, text
+    assert countries(gaz, "Kazakhs detained in the XUAR") == {"CN"}
+    assert countries(gaz, "казахи СУАР") == {"CN"}
+    assert labels(gaz, "Uyghur activists in Istanbul", EntryKind.OTHER_GROUP) == {"other_group"}  # still a people
+
+
+def test_kazakh_in_uzbek_cyrillic_and_kyrgyz(gaz: Gazetteer) -> None:
+    """Before: Uzbek Cyrillic қозоқ (Kazakh) and Тошкент were unknown, and Kyrgyz "казак тили" (the Kazakh
+    language) was only the Russian word for Cossack."""
+    assert labels(gaz, "Тошкентдаги қозоқлар маданият маркази", EntryKind.KAZAKH) == {"kazakh"}
+    assert countries(gaz, "Тошкентдаги қозоқлар маданият маркази") == {"UZ"}
+    assert countries(gaz, "Қорақалпоғистондаги қозоқ мактаблари") == {"UZ"}
+    assert labels(gaz, "Кыргызстандагы казак тилиндеги мектеп", EntryKind.KAZAKH) == {"kazakh"}
+
+
+def test_kazak_turkleri_is_the_ethnonym_not_the_community_of_turkey(gaz: Gazetteer) -> None:
+    """Before: "Kazak Türkleri", Turkish for Kazakhs anywhere, was read as the community of Turkey, so
+    "Çin'deki Kazak Türkleri" (the Kazakhs in China) was tagged TR."""
+    assert countries(gaz, "Çin'deki Kazak Türkleri baskı altında") == {"CN"}
+    assert labels(gaz, "Çin'deki Kazak Türkleri baskı altında", EntryKind.KAZAKH) == {"kazakh"}
+    assert countries(gaz, "Türkiye'deki Kazaklar Zeytinburnu'nda buluştu") == {"TR"}
 
 
 def test_community_context_wins_over_other_countries(gaz: Gazetteer) -> None:

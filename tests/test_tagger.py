@@ -375,6 +375,8 @@ def test_topics_are_those_that_pass_and_the_fallback_prefers_cue_words() -> None
     # ... unless the text holds another topic's cue words: then the closest of those
     assert choose_topics(scores, thresholds, [False, True, True, False, False]) == [1]
     assert choose_topics(scores, thresholds, [False, False, False, True, False]) == [0]  # a headless topic's cues
+    # ... but not one whose head is less than half as sure as the best ("local media reported" in any item)
+    assert choose_topics(np.array([0.40, 0.10, 0.1, 0.0, 0.0]), thresholds, [False, True, False, False, False]) == [0]
     # cue words never override a topic that passed
     assert choose_topics(np.array([0.5, 0.1, 0.1, 0.0, 0.0]), thresholds, [False, True, False, False, False]) == [0]
 

@@ -53,6 +53,9 @@ __all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "
 logger = logging.getLogger(__name__)
 
 MAX_TOPICS = 3
+# In choose_topics' fallback, a topic with cue words is preferred only when its score/threshold ratio is at
+# least this share of the best one.
+CUE_FALLBACK_SHARE = 0.5
 NEAREST = 3
 # Heads files kept per model in the cache: every taxonomy edit or editor correction trains a new one
 # (~0.8 MB), so older ones are pruned, least recently used first.
@@ -217,7 +220,10 @@ def choose_topics(scores: np.ndarray, thresholds: np.ndarray, cued: Sequence[boo
     passed = [k for k in order if ratio[k] >= 1.0][:limit]
     if passed:
         return passed
-    with_cues = [k for k in order if cued[k]]
+    # a cued topic wins only against a head that is not clearly more confident: a cue word may be
+    # boilerplate ("local media reported", "the migration of his grandparents")
+    best = ratio[order[0]] if order else 0.0
+    with_cues = [k for k in order if cued[k] and ratio[k] >= CUE_FALLBACK_SHARE * best]
     return (with_cues or order)[:1]
 
 
