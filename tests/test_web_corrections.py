@@ -123,7 +123,7 @@ def test_a_correction_sent_while_another_process_holds_the_database_keeps_the_fo
     """Before: HTTP 500 "Internal error" after the busy timeout, the correction lost and the form gone."""
     import sqlite3
 
-    import mediawatch.store as store_module
+    import mediawatch.store.engine as store_module
 
     monkeypatch.setattr(store_module, "SQLITE_BUSY_MS", 300)  # the connections opened below wait 0.3 s
     store = open_filled(tmp_path / "web.db")
