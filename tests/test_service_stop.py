@@ -22,6 +22,7 @@ from test_tagger import HashingEmbedder
 
 from mediawatch.app import App, open_app
 from mediawatch.enrich import BATCH, BATCH_SECONDS, MIN_BATCH, next_batch_size, run_classify, tagger_identity
+from mediawatch.labels import make_label
 from mediawatch.models import Item, ItemKind, SourceId
 from mediawatch.normalize import item_id
 from mediawatch.pipeline import CollectReport, run_collect, run_tick, select_sources
@@ -283,6 +284,40 @@ def test_a_stop_during_a_tick_leaves_the_rest_for_the_next_one(tmp_path: Path, l
     assert not nxt.stopped and not nxt.feeds_put_off
     assert (digests / "feeds.opml").is_file() and (digests / "feeds" / ".manifest").is_file()
     assert not [p for p in digests.rglob("*") if p.name.endswith(".tmp")]  # no half-written file anywhere
+
+
+@pytest.mark.slow  # trains the tagger's heads (with the hashing embedder)
+def test_a_tick_tags_for_part_of_the_interval_and_new_items_go_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: after an editor's correction retrained the heads, one tick re-tagged the whole archive (six
+    minutes for 61,000 items in an audit) while no source was collected, the scheduler skipping tick after
+    tick, and items collected meanwhile waited behind every old one."""
+    import mediawatch.pipeline as pipeline
+
+    app = tagging_app(tmp_path)
+    stored_items(app, 60)
+    embedder = HashingEmbedder()
+    assert run_classify(app, embedder=embedder).tagged == 60
+    app.store.save_label(make_label(item_id("https://news.example/0"), False, (), (), editor="ed", note=None,
+                                    now=NOW))  # new heads: every stored item waits for new tags
+    fresh = [Item(id=item_id(f"https://news.example/new{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE,
+                  url=f"https://news.example/new{n}", title=f"Казахи Омска {n}", summary="", text="",
+                  published=NOW - timedelta(days=30), fetched=NOW, language="ru") for n in range(3)]
+    app.store.commit_source(SourceId("feed-a"), fresh, SourceState(SourceId("feed-a")), NOW)
+    monkeypatch.setattr(pipeline, "TICK_TAGGING_SHARE", 0.0)  # out of time at once: one batch, no more
+    report = run_tick(app, embedder=embedder)
+    assert isinstance(report, TickReport)
+    assert report.tagged == 32 and report.untagged == 63 - 32 and not report.stopped  # not a stop
+    model, key = tagger_identity(app.settings, embedder, app.store)
+    left = app.store.items_to_classify(model, key)
+    assert not {i.id for i in fresh} & set(left)  # never-tagged items first, although published earliest
+    # then the re-tag, newest first: the 29 re-tagged are the newest of the old items
+    retagged = sorted(set(item_id(f"https://news.example/{n}") for n in range(60)) - set(left))
+    assert retagged == sorted(item_id(f"https://news.example/{n}") for n in range(31, 60))
+    monkeypatch.setattr(pipeline, "TICK_TAGGING_SHARE", 0.8)
+    assert isinstance(nxt := run_tick(app, embedder=embedder), TickReport)
+    assert nxt.tagged == 31 and nxt.untagged == 0 and app.store.items_to_classify(model, key) == []
 
 
 def test_the_service_hands_its_stop_event_to_the_tick(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def test_items_published_together_are_ordered_by_id_the_same_way_everywhere(stor
     pages = [ids_of(store.find_items(ItemQuery(), limit=2, offset=k)) for k in (0, 2, 4)]
     assert [i for page in pages for i in page] == newest_first  # paging never repeats nor skips an item
     assert [r["id"] for r in store.export_rows()] == sorted(ids)
-    assert ids_of(store.items_to_classify("other", "t")) == sorted(ids)
+    assert store.items_to_classify("other", "t") == sorted(ids)[::-1]  # tagged by other heads: newest first
+    assert store.items_to_classify("other", "t", everything=True) == sorted(ids)
     assert [w.id for w in store.week_items(NOW - timedelta(days=1), NOW + timedelta(days=1))] == sorted(ids)
     # labels written at the same moment come back by item id
     for i in reversed(ids):

@@ -138,12 +138,18 @@ def run_classify(
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> ClassifyReport:
     """Tag stored items that lack tags from the current model and taxonomy (or all), then assign stories.
 
+    Items never tagged come first, then those tagged by older heads, newest first (an editor's correction
+    retrains the heads, and the whole archive then waits for its new tags); each batch is read from the store
+    when its turn comes, so memory does not grow with the archive.
+
     With ``stop``, batches are kept short (:func:`next_batch_size`) and the run ends at the first batch
-    boundary after ``stop`` is set (before loading the model if it is set already): what was tagged is stored
-    and placed into stories, the rest stays untagged for the next run (``ClassifyReport.left``).
+    boundary after ``stop`` is set (before loading the model if it is set already), or after ``deadline``
+    (a :func:`time.monotonic` value) has passed, one batch at least being tagged: what was tagged is stored and placed into stories, the rest
+    stays untagged for the next run (``ClassifyReport.left``).
     """
     from mediawatch.classify.cache import CachingEmbedder
 
@@ -160,14 +166,15 @@ def run_classify(
     tagger = build_tagger(app.settings, cached, store)
     if (tagger.model, tagger.heads.key) != (model, key):  # the identity is computed the tagger's way
         raise AssertionError(f"tagger identity drifted: {(tagger.model, tagger.heads.key)} != {(model, key)}")
-    size = BATCH if stop is None else FIRST_STOPPABLE_BATCH
+    size = BATCH if stop is None and deadline is None else FIRST_STOPPABLE_BATCH
     start = 0
     while start < len(items):
-        if stop is not None and stop.is_set():
+        out_of_time = deadline is not None and start > 0 and time.monotonic() >= deadline  # one batch at least
+        if (stop is not None and stop.is_set()) or out_of_time:
             report.stopped, report.left = True, len(items) - start
             break
-        batch = items[start : start + size]
-        start += len(batch)
+        batch = store.items_by_id(items[start : start + size])
+        start += size
         began = time.monotonic()
         results = tagger.classify([tag_input(i) for i in batch])
         now = app.now()
@@ -181,7 +188,7 @@ def run_classify(
         report.tagged += len(results)
         report.relevant += sum(r.relevant for r in results)
         report.item_ids.extend(ItemId(i.id) for i in batch)
-        if stop is not None:
+        if stop is not None or deadline is not None:
             size = next_batch_size(len(batch), time.monotonic() - began)
         if progress:
             progress(report.tagged, len(items))

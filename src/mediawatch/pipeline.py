@@ -59,6 +59,9 @@ STATE_BATCH = 100  # unchanged or failed sources' states written together...
 STATE_FLUSH_SECONDS = 5.0  # ...or after this long, so that a killed run loses little of their health
 POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
 STOP_POLL = 0.1  # seconds between looks at the stop event while sources are collected
+# A tick tags until it has lasted this share of the tick interval; the rest waits for the next ticks, so a re-tag
+# of a large archive (after an editor's correction retrains the heads) never holds up collection.
+TICK_TAGGING_SHARE = 0.8
 
 
 def select_sources(app: App, ids: Sequence[str] = (), *, all_sources: bool = False) -> list[SourceSpec]:
@@ -369,6 +372,9 @@ def refresh_feeds(
 def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event | None = None) -> object:
     """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds.
 
+    Tagging ends between batches once the tick has lasted :data:`TICK_TAGGING_SHARE` of ``tick_minutes``;
+    the next ticks tag the rest (new items first), after collecting.
+
     ``stop`` (the service's stop event) makes the tick wind down promptly: no further source starts and those
     being fetched are cut off after the HTTP timeout (:func:`run_collect`), tagging ends between batches
     (:func:`mediawatch.enrich.run_classify`), and a rebuild of every feed is put off to the next tick. The
@@ -387,13 +393,15 @@ def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event 
     tag_seconds = 0.0
     untagged, tagging_stopped = 0, False
     try:
-        classified = run_classify(app, embedder=embedder, stop=stop)  # type: ignore[arg-type]
+        deadline = started + TICK_TAGGING_SHARE * app.settings.tick_minutes * 60
+        classified = run_classify(app, embedder=embedder, stop=stop, deadline=deadline)  # type: ignore[arg-type]
         tagged_ids, tag_seconds = classified.item_ids, classified.seconds
         untagged, tagging_stopped = classified.left, classified.stopped
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
     feeds, feeds_put_off = refresh_feeds(app, tagged_ids, stop=stop)
-    stopped = collected.stopped or tagging_stopped or feeds_put_off  # something was left for the next tick
+    # the stop left something for the next start (tagging that only ran out of the tick's time is not a stop)
+    stopped = collected.stopped or feeds_put_off or (tagging_stopped and stop is not None and stop.is_set())
     return TickReport(sources=len(specs), failed=collected.sources_failed, new_items=collected.items_new,
                       tagged=len(tagged_ids), feeds=len(feeds), seconds=time.monotonic() - started,
                       tag_seconds=tag_seconds, failures=dict(collected.failures), stopped=stopped,

@@ -212,8 +212,8 @@ class Service:
             "tick",
             extra={"fields": {
                 "sources": report.sources, "failed": report.failed, "new": report.new_items,
-                "tagged": report.tagged, "feeds": report.feeds, "seconds": round(time.monotonic() - started, 1),
-                "stopped": report.stopped,
+                "tagged": report.tagged, "untagged": report.untagged, "feeds": report.feeds,
+                "seconds": round(time.monotonic() - started, 1), "stopped": report.stopped,
             }},
         )
         if report.stopped:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, or_, select
 
 from mediawatch.models import Classification, Item, ItemId
 from mediawatch.store import schema as t
@@ -59,18 +59,37 @@ class TagStore:
                 )
 
     # ------------------------------------------------------------------------------------------ classifications
-    def items_to_classify(self, model: str, taxonomy_hash: str, *, everything: bool = False) -> list[Item]:
-        """Items without a classification from this model and taxonomy (or all items)."""
+    def items_to_classify(self, model: str, taxonomy_hash: str, *, everything: bool = False) -> list[ItemId]:
+        """Ids of the items without a classification from this model and taxonomy (or of all items, oldest
+        first): first those never tagged, oldest first, then those tagged by other heads, newest first. Ids
+        only: a re-tag of the whole archive (every editor correction retrains the heads) must not hold every
+        item's text at once, and the caller loads each batch with :meth:`items_by_id`."""
+        order = (t.item.c.published, bytewise(t.item.c.id))
+        with self.engine.connect() as conn:
+            if everything:
+                return [ItemId(i) for i in conn.execute(select(t.item.c.id).order_by(*order)).scalars()]
+            never = select(t.item.c.id).where(~select(t.classification.c.item_id).where(
+                t.classification.c.item_id == t.item.c.id).exists())
+            stale = (
+                select(t.item.c.id)
+                .join(t.classification, t.classification.c.item_id == t.item.c.id)
+                .where(or_(t.classification.c.model != model, t.classification.c.taxonomy_hash != taxonomy_hash))
+            )
+            first = conn.execute(never.order_by(*order)).scalars().all()
+            then = conn.execute(stale.order_by(t.item.c.published.desc(), bytewise(t.item.c.id).desc())).scalars()
+            return [ItemId(i) for i in (*first, *then)]
+
+    def items_by_id(self, item_ids: Sequence[str]) -> list[Item]:
+        """The stored items with these ids, in the order given (ids not stored are left out)."""
         from mediawatch.store import _row_item
 
-        q = select(t.item).order_by(t.item.c.published, bytewise(t.item.c.id))
-        if not everything:
-            current = select(t.classification.c.item_id).where(
-                t.classification.c.model == model, t.classification.c.taxonomy_hash == taxonomy_hash
-            )
-            q = q.where(t.item.c.id.not_in(current))
+        found: dict[str, Item] = {}
         with self.engine.connect() as conn:
-            return [_row_item(r) for r in conn.execute(q)]
+            for i in range(0, len(item_ids), 500):
+                for row in conn.execute(select(t.item).where(t.item.c.id.in_(item_ids[i : i + 500]))):
+                    item = _row_item(row)
+                    found[item.id] = item
+        return [found[i] for i in item_ids if i in found]
 
     def save_classifications(self, results: Iterable[Classification]) -> int:
         results = list(results)
