@@ -132,6 +132,29 @@ def test_a_pooled_connection_follows_the_file_at_the_path(tmp_path: Path) -> Non
     store.close()
 
 
+def test_an_upgraded_database_finds_stored_links_and_open_stories_by_index(tmp_path: Path) -> None:
+    """Before: which article links are stored already, and which stories are still open, were answered by
+    scanning the whole item and story tables (43-69 ms per 500 links at 61,000 items in an audit)."""
+    from mediawatch.store.migrate import upgrade
+
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        upgrade(conn, "0002")  # a database made before the indexes
+    engine.dispose()
+    store = open_store(f"sqlite:///{db}")
+    raw = sqlite3.connect(db)
+    try:
+        links = raw.execute("EXPLAIN QUERY PLAN SELECT url FROM item WHERE url IN ('https://a.example/1', "
+                            "'https://a.example/2')").fetchall()
+        assert any("ix_item_url" in row[-1] for row in links), links
+        stories = raw.execute("EXPLAIN QUERY PLAN SELECT id FROM story WHERE last_seen >= '2025-11-01'").fetchall()
+        assert any("ix_story_last_seen" in row[-1] for row in stories), stories
+    finally:
+        raw.close()
+        store.close()
+
+
 def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:

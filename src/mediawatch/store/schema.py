@@ -114,6 +114,9 @@ item = Table(
     Column("media_json", Text, nullable=False),
     Index("ix_item_published", "published"),
     Index("ix_item_fetched", "fetched"),
+    # page collection asks which article links are stored already; a hash index on PostgreSQL, whose B-tree
+    # refuses a key longer than about 2,700 bytes (a URL can be longer)
+    Index("ix_item_url", "url", postgresql_using="hash"),
 )
 
 # Which sources have carried an item, under which GUID: dedupe within a source by GUID, and per-source counts
@@ -183,6 +186,7 @@ story = Table(
     Column("last_seen", UTCDateTime, nullable=False),
     Column("size", Integer, nullable=False),
     Column("centroid", LargeBinary, nullable=False),
+    Index("ix_story_last_seen", "last_seen"),  # the stories still open to new members
 )
 
 story_item = Table(
