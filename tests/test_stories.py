@@ -298,6 +298,26 @@ def test_time_window() -> None:
     assert sid["a"] == sid["b"] != sid["c"]  # c is 97 h after the story's last item
 
 
+def test_a_recurring_item_does_not_keep_one_story_open_for_months() -> None:
+    """Before: a weekly column or templated notice joined the same story every time (one item within every
+    4-day window), and an audit found a story of 564 members over 181 days heading the digest."""
+    same = unit((0, 1))
+    daily = [cand(f"d{n:03d}", same, 24 * n, "en") for n in range(60)]
+    plan = assign_stories(daily, [])
+    members: dict[str, list[str]] = {}
+    for item, story in plan.assignments:
+        members.setdefault(story, []).append(item)
+    assert len(members) == 4  # days 0-14, 15-29, 30-44, 45-59
+    assert max(len(m) for m in members.values()) == 15 and members["st-d015"][0] == "d015"
+    # the span is a parameter: a story may stay open longer where an operator wants it
+    assert len({sid for _, sid in assign_stories(daily, [], max_span=timedelta(days=90)).assignments}) == 1
+    # an open story loaded from the store closes the same way
+    s = assign_stories(daily[:10], []).stories[0]
+    stored = OpenStory(s.id, s.centroid, s.size, s.lead_item_id, s.first_seen, s.last_seen, s.members)
+    later = assign_stories(daily[10:20], [stored])
+    assert {sid for _, sid in later.assignments} == {"st-d000", "st-d015"}
+
+
 def test_same_language_needs_a_higher_score_than_across_languages() -> None:
     a = cand("a", unit((0, 1)), 0, "en")
     assert dict(assign_stories([a, cand("b", with_cos(0.90), 1, "kk")], []).assignments)["b"] == "st-a"

@@ -5,7 +5,8 @@ Pure functions over typed values; the store loads :class:`OpenStory` values and 
 How an item finds its story (:func:`assign_stories`)
 ----------------------------------------------------
 New items are taken in (published, item id) order. Each is compared with every story still *open* for it (its
-publication time lies within ``window`` of the story's first..last seen span): the score is the cosine between
+publication time lies within ``window`` of the story's first..last seen span, and at most ``max_span`` after
+its first item): the score is the cosine between
 the item's e5 passage vector and the story's centroid (the mean of its members' vectors), plus a bonus when the
 item shares an *anchor* with the story. The best story (ties: smaller id) is joined when the score reaches the
 threshold, otherwise the item starts a story of its own.
@@ -41,6 +42,10 @@ DEFAULT_THRESHOLD = 0.86  # measured on the tagger's text (title + lead, Kazakh 
 DEFAULT_SAME_LANGUAGE_THRESHOLD = 0.93
 DEFAULT_ANCHOR_BONUS = 0.03
 DEFAULT_WINDOW = timedelta(days=4)
+# A story is one event: an item published this long after a story's first item starts a new story, however
+# close it is. Without it, a recurring item (a weekly column, a templated notice) joined the same story every
+# time and, at one item within every window, kept one story open for months.
+DEFAULT_MAX_SPAN = timedelta(days=14)
 STORY_ID_PREFIX = "st-"
 SUMMARY_CHARS = 400  # of the item's summary/text that goes into the story vector with the title
 
@@ -202,12 +207,14 @@ def assign_stories(
     window: timedelta = DEFAULT_WINDOW,
     same_language_threshold: float = DEFAULT_SAME_LANGUAGE_THRESHOLD,
     anchor_bonus: float = DEFAULT_ANCHOR_BONUS,
+    max_span: timedelta = DEFAULT_MAX_SPAN,
 ) -> StoryPlan:
     """Place each new item into an open story or a new one; deterministic for the same inputs.
 
     Items already members of one of ``open_stories`` are skipped (re-running is harmless). ``threshold`` is the
     score needed to join across languages, ``same_language_threshold`` (never below ``threshold``) when the
-    story already holds the item's language; ``anchor_bonus`` is added when they share an anchor.
+    story already holds the item's language; ``anchor_bonus`` is added when they share an anchor. A story
+    takes no item published more than ``max_span`` after its first one.
     """
     same_lang = max(threshold, same_language_threshold)
     working = [_from_open(s) for s in sorted(open_stories, key=lambda s: s.id)]
@@ -221,7 +228,7 @@ def assign_stories(
         vec = np.asarray(c.vector, dtype=np.float32)
         best: _Working | None = None
         best_score, best_cos = -2.0, 0.0
-        for i, cos in index.near(vec, c.published, window, floor=threshold - anchor_bonus):
+        for i, cos in index.near(vec, c.published, window, max_span, floor=threshold - anchor_bonus):
             s = working[i]
             score = cos + (anchor_bonus if c.anchors & s.anchors else 0.0)
             if score < (same_lang if c.language in s.languages else threshold):
@@ -275,12 +282,14 @@ class _Index:
         self.lo[i] = s.first_seen.timestamp()
         self.hi[i] = s.last_seen.timestamp()
 
-    def near(self, vec: np.ndarray, when: datetime, window: timedelta, *, floor: float) -> list[tuple[int, float]]:
+    def near(self, vec: np.ndarray, when: datetime, window: timedelta, max_span: timedelta, *,
+             floor: float) -> list[tuple[int, float]]:
         """(story index, cosine) for the stories open at ``when`` whose cosine reaches ``floor``."""
         if self.n == 0:
             return []
         t, w = when.timestamp(), window.total_seconds()
-        open_ = np.nonzero((self.lo[: self.n] - w <= t) & (t <= self.hi[: self.n] + w))[0]
+        lo, hi = self.lo[: self.n], self.hi[: self.n]
+        open_ = np.nonzero((lo - w <= t) & (t <= hi + w) & (t - lo <= max_span.total_seconds()))[0]
         if open_.size == 0:
             return []
         cos = self.units[open_] @ vec
