@@ -89,6 +89,9 @@ def open_store(url: str, *, migrate: bool = True, existing: bool = False) -> Sto
     return store
 
 
+EXPORT_BATCH = 500  # rows fetched at a time by export_rows
+
+
 class Store(TagStore, StoryStore, LockStore, QueryStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -323,7 +326,9 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
             q = q.where(t.item.c.published >= since)
         if until is not None:
             q = q.where(t.item.c.published < until)
-        with self.engine.connect() as conn:
+        # rows in batches as they are written out (a server-side cursor on PostgreSQL, whose driver otherwise
+        # reads the whole result into memory first: an archive's export is hundreds of MB)
+        with self.engine.connect().execution_options(yield_per=EXPORT_BATCH) as conn:
             for row in conn.execute(q):
                 rec = export_record(row._mapping)
                 if relevant_only and not rec["relevant"]:
