@@ -122,7 +122,14 @@ class Gazetteer:
                 entry = self.entries[index]
                 if entry.kind in reported:
                     hits.append(Hit(entry, folded[start:end], start, end))
-        return tuple(hits)
+        # another people's name inside a longer name of the Kazakhs is not that people: Kyrgyz "казак тили" (the
+        # Kazakh language) holds Russian "казак" (a Cossack)
+        kazakh = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.KAZAKH and h.start >= 0]
+        return tuple(
+            h for h in hits
+            if h.entry.kind is not EntryKind.OTHER_GROUP
+            or not any(a <= h.start and h.end <= b and (a, b) != (h.start, h.end) for a, b in kazakh)
+        )
 
 
 def _entries_from(
@@ -223,7 +230,10 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
             raise ConfigError(f"{source}: name {name!r} has no letters")
         if parsed in seen:
             other = entries[seen[parsed]]
-            if other != entries[index]:
+            # the same place of the same country listed twice (an operator's override file naming a place that a
+            # later packaged version lists too, perhaps as a community): the first listing stands
+            same_place = (other.label, other.countries) == (entries[index].label, entries[index].countries)
+            if not same_place:
                 raise ConfigError(
                     f"{source}: name {name!r} is listed for both {other.label} ({other.kind}) and "
                     f"{entries[index].label} ({entries[index].kind}); list it under 'ambiguous' instead"
