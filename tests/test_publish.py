@@ -19,10 +19,12 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from webdata import NOW, QStore, Row, add_rows, ago, item_id, open_filled
 
+from mediawatch.errors import StoreError
 from mediawatch.models import ItemId
 from mediawatch.publish import FeedKey, FeedOptions, feed_entries, known_keys, pick_entries, rebuild_feeds
 from mediawatch.publish.text import plain
 from mediawatch.publish.write import (
+    LOCK,
     MANIFEST,
     empty_feed_updated,
     feeds_outdated,
@@ -216,22 +218,30 @@ def test_labels_saved_elsewhere_are_picked_up_and_emptied_feeds_stay_valid(
     assert "countries/TR.atom" not in opml and "countries/MN.atom" in opml
 
 
-def test_two_builds_at_once_take_turns(store: QStore, tmp_path: Path) -> None:
+def hold_feeds_lock(out: Path) -> subprocess.Popen[str]:
+    """Another process holding the feeds' lock until its stdin is closed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock\n"
+         "with FileLock(sys.argv[1]):\n    print('held', flush=True); sys.stdin.read()",
+         str(out / "feeds" / LOCK)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_two_builds_at_once_take_turns(store: QStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: nothing stopped a `label` from rebuilding while the service's tick rebuilt. Each read the
     manifest, wrote its feeds and wrote the manifest back, so the one that finished last dropped the other's
-    entries from the manifest. Builds now hold a lock on the feeds folder: another process holding it makes
-    this build wait, and the build then runs in full."""
+    entries from the manifest. Builds now hold a lock file in the feeds folder: another process holding it
+    makes this build wait, and the build then runs in full; a holder that never lets go is named."""
+    import mediawatch.publish.write as write
+
     out = tmp_path / "d"
     rebuild_feeds(store, out, now=NOW)
     before = feed_files(out)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from mediawatch.files import folder_lock\n"
-         "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()",
-         str(out / "feeds")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
+    holder = hold_feeds_lock(out)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         store.save_label(Label(item_id(9), False, (), (), None, None, NOW + timedelta(hours=2)))
         done: list[list[Path]] = []
         build = threading.Thread(
@@ -248,7 +258,35 @@ def test_two_builds_at_once_take_turns(store: QStore, tmp_path: Path) -> None:
     build.join(30)
     assert done and out / "feeds/countries/TR.atom" in done[0]
     assert where(feed_index(out), 9) == set()
-    assert sorted(os.listdir(out / "feeds")) == sorted([MANIFEST, "countries", "topics"])  # no lock file
+
+    holder = hold_feeds_lock(out)
+    try:
+        monkeypatch.setattr(write, "LOCK_WAIT", 0.5)
+        with pytest.raises(StoreError, match=r"another process has held .*feeds/\.lock for 0.5 s"):
+            rebuild_feeds(store, out, now=NOW + timedelta(hours=3))
+    finally:
+        holder.communicate("", timeout=20)
+
+
+def test_a_folder_that_cannot_be_locked_is_used_unlocked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """On NFS, flock on a folder fails with EBADF (only files opened for writing can be locked there): `sources
+    add` then goes on with a warning instead of failing. NFS cannot run here, so flock is made to fail."""
+    import errno
+    import fcntl
+
+    from mediawatch.files import folder_lock
+
+    def refuse(fd: int, op: int) -> None:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    ran = []
+    with folder_lock(tmp_path):
+        ran.append(True)
+    assert ran == [True]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cannot lock {tmp_path} (Bad file descriptor): going on without the lock"]
 
 
 def test_window_and_cap_are_parameters(store: QStore, tmp_path: Path) -> None:

@@ -59,12 +59,18 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
 def folder_lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on ``folder`` itself (``flock`` on the directory), held for the block: processes that
     read, change and rewrite files in the folder take turns. No lock file is left behind, and the kernel
-    releases the lock when the process ends."""
+    releases the lock when the process ends. Where the filesystem cannot lock a folder (NFS), a warning is
+    logged and the block runs unlocked."""
     import fcntl
+    import logging
 
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # NFS and SMB lock only files opened for writing (EBADF), some mounts none at all
+            logging.getLogger(__name__).warning(
+                "cannot lock %s (%s): going on without the lock", folder, exc.strerror or exc)
         yield
     finally:
         os.close(fd)

@@ -7,6 +7,7 @@ Layout (paths relative to ``out_dir``, the digests folder; the web app serves th
     feeds/countries/{CC}.atom|.json
     feeds/topics/{topic}/countries/{CC}.atom|.json
     feeds/.manifest           which items each feed held at the last build, and the newest label seen
+    feeds/.lock               held by the process rebuilding the feeds
 
 A file is replaced (temporary file + ``os.replace``) only when its bytes change, so an unchanged feed keeps
 its bytes and its modification time. A feed whose last item goes away (an editor marks it not relevant) is
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mediawatch.errors import StoreError
-from mediawatch.files import folder_lock, write_atomic
+from mediawatch.files import write_atomic
 from mediawatch.models import ItemId
 from mediawatch.publish.feeds import (
     EntryCache,
@@ -47,6 +48,8 @@ from mediawatch.store.queries import FeedKeyRow, ItemQuery, TaggedItem
 logger = logging.getLogger(__name__)
 
 MANIFEST = ".manifest"
+LOCK = ".lock"  # held while the feeds and the manifest are rebuilt
+LOCK_WAIT = 120.0  # seconds to wait for another process's rebuild (a few seconds, normally)
 OPML = "feeds.opml"
 
 
@@ -122,13 +125,19 @@ def rebuild_feeds(
     options = options or FeedOptions()
     out_dir = Path(out_dir)
     feeds_dir = out_dir / "feeds"
+    from filelock import FileLock, Timeout
+
     try:
         feeds_dir.mkdir(parents=True, exist_ok=True)
         # One build at a time: each reads the manifest, rewrites its feeds and writes the manifest back, so two
         # at once (a label while the service ticks) would leave the manifest of the one that finished last,
-        # and the other's feeds would hold items the manifest does not know about.
-        with folder_lock(feeds_dir):
+        # and the other's feeds would hold items the manifest does not know about. A lock file (not a lock on
+        # the folder: NFS locks only files opened for writing), waited for a bounded time.
+        with FileLock(str(feeds_dir / LOCK), timeout=LOCK_WAIT):
             return _rebuild(store, out_dir, now=now, touched_item_ids=touched_item_ids, options=options)
+    except Timeout as exc:
+        raise StoreError(f"cannot write subscriber feeds into {out_dir}: another process has held "
+                         f"{feeds_dir / LOCK} for {LOCK_WAIT:g} s") from exc
     except OSError as exc:
         raise StoreError(f"cannot write subscriber feeds into {out_dir}: {exc}") from exc
 
