@@ -21,7 +21,15 @@ from test_collect import _article, _page_site
 from test_tagger import HashingEmbedder
 
 from mediawatch.app import App, open_app
-from mediawatch.enrich import BATCH, BATCH_SECONDS, MIN_BATCH, next_batch_size, run_classify, tagger_identity
+from mediawatch.enrich import (
+    BATCH,
+    BATCH_SECONDS,
+    FIRST_STOPPABLE_BATCH,
+    MIN_BATCH,
+    next_batch_size,
+    run_classify,
+    tagger_identity,
+)
 from mediawatch.labels import make_label
 from mediawatch.models import Item, ItemKind, SourceId
 from mediawatch.normalize import item_id
@@ -306,18 +314,21 @@ def test_a_tick_tags_for_part_of_the_interval_and_new_items_go_first(
                   published=NOW - timedelta(days=30), fetched=NOW, language="ru") for n in range(3)]
     app.store.commit_source(SourceId("feed-a"), fresh, SourceState(SourceId("feed-a")), NOW)
     monkeypatch.setattr(pipeline, "TICK_TAGGING_SHARE", 0.0)  # out of time at once: one batch, no more
+    monkeypatch.setattr(pipeline, "TICK_TAGGING_MIN_SHARE", 0.0)
     report = run_tick(app, embedder=embedder)
     assert isinstance(report, TickReport)
-    assert report.tagged == 32 and report.untagged == 63 - 32 and not report.stopped  # not a stop
+    assert report.tagged == FIRST_STOPPABLE_BATCH and report.untagged == 63 - FIRST_STOPPABLE_BATCH
+    assert not report.stopped  # out of time is not a stop
     model, key = tagger_identity(app.settings, embedder, app.store)
     left = app.store.items_to_classify(model, key)
     assert not {i.id for i in fresh} & set(left)  # never-tagged items first, although published earliest
-    # then the re-tag, newest first: the 29 re-tagged are the newest of the old items
+    # then the re-tag, newest first: those re-tagged are the newest of the old items
     retagged = sorted(set(item_id(f"https://news.example/{n}") for n in range(60)) - set(left))
-    assert retagged == sorted(item_id(f"https://news.example/{n}") for n in range(31, 60))
-    monkeypatch.setattr(pipeline, "TICK_TAGGING_SHARE", 0.8)
+    assert retagged == sorted(item_id(f"https://news.example/{n}") for n in range(60 - FIRST_STOPPABLE_BATCH + 3, 60))
+    # collecting took the whole tick (the share is spent before tagging begins): tagging still gets its minimum
+    monkeypatch.setattr(pipeline, "TICK_TAGGING_MIN_SHARE", 0.2)
     assert isinstance(nxt := run_tick(app, embedder=embedder), TickReport)
-    assert nxt.tagged == 31 and nxt.untagged == 0 and app.store.items_to_classify(model, key) == []
+    assert nxt.tagged == 63 - FIRST_STOPPABLE_BATCH and nxt.untagged == 0 and app.store.items_to_classify(model, key) == []
 
 
 def test_the_service_hands_its_stop_event_to_the_tick(tmp_path: Path) -> None:

@@ -457,6 +457,11 @@ def test_store_round_trip_in_batches_matches_one_batch(store: Store) -> None:
     assert store.story("st-missing") is None
     # stories last seen before `since` are not open any more
     assert [s.id for s in store.open_stories(T0 + timedelta(hours=31))] == ["st-c"]
+    # nor are stories begun before `started_after` (too old to take more items): neither loaded nor embedded
+    embedded: list[str] = []
+    later = store.open_stories(T0 - timedelta(days=1), started_after=T0 + timedelta(hours=1),
+                               member_vectors=lambda texts: embedded.extend(texts) or np.stack([by_text[t] for t in texts]))
+    assert [s.id for s in later] == ["st-c"] and len(embedded) == 2
     # without member vectors the stored similarities come back
     bare = store.open_stories(T0 - timedelta(days=1))
     assert all(m.vector is None for s in bare for m in s.members)

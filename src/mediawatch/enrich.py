@@ -146,10 +146,11 @@ def run_classify(
     retrains the heads, and the whole archive then waits for its new tags); each batch is read from the store
     when its turn comes, so memory does not grow with the archive.
 
-    With ``stop``, batches are kept short (:func:`next_batch_size`) and the run ends at the first batch
-    boundary after ``stop`` is set (before loading the model if it is set already), or after ``deadline``
-    (a :func:`time.monotonic` value) has passed, one batch at least being tagged: what was tagged is stored and placed into stories, the rest
-    stays untagged for the next run (``ClassifyReport.left``).
+    With ``stop`` or ``deadline``, batches are kept short (:func:`next_batch_size`) and the run ends at the
+    first batch boundary after ``stop`` is set (before loading the model if it is set already), or after
+    ``deadline`` (a :func:`time.monotonic` value) has passed, one batch at least being tagged: what was
+    tagged is stored and placed into stories, the rest stays untagged for the next run
+    (``ClassifyReport.left``).
     """
     from mediawatch.classify.cache import CachingEmbedder
 
@@ -218,7 +219,7 @@ def next_batch_size(size: int, seconds: float) -> int:
 
 def assign_new_stories(store: Store, item_ids: Iterable[str], embedder: Embedder) -> int:
     """Place items that are in no story yet into recent stories (or new ones). Returns how many."""
-    from mediawatch.stories import DEFAULT_WINDOW, assign_stories, candidate_for, story_text
+    from mediawatch.stories import DEFAULT_MAX_SPAN, DEFAULT_WINDOW, assign_stories, candidate_for, story_text
 
     ids = store.items_without_story(list(item_ids))
     items = [it for i in ids if (it := store.get_item(i)) is not None]
@@ -229,6 +230,7 @@ def assign_new_stories(store: Store, item_ids: Iterable[str], embedder: Embedder
     opened = store.open_stories(
         items[0].published - DEFAULT_WINDOW,
         member_vectors=lambda texts: embedder.embed(list(texts), kind="passage"),
+        started_after=items[0].published - DEFAULT_MAX_SPAN,
     )
     plan = assign_stories([candidate_for(i, v) for i, v in zip(items, vectors, strict=True)], opened)
     store.save_story_plan(plan)

@@ -60,8 +60,11 @@ STATE_FLUSH_SECONDS = 5.0  # ...or after this long, so that a killed run loses l
 POOL_MIN_SOURCES = 8  # below this, parsing inline is cheaper than starting worker processes
 STOP_POLL = 0.1  # seconds between looks at the stop event while sources are collected
 # A tick tags until it has lasted this share of the tick interval; the rest waits for the next ticks, so a re-tag
-# of a large archive (after an editor's correction retrains the heads) never holds up collection.
+# of a large archive (after an editor's correction retrains the heads) never holds up collection...
 TICK_TAGGING_SHARE = 0.8
+# ...but it always has at least this share of the interval for tagging, however long collecting took, so that
+# tagging keeps up when collection is slow.
+TICK_TAGGING_MIN_SHARE = 0.2
 
 
 def select_sources(app: App, ids: Sequence[str] = (), *, all_sources: bool = False) -> list[SourceSpec]:
@@ -372,8 +375,9 @@ def refresh_feeds(
 def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event | None = None) -> object:
     """One service tick: collect what is due, tag what lacks tags, place stories, rebuild touched feeds.
 
-    Tagging ends between batches once the tick has lasted :data:`TICK_TAGGING_SHARE` of ``tick_minutes``;
-    the next ticks tag the rest (new items first), after collecting.
+    Tagging ends between batches once the tick has lasted :data:`TICK_TAGGING_SHARE` of ``tick_minutes``
+    (or tagging has had :data:`TICK_TAGGING_MIN_SHARE` of it, if that is later); the next ticks tag the rest
+    (items never tagged first), after collecting.
 
     ``stop`` (the service's stop event) makes the tick wind down promptly: no further source starts and those
     being fetched are cut off after the HTTP timeout (:func:`run_collect`), tagging ends between batches
@@ -393,7 +397,8 @@ def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event 
     tag_seconds = 0.0
     untagged, tagging_stopped = 0, False
     try:
-        deadline = started + TICK_TAGGING_SHARE * app.settings.tick_minutes * 60
+        interval = app.settings.tick_minutes * 60
+        deadline = max(started + TICK_TAGGING_SHARE * interval, time.monotonic() + TICK_TAGGING_MIN_SHARE * interval)
         classified = run_classify(app, embedder=embedder, stop=stop, deadline=deadline)  # type: ignore[arg-type]
         tagged_ids, tag_seconds = classified.item_ids, classified.seconds
         untagged, tagging_stopped = classified.left, classified.stopped

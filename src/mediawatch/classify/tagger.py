@@ -213,7 +213,8 @@ def choose_topics(scores: np.ndarray, thresholds: np.ndarray, cued: Sequence[boo
     """Indices of a relevant item's topics: those whose score clears the threshold, best first, at most
     ``limit``. When none does, the single closest one (score / threshold), preferring a topic whose cue words
     the text contains: with every head unsure, words an operator listed for a topic are the firmer evidence
-    (a dombra lesson for children, where every head scores low, is heritage, not trade). A topic whose
+    (a dombra lesson for children, where every head scores low, is heritage, not trade), unless that topic is
+    less than :data:`CUE_FALLBACK_SHARE` as close as the closest one. A topic whose
     threshold is 1 (no head: too few training examples) is never chosen."""
     ratio = scores / np.maximum(thresholds, 1e-6)
     order = [int(k) for k in np.argsort(-ratio, kind="stable") if thresholds[k] < 1.0]

@@ -140,16 +140,19 @@ class StoryStore:
     engine: Engine
 
     # ------------------------------------------------------------------------------------------ stories
-    def open_stories(self, since: datetime, *, member_vectors: MemberVectors | None = None) -> list[OpenStory]:
-        """Stories seen at or after ``since`` (last_seen), with their members, for :func:`assign_stories`.
+    def open_stories(self, since: datetime, *, member_vectors: MemberVectors | None = None,
+                     started_after: datetime | None = None) -> list[OpenStory]:
+        """Stories seen at or after ``since`` (last_seen), and begun at or after ``started_after`` (first_seen:
+        older ones can take no more items), with their members, for :func:`assign_stories`.
 
         With ``member_vectors`` the members carry vectors (so the lead can be recomputed); without, they keep the
         similarity stored when they were last placed.
         """
         with self.engine.connect() as conn:
-            stories = list(conn.execute(
-                select(t.story).where(t.story.c.last_seen >= since).order_by(bytewise(t.story.c.id))
-            ))
+            q = select(t.story).where(t.story.c.last_seen >= since)
+            if started_after is not None:
+                q = q.where(t.story.c.first_seen >= started_after)
+            stories = list(conn.execute(q.order_by(bytewise(t.story.c.id))))
             ids = [s.id for s in stories]
             rows: list[Any] = []
             for chunk in _chunks(ids):

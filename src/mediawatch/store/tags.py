@@ -82,11 +82,12 @@ class TagStore:
     def items_by_id(self, item_ids: Sequence[str]) -> list[Item]:
         """The stored items with these ids, in the order given (ids not stored are left out)."""
         from mediawatch.store import _row_item
+        from mediawatch.store.stories import _chunks
 
         found: dict[str, Item] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(item_ids), 500):
-                for row in conn.execute(select(t.item).where(t.item.c.id.in_(item_ids[i : i + 500]))):
+            for chunk in _chunks(item_ids):
+                for row in conn.execute(select(t.item).where(t.item.c.id.in_(chunk))):
                     item = _row_item(row)
                     found[item.id] = item
         return [found[i] for i in item_ids if i in found]
