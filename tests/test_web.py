@@ -359,6 +359,12 @@ def test_metrics(store: QStore, tmp_path: Path) -> None:
         "mediawatch_newest_item_age_seconds 86100.0",
     ):
         assert line in text.splitlines(), line
+    # the database's size, as SQLite reports it (the file's pages), for an operator watching the archive grow
+    with store.engine.connect() as conn:
+        size = conn.exec_driver_sql("PRAGMA page_count").scalar_one() * conn.exec_driver_sql(
+            "PRAGMA page_size").scalar_one()
+    [reported] = [float(line.split()[1]) for line in text.splitlines() if line.startswith("mediawatch_database_bytes ")]
+    assert size > 0 and reported == size
     # its own registry: nothing leaks into the process-wide default, and a second app starts from zero
     assert REGISTRY.get_sample_value("mediawatch_items_collected_total") is None
     fresh = TestClient(create_app(store, Settings(), digests_dir=tmp_path, metrics=Metrics(), clock=lambda: NOW))

@@ -105,6 +105,7 @@ class StoreCounts:
     sources_failing: int
     stories: int
     newest_fetch: datetime | None = field(default=None)
+    database_bytes: int | None = field(default=None)  # SQLite's file (WAL excluded), PostgreSQL's database
 
 
 class QueryStore:
@@ -301,10 +302,21 @@ class QueryStore:
                 ),
                 stories=int(one(select(func.count()).select_from(t.story))),
                 newest_fetch=_aware(one(select(func.max(t.item.c.fetched)))),
+                database_bytes=_database_bytes(conn),
             )
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _database_bytes(conn: Any) -> int | None:
+    """The database's size on disk: an operator's archive grows by about 8 MB per 1,000 tagged items."""
+    if conn.dialect.name == "sqlite":
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+        return int(pages) * int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+    if conn.dialect.name == "postgresql":
+        return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
+    return None
 
 
 def _base(*, with_why: bool, with_text: bool) -> Any:

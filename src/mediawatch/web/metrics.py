@@ -137,6 +137,11 @@ class _StoreCollector(Collector):
         sources.add_metric(["failing"], counts.sources_failing)
         yield sources
         yield GaugeMetricFamily("mediawatch_stories", "Stories in the database.", value=counts.stories)
+        if counts.database_bytes is not None:
+            yield GaugeMetricFamily(
+                "mediawatch_database_bytes", "Size of the database on disk (SQLite: the file, without its WAL).",
+                value=counts.database_bytes,
+            )
         if counts.newest_fetch is not None and clock is not None and counts.items:
             age = max(0.0, (clock() - counts.newest_fetch).total_seconds())
             yield GaugeMetricFamily(
