@@ -86,31 +86,15 @@ def test_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
     raw.close()
 
 
-def test_a_sqlite_file_deleted_under_a_running_process_is_not_recreated_empty(tmp_path: Path) -> None:
-    """Before: the next connection of a running `serve` or `run` created a new, empty file in its place, which a
-    later `digest` summarised as a week with nothing collected."""
-    from sqlalchemy.exc import OperationalError
-
-    db = tmp_path / "media watch%.db"  # a path that needs quoting as an SQLite URI
-    store = open_store(f"sqlite:///{db}")
-    assert store.count_items() == 0
-    store.engine.dispose()  # the pool's connections are gone; the next query opens a new one
-    for path in tmp_path.glob("media watch%.db*"):
-        path.unlink()
-    with pytest.raises(OperationalError, match="unable to open database file"):
-        store.count_items()
-    assert not db.exists()
-    store.close()
-
-
-def test_a_pooled_connection_follows_the_file_at_the_path(tmp_path: Path) -> None:
+def test_a_sqlite_file_deleted_or_replaced_under_a_running_process_is_followed(tmp_path: Path) -> None:
     """Before: a pooled connection went on using a database file deleted or replaced under a running process,
-    so `/healthz` said ok and what `run` collected went into a file no longer there."""
+    so `/healthz` said ok and what `run` collected went into a file no longer there; and before that, the next
+    new connection created an empty file in its place, which `digest` summarised as a week with nothing."""
     import shutil
 
     from sqlalchemy.exc import OperationalError
 
-    db = tmp_path / "live.db"
+    db = tmp_path / "live%.db"  # a path that needs quoting as an SQLite URI
     store = open_store(f"sqlite:///{db}")
     store.sync_sources(specs("  - {id: feed-a, kind: rss, url: 'https://a.example/feed', every: 30m}\n"), NOW)
     assert store.ping() and [s.source_id for s in store.health(NOW)] == ["feed-a"]
@@ -120,11 +104,11 @@ def test_a_pooled_connection_follows_the_file_at_the_path(tmp_path: Path) -> Non
     restored.sync_sources(specs("  - {id: feed-b, kind: rss, url: 'https://b.example/feed', every: 30m}\n"), NOW)
     restored.close()
     shutil.move(other, db)
-    for path in tmp_path.glob("live.db-*"):
+    for path in tmp_path.glob("live%.db-*"):
         path.unlink()
     assert [s.source_id for s in store.health(NOW)] == ["feed-b"]
-    # the file is deleted: no query is answered from the old file any more
-    for path in tmp_path.glob("live.db*"):
+    # the file is deleted: no query is answered from the old file, and no empty file is made in its place
+    for path in tmp_path.glob("live%.db*"):
         path.unlink()
     with pytest.raises(OperationalError, match="unable to open database file"):
         store.ping()
