@@ -183,11 +183,7 @@ def _rebuild(
     feeds: dict[str, list[str]] = {} if full else dict(old_feeds)
     for key in sorted(targets, key=FeedKey.sort_key):
         chosen = entries[key]
-        updated = (
-            feed_updated(chosen)
-            if chosen
-            else empty_feed_updated(store, key, now=now, newest=known.get(key))
-        )
+        updated = feed_updated(chosen) if chosen else empty_feed_updated(store, key, now=now, newest=known.get(key))
         atom = render_atom(key, chosen, updated=updated, options=options, cache=cache)
         js = render_json(key, chosen, updated=updated, options=options, cache=cache)
         for rel, data in ((key.path("atom"), atom), (key.path("json"), js)):
