@@ -18,7 +18,7 @@ from mediawatch.errors import ConfigError, StoreError
 from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, SourceKind
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import bytewise, insert_ignore, upsert, upsert_many
+from mediawatch.store.dialect import bytewise, in_lists, insert_ignore, upsert, upsert_many
 from mediawatch.store.engine import (
     MIGRATION_LOCK_KEY,
     create_store_engine,
@@ -455,9 +455,9 @@ def _row_item(row: Any) -> Item:
 
 
 def _in_chunks(conn: Any, query: Any, column: Any, values: Sequence[Any]) -> Iterator[Any]:
-    """First column of ``query`` restricted to ``column IN values``, 500 values at a time."""
-    for i in range(0, len(values), 500):
-        yield from conn.execute(query.where(column.in_(values[i : i + 500]))).scalars()
+    """First column of ``query`` restricted to ``column IN values``, one ``IN`` list at a time."""
+    for part in in_lists(values):
+        yield from conn.execute(query.where(column.in_(part))).scalars()
 
 
 def _state_row(state: SourceState) -> dict[str, Any]:

@@ -1,16 +1,28 @@
-"""The only place that knows SQL dialects differ: insert-or-ignore, upsert and text order (SQLite, PostgreSQL)."""
+"""The only place that knows SQL dialects differ: insert-or-ignore, upsert, text order and the size of an
+``IN (...)`` list (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
+
+_T = TypeVar("_T")
+
+# Values per ``IN (...)`` list: SQLite before 3.32 refuses more than 999 bound parameters in one statement.
+IN_LIST_SIZE = 500
+
+
+def in_lists(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``values`` in slices of at most :data:`IN_LIST_SIZE`, one per ``IN (...)`` query."""
+    for i in range(0, len(values), IN_LIST_SIZE):
+        yield values[i : i + IN_LIST_SIZE]
 
 
 def _insert(name: str, table: Table) -> Any:

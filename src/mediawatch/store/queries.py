@@ -16,11 +16,10 @@ from sqlalchemy import Engine, and_, exists, func, literal, or_, select
 
 from mediawatch.models import ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import bytewise
+from mediawatch.store.dialect import IN_LIST_SIZE, bytewise, in_lists
 from mediawatch.store.evidence import Why, parse_why
 from mediawatch.store.stories import DigestRecord
 
-_CHUNK = 500
 TEXT_PREFIX = 4000  # characters of the main text an item page shows
 _ITEM_COLUMNS = "id source_id kind url title summary published fetched lang author".split()
 
@@ -122,11 +121,10 @@ class QueryStore:
         if offset:
             q = q.offset(offset)
         with self.engine.connect() as conn:
-            if query.item_ids is not None and len(query.item_ids) > _CHUNK:
+            if query.item_ids is not None and len(query.item_ids) > IN_LIST_SIZE:
                 rows: list[Any] = []
-                ids = sorted(set(query.item_ids))
-                for i in range(0, len(ids), _CHUNK):
-                    chunk = ItemQuery(**{**_fields(query), "item_ids": tuple(ids[i : i + _CHUNK])})
+                for ids in in_lists(sorted(set(query.item_ids))):
+                    chunk = ItemQuery(**{**_fields(query), "item_ids": tuple(ids)})
                     sub = _base(with_why=with_why, with_text=False).where(*_conditions(chunk))
                     rows.extend(conn.execute(sub))
                 rows.sort(key=lambda r: (r.published, r.id), reverse=True)
@@ -139,8 +137,7 @@ class QueryStore:
         """How many items :meth:`find_items` returns for ``query`` without a limit (the list's last page)."""
         ids = sorted(set(query.item_ids)) if query.item_ids is not None else None
         parts = [query] if ids is None else [
-            ItemQuery(**{**_fields(query), "item_ids": tuple(ids[i : i + _CHUNK])})
-            for i in range(0, len(ids), _CHUNK)
+            ItemQuery(**{**_fields(query), "item_ids": tuple(part)}) for part in in_lists(ids)
         ]
         with self.engine.connect() as conn:
             counted = (select(func.count()).select_from(t.item).where(*_conditions(part)) for part in parts)

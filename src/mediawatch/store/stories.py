@@ -19,11 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from mediawatch.errors import StoreError
 from mediawatch.models import Item, ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import bytewise, upsert
+from mediawatch.store.dialect import bytewise, in_lists, upsert
 from mediawatch.stories import OpenStory, StoryMember, StoryPlan, story_anchors, story_text
 
 TEXT_PREFIX = 2000  # characters of an item's main text read for summaries and story vectors
-_CHUNK = 500  # ids per IN (...) list
 
 MemberVectors = Callable[[Sequence[str]], np.ndarray]
 """Given :func:`mediawatch.stories.story_text` of each member, their unit vectors (e.g. a caching embedder)."""
@@ -114,11 +113,6 @@ class DigestRecord:
     relevant_items: int
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
-
-
 def _effective_columns() -> list[Any]:
     c, lb = t.classification.c, t.label.c
     labeled = lb.item_id.is_not(None)
@@ -155,7 +149,7 @@ class StoryStore:
             stories = list(conn.execute(q.order_by(bytewise(t.story.c.id))))
             ids = [s.id for s in stories]
             rows: list[Any] = []
-            for chunk in _chunks(ids):
+            for chunk in in_lists(ids):
                 q = (
                     select(
                         t.story_item.c.story_id, t.story_item.c.similarity, t.item.c.id, t.item.c.published,
@@ -207,7 +201,7 @@ class StoryStore:
             with self.engine.begin() as conn:
                 ids: list[str] = [r["id"] for r in stories]
                 existing: set[str] = set()
-                for chunk in _chunks(ids):
+                for chunk in in_lists(ids):
                     existing.update(conn.execute(select(t.story.c.id).where(t.story.c.id.in_(chunk))).scalars())
                 fresh = [r for r in stories if r["id"] not in existing]
                 cols = ("lead_item_id", "first_seen", "last_seen", "size", "centroid")
@@ -222,7 +216,7 @@ class StoryStore:
                         known,
                     )
                 item_ids: list[str] = [m["item_id"] for m in members]
-                for chunk in _chunks(item_ids):
+                for chunk in in_lists(item_ids):
                     conn.execute(delete(t.story_item).where(t.story_item.c.item_id.in_(chunk)))
                 conn.execute(t.story_item.insert(), members)
         except SQLAlchemyError as exc:
@@ -253,7 +247,7 @@ class StoryStore:
         ids = list(dict.fromkeys(item_ids))
         placed: set[str] = set()
         with self.engine.connect() as conn:
-            for chunk in _chunks(ids):
+            for chunk in in_lists(ids):
                 q = select(t.story_item.c.item_id).where(t.story_item.c.item_id.in_(chunk))
                 placed.update(conn.execute(q).scalars())
         return [ItemId(i) for i in ids if i not in placed]
@@ -262,7 +256,7 @@ class StoryStore:
         ids = sorted(set(story_ids))
         out: dict[StoryId, StoryRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(ids):
+            for chunk in in_lists(ids):
                 for s in conn.execute(select(t.story).where(t.story.c.id.in_(chunk))):
                     out[StoryId(s.id)] = _record(s)
         return out
@@ -277,7 +271,7 @@ class StoryStore:
         """Members of these stories published before ``until`` (a digest never shows later items)."""
         ids = sorted(set(story_ids))
         out: list[WeekItem] = []
-        for chunk in _chunks(ids):
+        for chunk in in_lists(ids):
             q = self._item_query().where(t.story_item.c.story_id.in_(chunk), t.item.c.published < until)
             out.extend(self._week_items(q, False))
         out.sort(key=lambda w: (w.published, w.id))

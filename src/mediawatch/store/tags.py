@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, or_, select
 
 from mediawatch.models import Classification, Item, ItemId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import bytewise, insert_ignore, upsert
+from mediawatch.store.dialect import bytewise, in_lists, insert_ignore, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +82,10 @@ class TagStore:
     def items_by_id(self, item_ids: Sequence[str]) -> list[Item]:
         """The stored items with these ids, in the order given (ids not stored are left out)."""
         from mediawatch.store import _row_item
-        from mediawatch.store.stories import _chunks
 
         found: dict[str, Item] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(item_ids):
+            for chunk in in_lists(item_ids):
                 for row in conn.execute(select(t.item).where(t.item.c.id.in_(chunk))):
                     item = _row_item(row)
                     found[item.id] = item
