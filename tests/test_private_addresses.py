@@ -15,7 +15,7 @@ from loopserver import LoopServer
 
 from mediawatch.addresses import PrivateAccess, is_private_ip, is_private_name
 from mediawatch.pipeline import run_collect, select_sources
-from mediawatch.probe_cli import probe
+from mediawatch.cli.probing import probe
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

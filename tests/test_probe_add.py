@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from loopserver import LoopServer
 from test_probe import CHANNEL, SOURCES, YOUTUBE_FEED, serve_rss
 
-from mediawatch.probe_cli import add, probe
+from mediawatch.cli.probing import add, probe
 from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
 from mediawatch.suggest import AlreadyListed, add_stanza, feed_key
 

@@ -1,7 +1,7 @@
 """``mediawatch probe URL`` and ``mediawatch sources add URL``: click wrappers over :mod:`mediawatch.probe`
 and :mod:`mediawatch.suggest`.
 
-Registered by the CLI as ``main.add_command(probe)`` and ``sources.add_command(add)``. Imports stay light at
+Registered by :mod:`mediawatch.cli` as ``main.add_command(probe)`` and ``sources.add_command(add)``. Imports stay light at
 module level (``mediawatch --help`` must not import httpx); each command imports what it needs.
 """
 
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from mediawatch.cli.common import EXIT_CONFIG, load_settings
 from mediawatch.wording import count
 
 if TYPE_CHECKING:
     from mediawatch.probe import FeedCheck, ProbeReport
     from mediawatch.settings import Settings
 
-EXIT_CONFIG = 2  # as mediawatch.cli (imported lazily: cli.py imports this module to register the commands)
 SAMPLE_ARTICLES = 15
 SAMPLE_PER_REASON = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -84,11 +84,10 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
     Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1. A YouTube
     channel or playlist whose feed cannot be read is reported in full, then exits 1 too.
     """
-    from mediawatch.cli import _settings
 
     _check_url(url)
     _check_selector(selector)
-    settings = _settings(verbose=verbose)
+    settings = load_settings(verbose=verbose)
     report = _run_probe(url, settings, selector)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -187,7 +186,6 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     the file already collects the same feed (exit 2, naming it) or when the address cannot be read (exit 1).
     A taken id gets a numeric suffix unless --id was given.
     """
-    from mediawatch.cli import _settings
     from mediawatch.errors import ConfigError
     from mediawatch.files import folder_lock
     from mediawatch.sourcefile import read_sourcefile_text
@@ -196,7 +194,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     _check_url(url)
     _check_selector(selector)
     group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
-    settings = _settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)
+    settings = load_settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)
     path = settings.sources
     try:
         text = read_sourcefile_text(path) if path.exists() else ""
