@@ -17,19 +17,34 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
     """A file to write into; it replaces ``path`` (temporary file beside it, fsync, rename) only once the block
     ends without an error. A full disk, a kill or an error on the way leaves ``path`` as it was, and the partial
     copy is removed. Any ``OSError`` names ``path``, not the temporary file (a failed write names no file at
-    all). The new file is mode 0644, or keeps the old file's permission bits with ``keep_mode``."""
+    all). The new file is mode 0644, or keeps the old file's permission bits with ``keep_mode``.
+
+    A symbolic link is followed: the file it points to is replaced and the link stays. A device, pipe or socket
+    (``/dev/null``, ``/dev/stdout``, a shell's ``>(gzip > out.gz)``) is written in place, since there is no file
+    to replace: renaming over it would put a regular file where the device was."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    mode = path.stat().st_mode & 0o7777 if keep_mode and path.exists() else 0o644
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        try:
+            with open(target, "wb") as stream:
+                yield stream
+                stream.flush()
+        except OSError as exc:
+            if exc.strerror and exc.filename != str(path):
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
+        return
+    mode = target.stat().st_mode & 0o7777 if keep_mode and target.exists() else 0o644
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
