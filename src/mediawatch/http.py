@@ -20,14 +20,12 @@ import asyncio
 import hashlib
 import itertools
 import logging
-import math
 import os
 import ssl
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import stamina
@@ -36,13 +34,11 @@ import mediawatch
 from mediawatch.addresses import PrivateAccess
 from mediawatch.decoding import BoundedDecoder, TruncatedStreamError
 from mediawatch.errors import FetchError
-from mediawatch.schedule import parse_retry_after
+from mediawatch.fetch_reasons import clip, seconds, status_error, too_large, translate
 from mediawatch.settings import HEADER_TEXT, Settings
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = frozenset({502, 503, 504})
-RETRY_AFTER_STATUSES = frozenset({429, 503})
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 ACCEPT_ENCODING = "gzip, deflate"  # we decode these ourselves (bounded); nothing else is advertised
 
@@ -301,12 +297,12 @@ class Fetcher:
                     # flowing, it is a server that drips — retrying would only double the wait.
                     raise FetchError(
                         source_id,
-                        f"timed out after {_seconds(self.settings.timeout)} s",
+                        f"timed out after {seconds(self.settings.timeout)} s",
                         url=url,
                         transient=not progress.headers_received,
                     ) from exc
                 except httpx.HTTPError as exc:
-                    raise _translate(exc, source_id, url, self.settings) from exc
+                    raise translate(exc, source_id, url, self.settings) from exc
             if isinstance(step, _Attempt):
                 return step
             budget -= loop.time() - started
@@ -338,7 +334,7 @@ class Fetcher:
                 await self._read_body(response, source_id)
                 return _Attempt(response, b"", not_modified=True, redirects=redirects)
             if not 200 <= status < 300:
-                raise _status_error(response, source_id)
+                raise status_error(response, source_id)
             body = await self._read_body(response, source_id)
             return _Attempt(response, body, not_modified=False, redirects=redirects)
         finally:
@@ -405,7 +401,7 @@ class Fetcher:
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         declared = response.headers.get("content-length", "")
         if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
-            raise _too_large(source_id, url, limit)
+            raise too_large(source_id, url, limit)
         try:
             decoder = BoundedDecoder(encoding)
         except ValueError as exc:
@@ -417,7 +413,7 @@ class Fetcher:
                 piece = decoder.feed(raw, limit - total + 1)
                 total += len(piece)
                 if total > limit:
-                    raise _too_large(source_id, url, limit)
+                    raise too_large(source_id, url, limit)
                 chunks.append(piece)
             tail = decoder.finish()
         except zlib.error as exc:
@@ -431,102 +427,13 @@ class Fetcher:
             raise FetchError(source_id, "truncated response", url=url, transient=True) from exc
         total += len(tail)
         if total > limit:
-            raise _too_large(source_id, url, limit)
+            raise too_large(source_id, url, limit)
         chunks.append(tail)
         return b"".join(chunks)
 
 
 def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, FetchError) and exc.transient
-
-
-def _status_error(response: httpx.Response, source_id: str) -> FetchError:
-    status = response.status_code
-    url = str(response.url)
-    retry_after = None
-    if status in RETRY_AFTER_STATUSES:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-    if retry_after is not None and retry_after > 0:  # "0" or a date already past: no wait asked for
-        return FetchError(
-            source_id,
-            f"HTTP {status} (retry after {math.ceil(retry_after)} s)",
-            url=url,
-            status=status,
-            retry_after=retry_after,
-        )
-    return FetchError(
-        source_id, f"HTTP {status}", url=url, status=status, transient=status in TRANSIENT_STATUSES
-    )
-
-
-def _translate(exc: httpx.HTTPError, source_id: str, url: str, settings: Settings) -> FetchError:
-    """An httpx exception as a FetchError with a reason a person can act on."""
-    if isinstance(exc, httpx.TooManyRedirects):
-        return FetchError(source_id, "too many redirects", url=url)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return FetchError(source_id, f"invalid URL ({exc})", url=url)
-    if isinstance(exc, httpx.ConnectTimeout):
-        reason = f"could not connect (timed out after {_seconds(settings.connect_timeout)} s)"
-        return FetchError(source_id, reason, url=url, transient=True)
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchError(
-            source_id, f"timed out after {_seconds(settings.timeout)} s", url=url, transient=True
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return FetchError(source_id, f"could not connect ({_os_detail(exc)})", url=url, transient=True)
-    if _caused_by(exc, ConnectionResetError) or "reset by peer" in str(exc).lower():
-        return FetchError(source_id, "connection reset", url=url, transient=True)
-    if isinstance(exc, httpx.RemoteProtocolError) and _looks_truncated(exc):
-        return FetchError(source_id, "truncated response", url=url, transient=True)
-    if isinstance(exc, httpx.TransportError):
-        return FetchError(source_id, f"network error ({_os_detail(exc)})", url=url, transient=True)
-    return FetchError(source_id, f"HTTP error ({exc})", url=url)
-
-
-def _looks_truncated(exc: httpx.RemoteProtocolError) -> bool:
-    text = str(exc).lower()
-    return "incomplete" in text or "without sending complete message body" in text
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _os_detail(exc: BaseException) -> str:
-    """The innermost OS error text ("connection refused"), else the exception's own text."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OSError) and current.errno is not None and current.errno > 0:
-            return os.strerror(current.errno).lower()  # asyncio's own strerror texts are less readable
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror.lower()
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    text = str(exc).strip()
-    if text.startswith("[Errno") and "]" in text:
-        text = text.split("]", 1)[1].strip()
-    return (text or type(exc).__name__).lower()
-
-
-def _too_large(source_id: str, url: str, limit: int) -> FetchError:
-    return FetchError(source_id, f"response larger than {_size(limit)}", url=url)
-
-
-def _size(n: int) -> str:
-    mb = 1024 * 1024
-    if n >= mb:
-        return f"{n // mb} MB" if n % mb == 0 else f"{n / mb:.1f} MB"
-    if n >= 1024:
-        return f"{n // 1024} KB" if n % 1024 == 0 else f"{n / 1024:.1f} KB"
-    return f"{n} bytes"
 
 
 def sendable(validator: str | None) -> str | None:
@@ -538,21 +445,11 @@ def sendable(validator: str | None) -> str | None:
     return value if HEADER_TEXT.fullmatch(value) else None
 
 
-def clip(text: str, limit: int = 200) -> str:
-    """Server-supplied text (a Location header, a redirect target) shortened for a health reason."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _peer_address(response: httpx.Response) -> str | None:
     """The IP address the response's connection reached (None when the transport does not tell)."""
     stream = response.extensions.get("network_stream")
     peer = stream.get_extra_info("server_addr") if stream is not None else None
     return str(peer[0]) if peer else None
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g}"
 
 
 def _to_result(

@@ -25,7 +25,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from mediawatch.errors import FetchError
-from mediawatch.http import Fetcher, clip
+from mediawatch.fetch_reasons import clip
+from mediawatch.http import Fetcher
 
 logger = logging.getLogger(__name__)
 

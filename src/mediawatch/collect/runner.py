@@ -19,7 +19,8 @@ from typing import Any, TypeGuard
 from mediawatch.collect import youtube
 from mediawatch.collect.work import Parsed, article_item, parse_items
 from mediawatch.errors import FetchError, ParseError, SourceError
-from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck, clip
+from mediawatch.fetch_reasons import clip
+from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck
 from mediawatch.models import Item, SourceKind
 from mediawatch.normalize import Skipped, canonical_url, without_surrogates
 from mediawatch.robots import RobotsCache
