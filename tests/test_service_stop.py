@@ -26,6 +26,7 @@ from mediawatch.enrich import (
     BATCH_SECONDS,
     FIRST_STOPPABLE_BATCH,
     MIN_BATCH,
+    build_embedder,
     next_batch_size,
     run_classify,
     tagger_identity,
@@ -329,6 +330,19 @@ def test_a_tick_tags_for_part_of_the_interval_and_new_items_go_first(
     monkeypatch.setattr(pipeline, "TICK_TAGGING_MIN_SHARE", 0.2)
     assert isinstance(nxt := run_tick(app, embedder=embedder), TickReport)
     assert nxt.tagged == 63 - FIRST_STOPPABLE_BATCH and nxt.untagged == 0 and app.store.items_to_classify(model, key) == []
+
+
+@pytest.mark.slow  # imports sentence-transformers to fail loading a model that is not there
+def test_a_tick_whose_model_cannot_load_keeps_the_items_and_says_how_many_wait(
+    tmp_path: Path, loopserver, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = ["m0", "m1"]
+    app = make_app(tmp_path, feed_sources(loopserver, names, delay=0.0), model=str(tmp_path / "no-such-model"))
+    report = run_tick(app, embedder=build_embedder(app.settings))
+    assert isinstance(report, TickReport)
+    assert report.new_items == 4 and report.tagged == 0 and report.untagged == 4
+    assert any("tagging skipped: cannot load embedding model" in r.getMessage() for r in caplog.records)
+    assert app.store.count_never_tagged() == 4  # collected and kept for the tick that has a model
 
 
 def test_the_service_hands_its_stop_event_to_the_tick(tmp_path: Path) -> None:

@@ -404,6 +404,7 @@ def run_tick(app: App, *, embedder: object | None = None, stop: threading.Event 
         untagged, tagging_stopped = classified.left, classified.stopped
     except ClassifierUnavailable as exc:
         logger.error("tagging skipped: %s", exc)  # items stay stored; the next tick tries again
+        untagged = app.store.count_never_tagged()
     feeds, feeds_put_off = refresh_feeds(app, tagged_ids, stop=stop)
     # the stop left something for the next start (tagging that only ran out of the tick's time is not a stop)
     stopped = collected.stopped or feeds_put_off or (tagging_stopped and stop is not None and stop.is_set())

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, delete, func, or_, select
 
 from mediawatch.models import Classification, Item, ItemId
 from mediawatch.store import schema as t
@@ -68,8 +68,7 @@ class TagStore:
         with self.engine.connect() as conn:
             if everything:
                 return [ItemId(i) for i in conn.execute(select(t.item.c.id).order_by(*order)).scalars()]
-            never = select(t.item.c.id).where(~select(t.classification.c.item_id).where(
-                t.classification.c.item_id == t.item.c.id).exists())
+            never = select(t.item.c.id).where(_never_tagged())
             stale = (
                 select(t.item.c.id)
                 .join(t.classification, t.classification.c.item_id == t.item.c.id)
@@ -78,6 +77,11 @@ class TagStore:
             first = conn.execute(never.order_by(*order)).scalars().all()
             then = conn.execute(stale.order_by(t.item.c.published.desc(), bytewise(t.item.c.id).desc())).scalars()
             return [ItemId(i) for i in (*first, *then)]
+
+    def count_never_tagged(self) -> int:
+        """How many stored items have no tags at all (what waits when the model cannot be loaded)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.item).where(_never_tagged())).scalar_one())
 
     def items_by_id(self, item_ids: Sequence[str]) -> list[Item]:
         """The stored items with these ids, in the order given (ids not stored are left out)."""
@@ -189,6 +193,10 @@ class TagStore:
                     editor=m["editor"], note=m["note"], labeled_at=m["labeled_at"],
                 )))
         return out
+
+
+def _never_tagged() -> Any:
+    return ~select(t.classification.c.item_id).where(t.classification.c.item_id == t.item.c.id).exists()
 
 
 def _json_default(value: object) -> object:
