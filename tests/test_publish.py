@@ -488,3 +488,24 @@ def test_a_feed_that_loses_its_last_item_is_dated_by_the_correction(store: QStor
     assert empty_feed_updated(store, FeedKey(None, "TR"), now=NOW + timedelta(days=9)) == relabeled
     # a feed that never had an item: empty since the first source was registered (not the epoch, not "now")
     assert empty_feed_updated(store, FeedKey("sport", "KZ"), now=NOW) == NOW - timedelta(days=60)
+
+
+def test_right_to_left_names_are_isolated_in_the_why_and_bidi_controls_dropped(store: QStore) -> None:
+    """Kazakh in Arabic script (China's Kazakhs): in an English line, two such names in a row would show in
+    reverse order and take the punctuation after them along; an override (U+202E) in outside text would
+    reverse the rest of the line. Each right-to-left name sits between FSI and PDI; controls are removed."""
+    from mediawatch.publish.text import why_lines
+    from mediawatch.wording import FSI, PDI, isolate
+
+    add_rows(store, [Row(62, "olgii-mn", "kk", ago(1), "Kazakhs of Ili", "Summary.", True, "CN", "festivals",
+                         places=(("Ili", "CN", "ىله"), ("Kazakhs", "CN", "قازاقتار\u202e")))])
+    store.save_label(Label(item_id(62), True, ("CN",), ("festivals",), "ايگەرىم", "قايتا\u202bتەكسەرىلدى", NOW))
+    lines = why_lines(store.find_items(ItemQuery(item_ids=(item_id(62),)), with_why=True)[0])
+    assert lines[0] == f"Marked relevant by an editor ({FSI}ايگەرىم{PDI}): {FSI}قايتاتەكسەرىلدى{PDI}."
+    names = next(line for line in lines if line.startswith("Names matched: "))
+    assert names.startswith(f"Names matched: {FSI}ىله{PDI} → Ili (CN), {FSI}قازاقتار{PDI} → Kazakhs (CN), ")
+    assert "\u202e" not in "".join(lines) and "\u202b" not in "".join(lines)
+    assert isolate("Bayan-Ölgii") == "Bayan-Ölgii" and isolate("a\u202eb\u2066c") == "abc"
+    from mediawatch.digest.render import md_escape  # the Markdown digest's outside text, the same way
+
+    assert md_escape("Kazakh*s\u202e [of] ىله") == f"{FSI}Kazakh\\*s \\[of\\] ىله{PDI}"

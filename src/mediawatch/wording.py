@@ -1,4 +1,5 @@
-"""Words for people reading reports, digests and pages: counts with the right plural, text cut to a length.
+"""Words for people reading reports, digests and pages: counts with the right plural, text cut to a length,
+outside text isolated from the line around it.
 
 :func:`shorten` is the one way text is cut for display (feed summaries, digest summaries, chart labels): at the
 last space when one lies in the last 30 % of the room, else at a grapheme-cluster boundary, so a cut never
@@ -12,17 +13,33 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
 ELLIPSIS = "…"
 WORD_ROOM = 0.3  # cut at a space when one lies within the last 30 % of the allowed length
 TRAILING = " \t,;:—–-"  # dropped before the ellipsis: "word, …" reads as "word…"
+FSI, PDI = "\u2068", "\u2069"  # first strong isolate, pop directional isolate
+# embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): in outside text they could
+# reverse the rest of our line ("Trojan Source"); isolate() sets the text's direction itself
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``1 source``, ``2 sources``, ``0 sources`` (``plural`` for nouns that do not just take an s)."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def isolate(text: str) -> str:
+    """Outside text (a title, a matched name, an editor's note) for a line of plain text in English: its own
+    directional controls removed and, when it holds right-to-left letters (Kazakh in Arabic script, Persian),
+    set between FSI and PDI. In a left-to-right line, a list of such names would otherwise show in reverse
+    order and carry the punctuation after them along. HTML pages use ``<bdi>`` and ``dir="auto"`` instead."""
+    text = _BIDI_CONTROLS.sub("", text)
+    if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
+        return f"{FSI}{text}{PDI}"
+    return text
 
 
 def shorten(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
@@ -75,4 +92,4 @@ def _clusters() -> Any:
     return regex.compile(r"\X")
 
 
-__all__ = ["ELLIPSIS", "count", "grapheme_boundary", "shorten"]
+__all__ = ["ELLIPSIS", "FSI", "PDI", "count", "grapheme_boundary", "isolate", "shorten"]

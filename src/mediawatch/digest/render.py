@@ -27,7 +27,7 @@ from markupsafe import Markup
 from mediawatch.digest.build import Digest, Section, SectionStory, change
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.week import IsoWeek, zone
-from mediawatch.wording import count
+from mediawatch.wording import count, isolate
 
 GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two runs for the same week
 
@@ -59,8 +59,9 @@ def safe_url(url: object) -> str | None:
 
 
 def md_escape(value: object) -> str:
-    """Plain text for a Markdown line: whitespace collapsed, Markdown/HTML punctuation backslash-escaped."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    """Plain text for a Markdown line: whitespace collapsed, Markdown/HTML punctuation backslash-escaped,
+    right-to-left text isolated (:func:`~mediawatch.wording.isolate`) so the rest of the line keeps its order."""
+    text = isolate(" ".join(_CONTROL.sub(" ", str(value)).split()))
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 

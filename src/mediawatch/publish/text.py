@@ -26,7 +26,7 @@ from mediawatch.digest.names import country_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.topics import topics_line
 from mediawatch.store.queries import TaggedItem
-from mediawatch.wording import shorten
+from mediawatch.wording import isolate, shorten
 
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -81,12 +81,13 @@ def source_label(item: TaggedItem) -> str:
 
 
 def why_lines(item: TaggedItem) -> list[str]:
-    """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics)."""
+    """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics). Outside
+    words (matched names, an editor's name and note) are isolated, so names in Arabic script keep their order."""
     why = item.why
     lines: list[str] = []
     if item.labeled:
-        who = f" ({as_text(item.editor, 60)})" if item.editor else ""  # typed by an editor: text
-        note = f": {as_text(item.note, 200)}" if item.note else ""
+        who = f" ({isolate(as_text(item.editor, 60))})" if item.editor else ""  # typed by an editor: text
+        note = f": {isolate(as_text(item.note, 200))}" if item.note else ""
         verdict = "relevant" if item.relevant else "not relevant"
         lines.append(f"Marked {verdict} by an editor{who}{note}.")
     if item.relevance is not None:
@@ -95,12 +96,12 @@ def why_lines(item: TaggedItem) -> list[str]:
     if why is not None:
         names = _unique(
             [
-                f"{plain(p.text)} → {plain(p.name)} ({plain(p.country)})"
+                f"{isolate(plain(p.text))} → {isolate(plain(p.name))} ({plain(p.country)})"
                 if p.text and p.text != p.name
-                else f"{plain(p.name)} ({plain(p.country)})"
+                else f"{isolate(plain(p.name))} ({plain(p.country)})"
                 for p in why.places
             ]
-            + [plain(s) for kind, surfaces in why.terms if kind != "other_group" for s in surfaces]
+            + [isolate(plain(s)) for kind, surfaces in why.terms if kind != "other_group" for s in surfaces]
         )
         if names:
             lines.append("Names matched: " + ", ".join(names[:12]) + ".")
@@ -108,7 +109,7 @@ def why_lines(item: TaggedItem) -> list[str]:
         evidence = dict(why.countries) if why else {}
         parts = []
         for code in item.countries:
-            support = _unique(plain(n) for n in evidence.get(code, ()))
+            support = _unique(isolate(plain(n)) for n in evidence.get(code, ()))
             parts.append(
                 f"{country_name(code)} [{code}]" + (f" ({', '.join(support[:5])})" if support else "")
             )
