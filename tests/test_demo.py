@@ -67,7 +67,9 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         parsed = feedparser.parse(path.read_bytes())
         assert not parsed.bozo, (path, parsed.bozo_exception)
         assert all(e.id.startswith("tag:") for e in parsed.entries)
-    for path in feeds_dir.rglob("*.json"):
+    jsons = sorted(feeds_dir.rglob("*.json"))
+    assert len(jsons) == len(atoms)  # every feed in both formats
+    for path in jsons:
         assert json.loads(path.read_text(encoding="utf-8"))["version"].startswith("https://jsonfeed.org/version/1")
     festivals = feedparser.parse((feeds_dir / "topics" / "festivals.atom").read_bytes())
     assert any("Nauryz" in e.title or "Наурыз" in e.title for e in festivals.entries)

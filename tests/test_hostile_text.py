@@ -25,11 +25,11 @@ from loopserver import LoopServer, Response
 
 from mediawatch.app import App
 from mediawatch.cli import main
+from mediawatch.cli.probing import probe
 from mediawatch.collect import feeds
 from mediawatch.collect.feeds import parse_feed
 from mediawatch.normalize import clean_text, collapse_whitespace, html_to_text
 from mediawatch.pipeline import run_collect, select_sources
-from mediawatch.cli.probing import probe
 from mediawatch.store import SourceState
 
 SURROGATES = range(0xD800, 0xE000)

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import stamina
+from conftest import PROXY_VARS
 from loopserver import MB, ForwardProxy, LoopServer, Response, gzip_zeros
 
 import mediawatch
@@ -33,9 +34,6 @@ from mediawatch.robots import RobotsCache
 from mediawatch.settings import Settings
 
 pytestmark = pytest.mark.anyio
-
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
 
 @pytest.fixture
 def anyio_backend() -> str:

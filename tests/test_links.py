@@ -18,7 +18,6 @@ from bs4 import BeautifulSoup
 
 from mediawatch.collect.links import Reason, declared_feeds, extract_links, site_of
 from mediawatch.errors import ParseError
-from mediawatch.normalize import canonical_url
 
 LISTINGS = Path(__file__).parent / "data" / "pages" / "listings"
 INDEX: dict[str, dict[str, object]] = {
@@ -271,21 +270,6 @@ def test_declared_feeds_kinds_and_relative_urls() -> None:
         "https://cdn.x.kz/atom",
         "https://x.kz/feed.json",
     )
-
-
-def test_canonical_url() -> None:
-    assert (
-        canonical_url("HTTPS://Example.KZ:443/a/b?utm_source=x&id=5&fbclid=1#top")
-        == "https://example.kz/a/b?id=5"
-    )
-    assert canonical_url("https://elarna.kz/kk/tag/тіл") == "https://elarna.kz/kk/tag/%D1%82%D1%96%D0%BB"
-    assert (
-        canonical_url("https://elarna.kz/kk/tag/%d1%82%d1%96%d0%bb")
-        == "https://elarna.kz/kk/tag/%D1%82%D1%96%D0%BB"
-    )
-    host = "қазақ".encode("idna").decode("ascii")
-    assert canonical_url("http://қазақ.kz/жаңалықтар") == f"http://{host}.kz/" + quote("жаңалықтар")
-    assert canonical_url("http://x.kz:8080") == "http://x.kz:8080/"
 
 
 def test_suffix_list_is_built_lazily_and_never_fetched() -> None:

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 import stamina
 from click.testing import CliRunner, Result
+from conftest import PROXY_VARS
 from loopserver import LoopServer
 
 from mediawatch.cli import main
 from mediawatch.logs import configure_logging
-
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)

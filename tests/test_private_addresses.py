@@ -14,10 +14,10 @@ from collectapp import health, make_app, page
 from loopserver import LoopServer
 
 from mediawatch.addresses import PrivateAccess, is_private_ip, is_private_name
-from mediawatch.pipeline import run_collect, select_sources
 from mediawatch.cli.probing import probe
+from mediawatch.pipeline import run_collect, select_sources
 
-pytestmark = pytest.mark.usefixtures("no_backoff")
+pytestmark = pytest.mark.usefixtures("direct_http")  # no operator proxy may carry the requests elsewhere
 
 SECRET = "<html><head><title>INTERNAL ADMIN</title></head><body><article><h1>INTERNAL ADMIN</h1><p>db_password=" \
          "hunter2 and the rest of an internal page that must never be stored or published.</p></article></body></html>"

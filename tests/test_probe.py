@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 from loopserver import ForwardProxy, LoopServer
 
+from mediawatch.cli.probing import add, probe
 from mediawatch.collect import links
 from mediawatch.probe import ProbeReport, probe_url
-from mediawatch.cli.probing import add, probe
 from mediawatch.settings import Settings
 from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
 from mediawatch.suggest import add_stanza, country_guess, slugify

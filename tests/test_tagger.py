@@ -389,5 +389,5 @@ def test_a_place_read_in_two_scripts_is_listed_once(built: tuple[Tagger, Hashing
                                          text="Mońǵolııadaǵy qazaqtar.", lang="kk")])
     places = [(p["name"], p["kind"]) for p in result.why["places"]]  # type: ignore[union-attr,index]
     assert "Bayan-Ölgii" in {name for name, _ in places} and len(places) == len(set(places)), places
-    for value in result.why["topic_thresholds"].values():  # type: ignore[union-attr]
-        assert value == round(value, 4)
+    thresholds = result.why["topic_thresholds"]  # type: ignore[index]
+    assert thresholds and all(value == round(value, 4) for value in thresholds.values())  # type: ignore[union-attr]

@@ -188,7 +188,8 @@ def test_serve_command_takes_the_base_url(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "serve did not answer within 60 s"
                 time.sleep(0.2)
         assert status == 200 and "vary" not in headers
-        assert all(re.match(r"^https://mw\.example\.org/x/feeds/", u) for u in opml_urls(body))
+        urls = opml_urls(body)
+        assert urls and all(re.match(r"^https://mw\.example\.org/x/feeds/", u) for u in urls)
         _, _, feed = fetch(port, FEED, f"127.0.0.1:{port}")
         assert self_link(feed) == f"https://mw.example.org/x{FEED}"
     finally:
