@@ -253,3 +253,57 @@ def test_decode_html_order_of_evidence() -> None:
         "<html><body>Это страница без объявленной кодировки, но с длинным русским текстом.</body></html>"
     )
     assert decode_html(undeclared.encode("cp1251")) == undeclared  # detected
+
+
+# --------------------------------------------------------------------------------------------- datelines
+
+FETCHED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+_BODY = "<p>" + "Қытайдағы қазақтар наурыз мерекесін тойлады. " * 8 + "</p><p>" + "Мерекеге мыңдаған адам қатысты. " * 6
+
+
+def dated_page(dateline: str, lang: str | None, *, related: bool = True) -> str:
+    """A page with no structured date: its dateline sits in an element with a neutral class under the <h1>,
+    and it also prints another story's date in a related list and a year range in its copyright line."""
+    attr = f' lang="{lang}"' if lang else ""
+    others = '<div class="related"><a href="/news/2">Other story</a> <span>12.11.2026</span></div>' if related else ""
+    return (f'<!doctype html><html{attr}><head><meta charset="utf-8"><title>Қазақтар | Site</title></head><body>'
+            f'<header><nav><a href="/">Home</a></nav></header><main><article><h1>Қазақтар наурызды тойлады</h1>'
+            f'<div class="sana">{dateline}</div>{_BODY}</p></article>{others}</main>'
+            f"<footer>© 2001–2026 Example</footer></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("dateline", "lang", "expected"),
+    [
+        ("27 қараша 2026, 14:05", "kk", datetime(2026, 11, 27, 14, 5, tzinfo=UTC)),
+        ("27 qarasha 2026, 14:05", "kk", datetime(2026, 11, 27, 14, 5, tzinfo=UTC)),  # Kazakh, Latin script
+        ("27 قاراشا 2026", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # Kazakh, Arabic script (China)
+        ("2026 жылы 27 қараша", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # year first
+        ("2026 оны 11-р сарын 27", "mn", datetime(2026, 11, 27, tzinfo=UTC)),  # Mongolian
+        ("27-ноябрь 2026", "ky", datetime(2026, 11, 27, tzinfo=UTC)),
+        ("5 марта 2025 г.", "ru", datetime(2025, 3, 5, tzinfo=UTC)),
+        ("Вчера, 18:40", "ru", datetime(2026, 11, 27, 18, 40, tzinfo=UTC)),  # relative to the fetch
+        ("5 Mart 2025 Çarşamba", "tr", datetime(2025, 3, 5, tzinfo=UTC)),
+        ("2025年3月5日 10:20", "zh", datetime(2025, 3, 5, 10, 20, tzinfo=UTC)),
+    ],
+)
+def test_the_dateline_under_the_headline_beats_related_stories_and_the_copyright(
+    dateline: str, lang: str, expected: datetime
+) -> None:
+    entry = extract_article(dated_page(dateline, lang), url="https://ex.kz/news/1", source_id="s", now=FETCHED)
+    assert entry.published == expected
+
+
+def test_the_sources_language_reads_a_dateline_when_the_page_declares_none() -> None:
+    html = dated_page("27 qarasha 2026", None)
+    entry = extract_article(html, url="https://ex.kz/news/1", source_id="s", language="kk", now=FETCHED)
+    assert entry.published == datetime(2026, 11, 27, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("related", [True, False])
+def test_a_page_that_shows_no_date_of_its_own_has_none(related: bool) -> None:
+    """Not another story's date, not 2001-01-01 from "© 2001–2026", not the bare year: the collector then
+    stores the fetch time and flags it as an estimate."""
+    entry = extract_article(dated_page("Views: 1234", "en", related=related), url="https://ex.kz/news/1",
+                            source_id="s", now=FETCHED)
+    assert entry.published is None

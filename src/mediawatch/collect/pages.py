@@ -5,7 +5,7 @@ The main text comes from trafilatura in precision mode (measured on the Article 
 ``bench/bench_articles.py``), with a balanced-mode rescue when precision mode keeps too little. Title,
 author and description come from trafilatura's metadata; the publication time from the page's structured
 metadata (JSON-LD, ``article:published_time`` and the like) because it keeps the time and the offset, else
-from htmldate through trafilatura.
+from the date the page shows (:mod:`mediawatch.collect.datelines`).
 
 Listing pages (which links are articles) are handled in :mod:`mediawatch.collect.links`; its public names
 are re-exported here so the collector imports one module for the page kind.
@@ -259,8 +259,10 @@ def _parse_tree(text: str) -> lxml_html.HtmlElement | None:
         return None
 
 
-def _published(head: _Head, htmldate_value: str | None) -> datetime | None:
-    """Article JSON-LD, then article meta tags, then a WebPage's JSON-LD date, then htmldate's finding."""
+def _published(head: _Head, tree: lxml_html.HtmlElement | None, *, url: str, language: str | None,
+               now: datetime | None) -> datetime | None:
+    """Article JSON-LD, then article meta tags, then a WebPage's JSON-LD date, then the date the page shows
+    (:func:`mediawatch.collect.datelines.find_published`)."""
     for obj in head.articles(webpages=False):
         if parsed := _jsonld_date(obj):
             return parsed
@@ -271,7 +273,12 @@ def _published(head: _Head, htmldate_value: str | None) -> datetime | None:
     for obj in head.articles():
         if parsed := _jsonld_date(obj):
             return parsed
-    return parse_datetime(htmldate_value) if htmldate_value else None
+    if tree is None:
+        return None
+    from mediawatch.collect.datelines import find_published
+
+    return find_published(tree, url=url, language=head.lang or language, now=now or datetime.now(UTC),
+                          options=dict(_DATE_OPTIONS))
 
 
 def _jsonld_date(obj: Mapping[str, Any]) -> datetime | None:
@@ -354,7 +361,9 @@ def _usable(text: str, tree: lxml_html.HtmlElement | None) -> bool:
 def _main_text(page: str, url: str) -> tuple[str, Any]:
     """(main text, trafilatura Document with metadata or None)."""
     document = trafilatura.bare_extraction(
-        page, url=url, with_metadata=True, date_extraction_params=dict(_DATE_OPTIONS), **_TEXT_OPTIONS
+        # its date is not used (see _published): the quick search is enough
+        page, url=url, with_metadata=True, date_extraction_params={**_DATE_OPTIONS, "extensive_search": False},
+        **_TEXT_OPTIONS,
     )
     text = (getattr(document, "text", None) or "").strip()
     if len(text) < _RESCUE_BELOW_CHARS:
@@ -364,10 +373,13 @@ def _main_text(page: str, url: str) -> tuple[str, Any]:
     return text, document
 
 
-def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: str | None = None) -> RawEntry:
+def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: str | None = None,
+                    language: str | None = None, now: datetime | None = None) -> RawEntry:
     """One article page as a RawEntry (kind ARTICLE): main text, title, author, publication time (aware UTC
     or None), language (primary subtag, lower case) and ``summary_html`` (the page's description or the
-    text's opening, as escaped plain text). ``encoding`` is the HTTP charset, if the response had one.
+    text's opening, as escaped plain text). ``encoding`` is the HTTP charset, if the response had one;
+    ``language`` the source's (for reading a dateline when the page declares none) and ``now`` the fetch
+    time (for "yesterday").
 
     Raises ParseError(source_id, "no article text found", url=url) when the page has no usable main text."""
     page = decode_html(html, encoding) if isinstance(html, bytes) else html
@@ -406,7 +418,7 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
         kind=ItemKind.ARTICLE,
         summary_html=html_lib.escape(summary, quote=False),
         text=text,
-        published=_published(head, getattr(document, "date", None)),
+        published=_published(head, tree, url=url, language=language, now=now),
         author=author,
         language=_language(head),
     )

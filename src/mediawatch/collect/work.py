@@ -80,5 +80,5 @@ def article_item(
     """An article page -> one normalised item. Raises ParseError when the page has no article text."""
     from mediawatch.collect.pages import extract_article
 
-    raw = extract_article(body, url=url, source_id=source_id, encoding=encoding)
+    raw = extract_article(body, url=url, source_id=source_id, encoding=encoding, language=language, now=fetched)
     return normalize_entries([raw], fetched, language)
