@@ -544,6 +544,56 @@ def test_page_article_failing_for_a_passing_reason_is_retried_on_an_unchanged_li
     assert loopserver.requests_for("/")[0].headers.get("if-none-match") == '"listing-v1"'
 
 
+def test_a_link_that_fails_for_good_is_given_up_and_does_not_fail_a_working_source(
+    tmp_path: Path, loopserver
+) -> None:
+    """A listing that keeps showing a broken link (a 404, a gallery without article text) while its page
+    changes (a view counter) used to fail the source on every quiet run ("every new article failed"), which
+    backed it off and delayed new articles. The link is now given up for 30 days and the source stays up."""
+    titles = ["Казахи Омска отметили Наурыз", "Диаспора в Стамбуле открыла школу"]
+    paths = _page_site(loopserver, titles)
+    gallery = "/news/2025/11/09/kazakh-photo-gallery"
+    listing = (f'<li><article><h2><a href="{paths[0]}">{titles[0]}</a></h2></article></li>'
+               f'<li><article><h2><a href="{gallery}">Фотогалерея праздника Наурыз</a></h2></article></li>')
+
+    def serve_listing(views: int, more: str = "") -> None:  # a page that differs on every fetch
+        loopserver.serve("/", f"<!doctype html><html><body><ul>{listing}{more}</ul><p>Views: {views}</p>"
+                              f"</body></html>", content_type="text/html; charset=utf-8")
+
+    loopserver.status(gallery, 404)
+    serve_listing(1)
+    app = _page_app(tmp_path, loopserver)
+    first = run_collect(app, select_sources(app, all_sources=True))
+    assert first.items_new == 1 and "1 of 2 articles failed" in first.warnings["portal"]
+    state = health(app)["portal"]
+    assert "_given_up" not in state.notes and "1 article link that failed for good" in state.notes["given_up"]
+    serve_listing(2)
+    loopserver.clear_requests()
+    second = run_collect(app, select_sources(app, all_sources=True))
+    assert second.sources_failed == 0 and second.items_new == 0
+    assert _article_requests(loopserver) == []  # neither the stored article nor the broken link
+    assert health(app)["portal"].consecutive_failures == 0
+    # a new article still comes in; the broken link is still not requested
+    serve_listing(3, f'<li><article><h2><a href="{paths[1]}">{titles[1]}</a></h2></article></li>')
+    loopserver.clear_requests()
+    third = run_collect(app, select_sources(app, all_sources=True))
+    assert third.items_new == 1 and _article_requests(loopserver) == [paths[1]]
+
+
+def test_a_listing_whose_every_article_fails_still_fails_and_keeps_trying(tmp_path: Path, loopserver) -> None:
+    """Nothing of the listing ever stored and every link broken: the listing (or the link rule) is at fault,
+    so the source fails, and the links are tried again next run rather than forgotten."""
+    paths = _page_site(loopserver, ["Казахи Омска отметили Наурыз"])
+    loopserver.status(paths[0], 404)
+    app = _page_app(tmp_path, loopserver)
+    for _ in range(2):
+        loopserver.clear_requests()
+        report = run_collect(app, select_sources(app, all_sources=True))
+        assert report.sources_failed == 1 and _article_requests(loopserver) == [paths[0]]
+    state = health(app)["portal"]
+    assert state.last_error.startswith("every new article failed; first: ") and "given_up" not in state.notes
+
+
 def test_page_article_429_stops_the_run_and_moves_the_next_check(tmp_path: Path, loopserver) -> None:
     """A 429 with Retry-After on an article: no further article of that run is requested, the source's next
     check honours Retry-After, and the articles not fetched are fetched by a later run."""

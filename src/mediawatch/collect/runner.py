@@ -9,10 +9,11 @@ which the pipeline points at a process pool.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeGuard
 
@@ -40,6 +41,11 @@ MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one r
 # article phase holds no more requests than one host's politeness allows, so a run stays near
 # ``concurrency`` x ``per_host`` requests (the size of the client pools).
 MAX_ARTICLES_AT_ONCE = 4
+# An article link that failed for good (a 404, a page without article text: a gallery, a video) is not
+# requested again for this long, so a listing that keeps showing it does not fail the source run after run.
+GIVE_UP_DAYS = 30
+GIVEN_UP_NOTE = "_given_up"  # in the source's notes: JSON {canonical URL: day it failed} (internal: "_")
+MAX_GIVEN_UP = 500
 INTERNAL_ERROR_MAX = 300  # characters of an unforeseen exception's text kept in a source's reason
 
 KnownUrls = Callable[[Sequence[str]], set[str]]
@@ -264,12 +270,15 @@ class SourceCollector:
             raise ParseError(spec.id, f"no article links found on the listing page{how}", url=result.url)
         wanted = list(dict.fromkeys(canonical_url(u) for u in report.articles))
         known = self.known_urls(wanted)
-        unknown = [u for u in wanted if u not in known]
+        today = self.clock().date()
+        given_up = _given_up(run.notes, today)
+        unknown = [u for u in wanted if u not in known and u not in given_up]
         new = unknown[: self.max_articles]
         run.incomplete = len(unknown) > len(new)
         items: list[Item] = []
         skipped: list[Skipped] = []
         failures: list[str] = []
+        passing = False
         slowed: list[FetchError] = []
         left = 0
         # results come back in listing order, whatever order the fetches finished in
@@ -278,7 +287,10 @@ class SourceCollector:
                 left += 1
             elif isinstance(outcome, SourceError):
                 failures.append(f"{url}: {outcome.reason}")
-                run.incomplete = run.incomplete or _passing(outcome)
+                if _passing(outcome):
+                    passing = run.incomplete = True
+                else:
+                    given_up[url] = today.isoformat()
                 if _slows_down(outcome):
                     slowed.append(outcome)
             else:
@@ -293,8 +305,11 @@ class SourceCollector:
                 run.warnings.append(f"{left} articles left for the next run ({slowed[0].reason})")
         if failures:
             run.warnings.append(f"{len(failures)} of {len(new)} articles failed (first: {failures[0]})")
-            if not items:
+            # the source fails when it yields nothing and the listing may be at fault; a listing whose other
+            # articles were stored before works, and its broken links are given up (warned, not failed)
+            if not items and (passing or not known):
                 raise ParseError(spec.id, f"every new article failed; first: {failures[0]}", url=result.url)
+        _keep_given_up(run.notes, given_up)  # not when failing: those links then stay in view until fixed
         return Parsed(tuple(items), tuple(skipped))
 
     async def _articles(
@@ -402,6 +417,30 @@ def internal_error(exc: BaseException) -> str:
     text = clip(without_surrogates(database_reason(exc)), INTERNAL_ERROR_MAX)
     kind = type(exc).__name__
     return f"internal error: {kind}: {text}" if text else f"internal error: {kind}"
+
+
+def _given_up(notes: dict[str, str], today: date) -> dict[str, str]:
+    """The article links given up on less than :data:`GIVE_UP_DAYS` ago (older ones get another try)."""
+    try:
+        stored = json.loads(notes.get(GIVEN_UP_NOTE) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    oldest = (today - timedelta(days=GIVE_UP_DAYS)).isoformat()
+    return {str(url): str(day) for url, day in stored.items() if isinstance(day, str) and day > oldest}
+
+
+def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
+    """Store the given-up links (the newest :data:`MAX_GIVEN_UP`) and say how many there are."""
+    if not given_up:
+        notes.pop(GIVEN_UP_NOTE, None)
+        notes.pop("given_up", None)
+        return
+    newest = sorted(given_up.items(), key=lambda pair: pair[1], reverse=True)[:MAX_GIVEN_UP]
+    notes[GIVEN_UP_NOTE] = json.dumps(dict(sorted(newest)), ensure_ascii=False, separators=(",", ":"))
+    notes["given_up"] = (f"{len(newest)} article link{'s' if len(newest) != 1 else ''} that failed for good "
+                         f"(HTTP 4xx, no article text) not requested again for {GIVE_UP_DAYS} days")
 
 
 def _passing(exc: SourceError) -> bool:

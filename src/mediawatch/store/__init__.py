@@ -272,7 +272,8 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 m = r._mapping
-                notes = json.loads(m["notes_json"] or "{}")
+                # keys starting with "_" are the collector's own bookkeeping, not for people
+                notes = {k: v for k, v in json.loads(m["notes_json"] or "{}").items() if not k.startswith("_")}
                 if not m["in_file"]:
                     notes["removed"] = "no longer in the sources file (disabled; items kept)"
                 silent = _silence(m["last_new_item"], m["last_success"], m["every_s"], now)
