@@ -46,6 +46,15 @@ TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 
+# Session ids: a new value on every visit, so a link carrying one would be a new item on every run. ``sid``
+# and ``s`` are also ordinary ids (PHP-Nuke's ``?sid=123`` is a story), so they count only with a value that
+# looks like a session token.
+SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "sessionid", "session_id", "sess_id", "cfid", "cftoken"})
+SESSION_PREFIXES = ("aspsessionid",)
+_MAYBE_SESSION = frozenset({"sid", "s"})
+_SESSION_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{16,}|[0-9A-Za-z,-]{26,})$")
+_PATH_SESSION = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)  # Java's /article/12;jsessionid=…
+
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
 _ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
 _WS = re.compile(r"\s+")
@@ -83,16 +92,23 @@ class Skipped:
 # --------------------------------------------------------------------------------------------- URLs
 
 
-def _is_tracking(raw_key: str) -> bool:
+def _is_tracking(pair: str) -> bool:
+    """A query pair that only says where a click came from, or which visit it was (a session id)."""
+    raw_key, _, raw_value = pair.partition("=")
     key = unquote(raw_key.replace("+", " ")).strip().lower()
-    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+    if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
+        return True
+    if key in SESSION_PARAMS or key.startswith(SESSION_PREFIXES):
+        return True
+    return key in _MAYBE_SESSION and bool(_SESSION_TOKEN.match(unquote(raw_value).strip()))
 
 
 def _clean_query(query: str) -> str:
-    """Drop tracking pairs; keep the others in order, only percent-encoding what a URI may not contain."""
+    """Drop tracking and session pairs; keep the others in order, only percent-encoding what a URI may not
+    contain."""
     if not query:
         return ""
-    pairs = [pair for pair in query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
+    pairs = [pair for pair in query.split("&") if pair and not _is_tracking(pair)]
     return "&".join(_quote(pair) for pair in pairs)
 
 
@@ -114,7 +130,8 @@ def _ascii_host(host: str) -> str:
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """The canonical form of ``url``: resolved against ``base``, scheme and host lower-cased, default port,
-    fragment and tracking parameters dropped, an empty path made ``/``, percent-escapes in upper case.
+    fragment, tracking parameters and session ids dropped, an empty path made ``/``, percent-escapes in upper
+    case.
 
     Anything that is not an http(s) URL (``urn:``, ``mailto:``, relative without a base, unparsable) comes
     back stripped of surrounding whitespace and of its fragment, otherwise untouched. Idempotent.
@@ -142,7 +159,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     netloc = (userinfo + "@" if userinfo else "") + host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
-    path = _quote(_remove_dot_segments(parts.path)) or "/"
+    path = _quote(_remove_dot_segments(_PATH_SESSION.sub("", parts.path))) or "/"
     fragment = parts.fragment if parts.fragment.startswith("!") else ""  # "#!/story/1" routes an app
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
 
