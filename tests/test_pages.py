@@ -307,3 +307,21 @@ def test_a_page_that_shows_no_date_of_its_own_has_none(related: bool) -> None:
     entry = extract_article(dated_page("Views: 1234", "en", related=related), url="https://ex.kz/news/1",
                             source_id="s", now=FETCHED)
     assert entry.published is None
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ('<meta name="author" content="Автор: Айгүл Сейітқызы">', "Айгүл Сейітқызы"),  # the label goes
+        ('<meta name="author" content="Avtor Dana Nurlanqyzy">', "Dana Nurlanqyzy"),
+        ('<meta name="author" content="By John Smith">', "John Smith"),
+        ('<meta name="author" content="Bysenbay Nurlan">', "Bysenbay Nurlan"),  # a name, not "By"
+        ('<meta name="author" content="Haber Medya">', None),  # the outlet: habermedya.com.tr
+        ('<meta name="author" content="Kazakh Voice"><meta property="og:site_name" content="Kazakh Voice">', None),
+        ('<meta name="author" content="admin">', None),  # a CMS account
+    ],
+)
+def test_bylines_lose_their_label_and_the_outlet_is_no_author(meta: str, expected: str | None) -> None:
+    html = dated_page("27 қараша 2026", "kk").replace("</head>", meta + "</head>")
+    entry = extract_article(html, url="https://www.habermedya.com.tr/haber/1", source_id="s", now=FETCHED)
+    assert entry.author == expected

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import charset_normalizer
 import trafilatura
@@ -318,6 +319,31 @@ def _jsonld_author(head: _Head) -> str | None:
     return None
 
 
+# "Автор: …", "Avtor …", "Yazar: …": the byline's label is no part of the name
+_BYLINE_LABEL = re.compile(
+    r"(?i)^(?:by|written by|author|authors|автор|авторы|автор материала|avtor|avtory|yazar|muallif|мақала авторы"
+    r"|жазған|autor|auteur)\s*[:：.\-–—]?\s+"
+)
+# a CMS account, not a person
+_NO_AUTHOR = frozenset({"admin", "administrator", "webmaster", "editor", "redaktor", "редактор", "администратор"})
+
+
+def _author(value: str | None, head: _Head, url: str) -> str | None:
+    """A byline's name, or None for a profile URL, a CMS account or the outlet's own name (a site that puts
+    itself in ``<meta name="author">``: its ``og:site_name``, or a name spelling a label of its host)."""
+    name = _clean(value, _MAX_AUTHOR_CHARS)
+    if not name:
+        return None
+    name = _BYLINE_LABEL.sub("", name).strip()
+    if not name or name.startswith(("http://", "https://")) or name.casefold() in _NO_AUTHOR:
+        return None  # article:author is often a profile URL
+    folded = " ".join(name.split()).casefold()
+    sites = {" ".join(head.meta.get(k, "").split()).casefold() for k in ("og:site_name", "application-name")}
+    letters = re.sub(r"\W", "", folded)
+    host = (urlsplit(url).hostname or "").split(".")
+    return None if folded in sites or (len(letters) >= 4 and letters in host) else name
+
+
 def _clean(value: str | None, limit: int | None = None) -> str | None:
     if not value:
         return None
@@ -398,11 +424,9 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
     title = _clean(getattr(document, "title", None)) or _clean(head.meta.get("og:title"))
     if not title:
         title = _clean(text.splitlines()[0], 200) or url
-    author = _clean(getattr(document, "author", None), _MAX_AUTHOR_CHARS) or _clean(
-        _jsonld_author(head) or head.meta.get("author") or head.meta.get("article:author"), _MAX_AUTHOR_CHARS
+    author = _author(getattr(document, "author", None), head, url) or _author(
+        _jsonld_author(head) or head.meta.get("author") or head.meta.get("article:author"), head, url
     )
-    if author and author.startswith(("http://", "https://")):
-        author = None  # article:author is often a profile URL
     description = _clean(getattr(document, "description", None)) or _clean(
         head.meta.get("og:description") or head.meta.get("description")
     )
