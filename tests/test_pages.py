@@ -325,3 +325,18 @@ def test_bylines_lose_their_label_and_the_outlet_is_no_author(meta: str, expecte
     html = dated_page("27 қараша 2026", "kk").replace("</head>", meta + "</head>")
     entry = extract_article(html, url="https://www.habermedya.com.tr/haber/1", source_id="s", now=FETCHED)
     assert entry.author == expected
+
+
+def test_a_template_language_in_another_script_than_the_text_is_ignored() -> None:
+    """An Arabic-script Kazakh page on a site built as lang="zh-CN": not Chinese; the source's language (or
+    detection) decides. A declared language that fits the text is kept."""
+    arabic = dated_page("27 قاراشا 2026", "zh-CN").replace("Қытайдағы қазақтар наурыз мерекесін тойлады. ",
+                                                              "شىنجياڭداعى قازاقتار ناۋرىز مەرەكەسىن تويلادى. ")
+    arabic = arabic.replace("Мерекеге мыңдаған адам қатысты. ", "مەرەكەگە مىڭداعان ادام قاتىستى. ")
+    arabic = arabic.replace("Қазақтар наурызды тойлады", "قازاقتار ناۋرىزدى تويلادى")
+    assert extract_article(arabic, url="https://ex.cn/kk/1", source_id="s", now=FETCHED).language is None
+    chinese = dated_page("2025年3月5日", "zh-CN").replace("Қытайдағы қазақтар наурыз мерекесін тойлады. ",
+                                                          "新疆哈萨克族牧民欢庆纳吾肉孜节。")
+    chinese = chinese.replace("Мерекеге мыңдаған адам қатысты. ", "数千人参加了节日活动。").replace(
+        "Қазақтар наурызды тойлады", "哈萨克族欢庆纳吾肉孜节")
+    assert extract_article(chinese, url="https://ex.cn/zh/1", source_id="s", now=FETCHED).language == "zh"
