@@ -209,6 +209,26 @@ def test_same_site_on_loopback_without_a_public_suffix() -> None:
     assert dict(report.rejected)["http://127.0.0.2/news/2025/11/03/elsewhere-story-here"] == Reason.OTHER_SITE
 
 
+def test_short_opaque_ids_joomla_ids_and_print_views() -> None:
+    """Shapes a page audit found: ikon.mn-style /n/3k7q and Joomla's id=87:slug are articles when linked with a
+    headline; a print view named in the path (haber_yazdir.php) is not."""
+    page = """<html><body><nav><a href="/n/menu1">Menu</a></nav><main>
+    <article><h2><a href="/n/3k7q">Баян-Өлгийн казахууд Наурызын баярыг тэмдэглэлээ</a></h2></article>
+    <article><h2><a href="/index.php?option=com_content&amp;view=article&amp;id=87:kurultai&amp;Itemid=12">Kazakh
+    community holds its kurultai in Ölgii</a></h2></article>
+    <article><h2><a href="/haber.php?id=1234">Zeytinburnu'nda Nevruz kutlaması yapıldı</a></h2>
+    <a href="/haber_yazdir.php?id=1234">Yazdır</a></article></main></body></html>"""
+    report = extract_links(page, "https://news.example.mn/")
+    assert report.articles == (
+        "https://news.example.mn/n/3k7q",
+        "https://news.example.mn/index.php?option=com_content&view=article&id=87:kurultai&Itemid=12",
+        "https://news.example.mn/haber.php?id=1234",
+    )
+    rejected = dict(report.rejected)
+    assert rejected["https://news.example.mn/haber_yazdir.php?id=1234"] == Reason.NOT_ARTICLE_LIKE
+    assert rejected["https://news.example.mn/n/menu1"] == Reason.NAVIGATION
+
+
 def test_selector_replaces_the_rule(listings: dict[str, Listing]) -> None:
     listing = listings["kz-ru-portal.html"]
     report = extract_links(listing.html, listing.base_url, "aside .widget--popular a")

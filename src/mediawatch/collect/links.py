@@ -107,6 +107,9 @@ _ID_PARAMS = _vocabulary(
 )
 _NON_ITEM_ID_PREFIXES = _vocabulary("user session cat category section rubric tag author page region city")
 _PRINT_PARAMS = _vocabulary("print tmpl printable output")
+_PRINT_WORDS = _vocabulary("print printable yazdir yazdır pechat versiya-dlya-pechati")  # /haber_yazdir.php
+_ID_VALUE = re.compile(r"^\d{2,}(?:$|[:-])")  # 87, or Joomla's 87:slug / 87-slug
+_OPAQUE_ID = re.compile(r"(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{4,12}")  # /n/3k7q
 _MORE_ENDPOINTS = _vocabulary("more load-more loadmore ajax lazy")
 _LANGUAGE_ROOT = re.compile(r"^[a-z]{2,3}(?:[-_][a-z]{2,4})?$")
 _YEAR = re.compile(r"^(?:199\d|20[0-3]\d)$")
@@ -346,7 +349,7 @@ def _has_numeric_id(segments: tuple[str, ...], query: tuple[tuple[str, str], ...
         for run in _DIGIT_RUN.findall(segment):
             if len(run) >= 5 or (len(run) == 4 and not _YEAR.match(run)):
                 return True
-    return any(_is_id_param(k) and v.isdigit() and len(v) >= 2 for k, v in query)
+    return any(_is_id_param(k) and _ID_VALUE.match(v) for k, v in query)
 
 
 def _is_id_param(key: str) -> bool:
@@ -416,7 +419,7 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
     has_id = _has_numeric_id(segments, query)
     if any(_PAGINATION_PARAMS.match(k) and v.isdigit() for k, v in query):
         return Reason.NAVIGATION
-    if any(k in _PRINT_PARAMS or v.lower() == "print" for k, v in query):
+    if any(k in _PRINT_PARAMS or v.lower() == "print" for k, v in query) or _has_word(segments, _PRINT_WORDS):
         return Reason.NOT_ARTICLE_LIKE  # the print or e-mail view of a page
     if "page" in segments[:-1] and segments[-1].isdigit():
         return Reason.NAVIGATION
@@ -447,6 +450,8 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
         and any(o.headline and not (o.menu or o.chrome) for o in occurrences)
     ):
         return None  # a two-word slug under a section, linked as a headline
+    if len(segments) >= 2 and _OPAQUE_ID.fullmatch(last) and best_text >= _HEADLINE_UNITS and not all_nav:
+        return None  # a short opaque id under a section (/n/3k7q), linked with a headline
     if all_nav:
         return Reason.NAVIGATION
     if len(segments) <= 2 and len(_words(last)) <= 2:
