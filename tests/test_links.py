@@ -229,6 +229,21 @@ def test_short_opaque_ids_joomla_ids_and_print_views() -> None:
     assert rejected["https://news.example.mn/n/menu1"] == Reason.NAVIGATION
 
 
+def test_an_article_also_linked_with_a_listing_query_is_one_article() -> None:
+    """The "most read" box links /news/48220-slug?from=popular beside the plain link: one article, not two
+    items. A query that is the article's own id keeps its link."""
+    page = """<html><body><main>
+    <article><h2><a href="/news/48220-kazakhi-omska-otmetili-nauryz">Казахи Омска отметили Наурыз</a></h2></article>
+    <article><h2><a href="/haber.php?id=1234">Zeytinburnu'nda Nevruz kutlaması yapıldı</a></h2></article>
+    <div class="popular"><h3><a href="/news/48220-kazakhi-omska-otmetili-nauryz?from=popular">Казахи Омска
+    отметили Наурыз</a></h3></div></main></body></html>"""
+    report = extract_links(page, "https://omsk.example.ru/news/")
+    assert report.articles == ("https://omsk.example.ru/news/48220-kazakhi-omska-otmetili-nauryz",
+                               "https://omsk.example.ru/haber.php?id=1234")
+    assert dict(report.rejected)["https://omsk.example.ru/news/48220-kazakhi-omska-otmetili-nauryz?from=popular"] \
+        == Reason.DUPLICATE
+
+
 def test_selector_replaces_the_rule(listings: dict[str, Listing]) -> None:
     listing = listings["kz-ru-portal.html"]
     report = extract_links(listing.html, listing.base_url, "aside .widget--popular a")

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     NAVIGATION = "navigation"  # menus, home and edition roots, pagination, archives, service pages
     NOT_ARTICLE_LIKE = "not article-like"
     NOT_SELECTED = "not selected"  # with a selector: links the selector did not match
+    DUPLICATE = "duplicate"  # an article also linked without this query (``?from=popular``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +493,13 @@ def extract_links(
             articles.append(candidate.url)
         else:
             rejected.append((candidate.url, reason))
-    return LinkReport(tuple(articles), tuple((u, str(r)) for u, r in rejected))
+    # an article linked both plainly and with a query only the listing adds ("most read": ?from=popular) is
+    # one article; a query that is the article's id (haber.php?id=12) has no plain article beside it
+    plain = set(articles)
+    duplicates = [u for u in articles if "?" in u and urlsplit(u)._replace(query="").geturl() in plain]
+    rejected.extend((u, Reason.DUPLICATE) for u in duplicates)
+    kept = [u for u in articles if u not in set(duplicates)]
+    return LinkReport(tuple(kept), tuple((u, str(r)) for u, r in rejected))
 
 
 def _anchors(soup: BeautifulSoup | Tag) -> Iterator[Tag]:
