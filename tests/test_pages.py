@@ -19,8 +19,8 @@ from mediawatch.models import ItemKind
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = Path(__file__).parent / "data" / "pages" / "articles"
 
-# Floors set from measurements (bench/bench_articles.py, 2 cores): AEB all 181 pages F1 0.970 (P 0.965,
-# R 0.976); the 30-page sample F1 0.974; trafilatura subset 21/34 pages, with 93/97, without 93/108.
+# Floors set from measurements (bench/bench_articles.py, 2 cores): AEB all 181 pages F1 0.969 (P 0.965,
+# R 0.974); the 30-page sample F1 0.973; trafilatura subset 21/34 pages, with 93/97, without 93/108.
 AEB_SAMPLE_F1_FLOOR = 0.96
 AEB_FULL_F1_FLOOR = 0.96
 AEB_FULL_PRECISION_FLOOR = 0.95
@@ -340,3 +340,30 @@ def test_a_template_language_in_another_script_than_the_text_is_ignored() -> Non
     chinese = chinese.replace("Мерекеге мыңдаған адам қатысты. ", "数千人参加了节日活动。").replace(
         "Қазақтар наурызды тойлады", "哈萨克族欢庆纳吾肉孜节")
     assert extract_article(chinese, url="https://ex.cn/zh/1", source_id="s", now=FETCHED).language == "zh"
+
+
+def test_a_site_laid_out_in_tables_gives_its_headline_and_its_text_without_the_menu() -> None:
+    """Old association sites: <title> "Site - Headline", the headline in an <h2>, the menu, the article and
+    the footer in table cells. The title was the site's name on every item, and the text and summary began
+    with the menu row."""
+    menu = "".join(f'<a href="{p}.php">{w}</a> | ' for p, w in [("index", "ANASAYFA"), ("hakkimizda", "HAKKIMIZDA"),
+                                                                ("haberler", "HABERLER"), ("galeri", "FOTO GALERİ")])
+    sentences = ["Vakfımızın her yıl düzenlediği geleneksel kış buluşması bu yıl Zeytinburnu Kültür Merkezi'nde "
+                 "yüzlerce Kazak Türkü'nün katılımıyla gerçekleştirildi.",
+                 "Buluşmada dombıra dinletisi yapıldı, gençler halk oyunları sergiledi ve büyükler eski göç "
+                 "hikâyelerini anlattı.",
+                 "Vakıf başkanı, gelecek yıl Kazakça kurslarının genişletileceğini söyledi."]
+    html = (f'<html><head><meta charset="utf-8"><title>Kazak Türkleri Vakfı - Kış buluşması yapıldı</title></head>'
+            f'<body><table class="ust"><tr><td><img src="logo.gif" alt="Vakıf"></td><td class="menu">{menu}</td>'
+            f'<td>18:55:10</td></tr></table><table class="icerik"><tr><td><h2 class="baslik">Kış buluşması '
+            f'yapıldı</h2><span class="tarih">Eklenme Tarihi: 24.11.2026</span><div class="haber_metin">'
+            + "".join(f"<p>{x}</p>" for x in sentences)
+            + '</div><p><a href="haber_yazdir.php?id=1">Yazdır</a> | <a href="tavsiye.php?id=1">Arkadaşına '
+              'Gönder</a></p></td></tr></table><table class="alt"><tr><td>Kazak Türkleri Vakfı © 2004-2026 | '
+              'Ziyaretçi sayısı: 123456</td></tr></table></body></html>')
+    entry = extract_article(html, url="https://vakif.example.org.tr/haber.php?id=1", source_id="s", now=FETCHED)
+    assert entry.title == "Kış buluşması yapıldı"
+    assert entry.text is not None and entry.text.startswith(sentences[0])
+    assert "ANASAYFA" not in entry.text and "Ziyaretçi" not in entry.text
+    assert entry.summary_html is not None and entry.summary_html.startswith("Vakfımızın her yıl")
+    assert entry.published == datetime(2026, 11, 24, tzinfo=UTC)
