@@ -325,6 +325,8 @@ def test_bylines_lose_their_label_and_the_outlet_is_no_author(meta: str, expecte
     html = dated_page("27 қараша 2026", "kk").replace("</head>", meta + "</head>")
     entry = extract_article(html, url="https://www.habermedya.com.tr/haber/1", source_id="s", now=FETCHED)
     assert entry.author == expected
+    outlet = html.replace(meta, '<meta name="author" content="Egemen kz">')
+    assert extract_article(outlet, url="https://egemen.kz/article/1", source_id="s", now=FETCHED).author is None
 
 
 def test_a_template_language_in_another_script_than_the_text_is_ignored() -> None:

@@ -366,7 +366,8 @@ def _author(value: str | None, head: _Head, url: str) -> str | None:
     folded = " ".join(name.split()).casefold()
     sites = {" ".join(head.meta.get(k, "").split()).casefold() for k in ("og:site_name", "application-name")}
     letters = re.sub(r"\W", "", folded)
-    host = (urlsplit(url).hostname or "").split(".")
+    labels = (urlsplit(url).hostname or "").split(".")
+    host = {*labels, *("".join(labels[i:]) for i in range(len(labels)))}  # "Egemen kz" is egemen.kz
     return None if folded in sites or (len(letters) >= 4 and letters in host) else name
 
 
