@@ -8,6 +8,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mediawatch.cli import main
@@ -63,6 +64,22 @@ def test_a_pipe_is_written_in_place_not_replaced_by_a_file(tmp_path: Path) -> No
     finally:
         os.close(reader)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc/self/fd")
+def test_a_link_to_an_anonymous_pipe_is_written_in_place() -> None:
+    """/dev/stdout in `export -o /dev/stdout | wc -l`, or the /dev/fd/63 of `-o >(gzip > items.gz)`: a link
+    to a pipe that has no path of its own (resolving it gives "pipe:[N]", which does not exist)."""
+    read_end, write_end = os.pipe()
+    try:
+        write_atomic(Path(f"/proc/self/fd/{write_end}"), b"one\ntwo\n")
+        os.close(write_end)
+        write_end = -1
+        assert os.read(read_end, 100) == b"one\ntwo\n"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
 
 
 def test_export_and_classify_output_to_a_pipe(tmp_path: Path) -> None:

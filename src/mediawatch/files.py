@@ -24,10 +24,9 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
     to replace: renaming over it would put a regular file where the device was."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    target = path.resolve() if path.is_symlink() else path
-    if target.exists() and not target.is_file():
+    if path.exists() and not path.is_file():  # stat follows links: /dev/stdout -> /proc/self/fd/1 -> pipe
         try:
-            with open(target, "wb") as stream:
+            with open(path, "wb") as stream:
                 yield stream
                 stream.flush()
         except OSError as exc:
@@ -35,6 +34,7 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
                 raise OSError(exc.errno, exc.strerror, str(path)) from exc
             raise
         return
+    target = path.resolve() if path.is_symlink() else path
     mode = target.stat().st_mode & 0o7777 if keep_mode and target.exists() else 0o644
     tmp: str | None = None
     try:
