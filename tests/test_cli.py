@@ -14,6 +14,7 @@ from loopserver import LoopServer
 
 from mediawatch.cli import main
 from mediawatch.models import Item, ItemId, ItemKind, SourceId
+from mediawatch.settings import Settings
 from mediawatch.sourcefile import load_sourcefile
 from mediawatch.store import SourceState, open_store
 from mediawatch.store.migrate import head_revision
@@ -206,6 +207,11 @@ def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch:
     code, _, err = run("run", "--base-url", "https://mw.example.org/?x=1")
     assert code == 2 and "--base-url: a base URL takes no query" in err, err
     monkeypatch.delenv("MEDIAWATCH_BASE_URL")
+    monkeypatch.setenv("MEDIAWATCH_YOUTUBE_BASE", "notaurl")  # every YouTube source used to fail with it
+    code, _, err = run("collect", "--all")
+    assert code == 2 and err.startswith("MEDIAWATCH_YOUTUBE_BASE: not an absolute http(s) URL: 'notaurl'"), err
+    monkeypatch.delenv("MEDIAWATCH_YOUTUBE_BASE")
+    assert Settings(youtube_base="http://127.0.0.1:8080/yt/").youtube_base == "http://127.0.0.1:8080/yt"
     monkeypatch.setenv("MEDIAWATCH_DIGEST_TIMEZONE", "Asia/Almati")
     code, _, err = run("digest", "--week", "2024-W10")
     assert code == 2 and "MEDIAWATCH_DIGEST_TIMEZONE: unknown time zone 'Asia/Almati'" in err, err

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
             return None
         return check_base_url(value.strip())
 
+    @field_validator("youtube_base")
+    @classmethod
+    def _youtube_mirror(cls, value: str) -> str:
+        return check_base_url(value.strip()).rstrip("/")
+
     @field_validator("digest_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
