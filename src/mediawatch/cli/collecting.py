@@ -71,9 +71,6 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
     import signal
     import threading
 
-    from mediawatch.pipeline import run_collect, select_sources
-    from mediawatch.report import print_collect_report, progress_bar
-
     if source_ids and all_sources:
         raise click.UsageError("give --source ID (those sources) or --all (every enabled one), not both")
     settings = load_settings(db, sources, verbose)
@@ -84,8 +81,12 @@ def collect(source_ids: tuple[str, ...], all_sources: bool, db: str | None, sour
         received.append(signum)
         stop.set()
 
+    # before the heavy imports (seconds): a signal meanwhile still ends in the summary, not a bare kill
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        from mediawatch.pipeline import run_collect, select_sources
+        from mediawatch.report import print_collect_report, progress_bar
+
         app = open_app(settings)
         specs = select_sources(app, source_ids, all_sources=all_sources)
         with progress_bar("collecting", len(specs)) as bar:
