@@ -98,6 +98,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="mw-bench-") as tmp:
         cache = args.cache or Path(tmp)
+        cache.mkdir(parents=True, exist_ok=True)
         print(f"load average before: {os.getloadavg()[0]:.2f}  ({os.cpu_count()} CPUs, {args.items} items)")
         for mode, label in [
             ("convert", "convert .bin -> folder (no check)"),

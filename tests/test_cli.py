@@ -136,6 +136,26 @@ def test_export_json_lines(workdir: Path) -> None:
     assert run("export", "--relevant-only")[1] == ""
 
 
+def test_export_into_a_pipe_closed_early_ends_quietly(workdir: Path) -> None:
+    """`mediawatch export | head -1`: the reader leaves; export ends as a tool killed by SIGPIPE does (141),
+    without "error: Broken pipe" on stderr."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(workdir / "sources.yaml").sources, now)
+    items = [Item(id=ItemId(f"i{n}"), source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE,
+                  url=f"https://a.example/{n}", title=f"Title {n}", summary="s" * 400, text="t",
+                  published=datetime(2025, 3, 20, 8, tzinfo=UTC), fetched=now, language="en") for n in range(400)]
+    store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), now)
+    store.close()
+    proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "export"], cwd=workdir, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["id"] == "i0"
+    proc.stdout.close()  # more than a pipe's buffer is still to come
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""
+
+
 def test_export_to_file(workdir: Path) -> None:
     open_store("sqlite:///mediawatch.db").close()  # an empty database: nothing collected yet
     code, _, _ = run("export", "-o", "out.jsonl")

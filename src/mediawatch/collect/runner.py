@@ -28,6 +28,7 @@ from mediawatch.robots import RobotsCache
 from mediawatch.schedule import next_check, parse_max_age
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import SourceState
+from mediawatch.wording import count
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class SourceCollector:
             run.warnings.append(parsed.warning)
         if parsed.skipped:
             reasons = ", ".join(sorted({s.reason for s in parsed.skipped}))
-            run.warnings.append(f"{len(parsed.skipped)} entries skipped ({reasons})")
+            run.warnings.append(f"{count(len(parsed.skipped), 'entry', 'entries')} skipped ({reasons})")
         warning = "; ".join(run.warnings) or None
         if warning:
             run.notes["warning"] = warning
