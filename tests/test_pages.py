@@ -265,7 +265,8 @@ def dated_page(dateline: str, lang: str | None, *, related: bool = True) -> str:
     """A page with no structured date: its dateline sits in an element with a neutral class under the <h1>,
     and it also prints another story's date in a related list and a year range in its copyright line."""
     attr = f' lang="{lang}"' if lang else ""
-    others = '<div class="related"><a href="/news/2">Other story</a> <span>12.11.2026</span></div>' if related else ""
+    others = ('<div class="related"><a href="/news/2">Other story</a> <span>12 November 2026</span></div>'
+              if related else "")
     return (f'<!doctype html><html{attr}><head><meta charset="utf-8"><title>Қазақтар | Site</title></head><body>'
             f'<header><nav><a href="/">Home</a></nav></header><main><article><h1>Қазақтар наурызды тойлады</h1>'
             f'<div class="sana">{dateline}</div>{_BODY}</p></article>{others}</main>'
@@ -275,28 +276,61 @@ def dated_page(dateline: str, lang: str | None, *, related: bool = True) -> str:
 @pytest.mark.parametrize(
     ("dateline", "lang", "expected"),
     [
-        ("27 қараша 2026, 14:05", "kk", datetime(2026, 11, 27, 14, 5, tzinfo=UTC)),
-        ("27 qarasha 2026, 14:05", "kk", datetime(2026, 11, 27, 14, 5, tzinfo=UTC)),  # Kazakh, Latin script
+        ("27 қараша 2026, 14:05", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # the day: the page names no zone
+        ("27 qarasha 2026, 14:05", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # Kazakh, Latin script
         ("27 قاراشا 2026", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # Kazakh, Arabic script (China)
         ("2026 жылы 27 қараша", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # year first
         ("2026 оны 11-р сарын 27", "mn", datetime(2026, 11, 27, tzinfo=UTC)),  # Mongolian
         ("27-ноябрь 2026", "ky", datetime(2026, 11, 27, tzinfo=UTC)),
         ("5 марта 2025 г.", "ru", datetime(2025, 3, 5, tzinfo=UTC)),
-        ("Вчера, 18:40", "ru", datetime(2026, 11, 27, 18, 40, tzinfo=UTC)),  # relative to the fetch
+        ("Вчера, 18:40", "ru", datetime(2026, 11, 27, tzinfo=UTC)),  # relative to the fetch
+        ("05.03.2025, 14:00", "ru", datetime(2025, 3, 5, tzinfo=UTC)),  # day first, as everywhere but the US
+        ("05.03.2025", "kk", datetime(2025, 3, 5, tzinfo=UTC)),
+        ("05.03.2025", "tr", datetime(2025, 3, 5, tzinfo=UTC)),
+        ("05.03.2025", "en", datetime(2025, 3, 5, tzinfo=UTC)),  # dots are European in English too
+        ("11/05/2026", "en-US", datetime(2026, 11, 5, tzinfo=UTC)),
         ("5 Mart 2025 Çarşamba", "tr", datetime(2025, 3, 5, tzinfo=UTC)),
-        ("2025年3月5日 10:20", "zh", datetime(2025, 3, 5, 10, 20, tzinfo=UTC)),
+        ("2025年3月5日 10:20", "zh", datetime(2025, 3, 5, tzinfo=UTC)),
     ],
 )
 def test_the_dateline_under_the_headline_beats_related_stories_and_the_copyright(
     dateline: str, lang: str, expected: datetime
 ) -> None:
-    entry = extract_article(dated_page(dateline, lang), url="https://ex.kz/news/1", source_id="s", now=FETCHED)
+    """(The page's text is Kazakh whatever its lang attribute says, so the source's language is what the
+    dateline is read in when the two scripts differ.)"""
+    entry = extract_article(dated_page(dateline, lang), url="https://ex.kz/news/1", source_id="s", language=lang,
+                            now=FETCHED)
     assert entry.published == expected
 
 
 def test_the_sources_language_reads_a_dateline_when_the_page_declares_none() -> None:
     html = dated_page("27 qarasha 2026", None)
     entry = extract_article(html, url="https://ex.kz/news/1", source_id="s", language="kk", now=FETCHED)
+    assert entry.published == datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def test_the_articles_headline_not_the_logo_and_no_caption_or_read_also_date() -> None:
+    """A logo in an <h1> with today's date under it in the site header; a photo caption's date under the
+    article's <h1>; a "read also" list. The article's own dateline wins."""
+    html = ('<!doctype html><html lang="kk"><head><meta charset="utf-8"><title>Қазақтар | Site</title></head><body>'
+            '<div class="top"><h1 class="logo">Egemen</h1><div class="today">Бүгін: 28 қараша 2026</div></div>'
+            '<main><article><h1>Қазақтар наурызды тойлады</h1><figure><img src="a.jpg"><figcaption>Мұрағат '
+            'суреті, 21 наурыз 2019</figcaption></figure><div class="sana">20 қараша 2026</div>' + _BODY +
+            '</p><div class="read-also"><span>Оқи отырыңыз: 12 қараша 2026</span></div></article></main></body></html>')
+    entry = extract_article(html, url="https://ex.kz/news/1", source_id="s", now=FETCHED)
+    assert entry.published == datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_a_body_whose_classes_name_a_sidebar_is_not_pruned() -> None:
+    """WordPress themes put classes such as "offcanvas-sidebar-mobile" on <body>: the page is still read."""
+    html = dated_page("27 қараша 2026", "kk").replace("<body>", '<body class="single offcanvas-sidebar-mobile">')
+    assert extract_article(html, url="https://ex.kz/news/1", source_id="s", now=FETCHED).published == datetime(
+        2026, 11, 27, tzinfo=UTC)
+
+
+def test_an_arabic_script_page_on_a_chinese_template_has_its_dateline_read_as_kazakh() -> None:
+    html = dated_page("27 قاراشا 2026", "zh-CN").replace("Қазақтар наурызды тойлады", "قازاقتار ناۋرىزدى تويلادى")
+    entry = extract_article(html, url="https://ex.cn/kk/1", source_id="s", language="kk-Arab", now=FETCHED)
     assert entry.published == datetime(2026, 11, 27, tzinfo=UTC)
 
 
@@ -307,6 +341,10 @@ def test_a_page_that_shows_no_date_of_its_own_has_none(related: bool) -> None:
     entry = extract_article(dated_page("Views: 1234", "en", related=related), url="https://ex.kz/news/1",
                             source_id="s", now=FETCHED)
     assert entry.published is None
+    # the same with the copyright in a plain <div> (not pruned as a footer): htmldate's year guess is refused
+    html = dated_page("Views: 1234", "en", related=related).replace("<footer>", '<div class="copy">').replace(
+        "</footer>", "</div>")
+    assert extract_article(html, url="https://ex.kz/news/1", source_id="s", now=FETCHED).published is None
 
 
 @pytest.mark.parametrize(
@@ -369,3 +407,26 @@ def test_a_site_laid_out_in_tables_gives_its_headline_and_its_text_without_the_m
     assert "ANASAYFA" not in entry.text and "Ziyaretçi" not in entry.text
     assert entry.summary_html is not None and entry.summary_html.startswith("Vakfımızın her yıl")
     assert entry.published == datetime(2026, 11, 24, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("title", "first", "body", "expected"),
+    [
+        ("Headline of the day | Egemen", "Headline of the day", "<h1>Headline of the day</h1><h3>Egemen</h3>",
+         "Headline of the day"),  # the title is the page's heading: kept
+        ("Egemen - Headline of the day", "Headline of the day", "<h3>Egemen</h3>", "Headline of the day"),
+        ("Egemen - Headline of the day", "Egemen", "<h3>Egemen</h3><h2>Headline of the day</h2>",
+         "Headline of the day"),
+        ("Headline of the day | Egemen", "Headline of the day", '<h1><a href="/">Egemen</a></h1><h2>Other</h2>',
+         "Headline of the day"),  # a logo in an <h1> (it links home) is no headline
+        ("Headline of the day | Egemen", "Headline of the day",
+         '<meta property="og:site_name" content="Egemen"><h1>Egemen</h1>', "Headline of the day"),
+    ],
+)
+def test_the_title_part_that_is_the_pages_heading(title: str, first: str, body: str, expected: str) -> None:
+    from lxml import html as lxml_html
+
+    from mediawatch.collect.pages import _headline
+
+    tree = lxml_html.fromstring(f"<html><head><title>{title}</title></head><body>{body}</body></html>")
+    assert _headline(first, tree) == expected

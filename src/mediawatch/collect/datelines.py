@@ -5,12 +5,14 @@ A page without JSON-LD or an ``article:published_time`` tag still shows its date
 whole page, too often returns another date: one from the "related stories" list, ``YYYY-01-01`` from the
 copyright line (``© 2001–2026``), or the bare year. So :func:`find_published` reads, in this order:
 
-1. htmldate's markup rules (``<time>``, date-classed elements, the URL) on the page without its asides,
-   navigation, footers, related lists, comments and widgets (:func:`article_part`);
-2. the short texts right after (then just before) the ``<h1>``, read by dateparser in the page's language,
-   relative dates ("yesterday") against the fetch time; Kazakh in Latin or Arabic script is read through
-   its Cyrillic spelling, and year-first forms ("2026 жылы 27 қараша", "2026 оны 11 сарын 27") are turned
-   around first;
+1. the short texts right after (then just before) the article's ``<h1>`` on the page without its asides,
+   navigation, footers, related lists, comments and widgets (:func:`article_part`)
+   (not in captions), read by dateparser in the page's language, day before month unless the page is in
+   American English, relative dates ("yesterday") against the fetch time; Kazakh in Latin or Arabic script
+   is read through its Cyrillic spelling, and year-first forms ("2026 жылы 27 қараша", "2026 оны 11 сарын
+   27") are turned around first. A dateline's time of day is the site's local time, which the page does not
+   name, so only its day is kept (a ``<time datetime>`` with an offset keeps its time);
+2. htmldate's markup rules (``<time>``, date-classed elements, the URL) on that same part of the page;
 3. htmldate's extensive search on that same part of the page, unless it can only guess the first of a month
    or year that the page never prints.
 
@@ -33,10 +35,12 @@ _ASIDE_TAGS = frozenset({"aside", "nav", "footer"})
 _ASIDE_WORDS = frozenset({
     "related", "relnews", "similar", "popular", "mostread", "recommended", "recommendations", "recommend",
     "comments", "comment", "sidebar", "widget", "teaser", "readnext", "ticker", "topnews", "footer", "banner",
+    "also", "readalso", "chitayte", "share",
 })
+_FRAME = frozenset({"html", "body", "main", "article"})
 _WORD_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 _INLINE = frozenset({"br", "b", "i", "strong", "em", "small", "sup", "sub", "abbr", "span", "time"})
-_SKIP = frozenset({"script", "style", "a", "h1", "ul", "ol", "table", "form"})  # and long texts
+_SKIP = frozenset({"script", "style", "a", "h1", "ul", "ol", "table", "form", "figcaption", "figure"})
 AFTER_HEADLINE = 12  # short texts read after the <h1> (byline, dateline, share bar)
 BEFORE_HEADLINE = 4  # and before it (a kicker with the date above the headline)
 MAX_DATELINE_CHARS = 90
@@ -48,6 +52,7 @@ _YEAR_FIRST = re.compile(
 )
 # "2026 оны 11-р сарын 27" (mn)
 _MONGOLIAN = re.compile(r"(?i)\b((?:19|20)\d\d)\s*оны\s*(\d{1,2})\s*(?:-?\s*р)?\s*сарын\s*(\d{1,2})")
+_DOTTED = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b")
 _DAY_HYPHEN = re.compile(r"\b(\d{1,2})-(?=[^\W\d_])")  # "27-ноябрь" (ky) -> "27 ноябрь"
 
 
@@ -60,11 +65,11 @@ def find_published(tree: lxml_html.HtmlElement, *, url: str, language: str | Non
     from mediawatch.collect.pages import parse_datetime
 
     article = article_part(tree)
+    if found := dateline(article, language=language, now=now):
+        return found
     markup = find_date(article, url=url, **{**options, "extensive_search": False})
     if markup and (parsed := parse_datetime(markup)):
         return parsed
-    if found := dateline(tree, language=language, now=now):
-        return found
     guess = find_date(article, url=url, **{**options, "extensive_search": True})
     if guess and _printed(guess, article) and (parsed := parse_datetime(guess)):
         return parsed
@@ -73,11 +78,14 @@ def find_published(tree: lxml_html.HtmlElement, *, url: str, language: str | Non
 
 def article_part(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     """A copy of the page without asides, navigation, footers and elements whose class or id says they are
-    related stories, comments, widgets or the like."""
+    related stories, comments, widgets or the like (never ``<body>``, ``<main>``, ``<article>`` or an element
+    holding an ``<h1>``)."""
     doc = copy.deepcopy(tree)
+    # never the page's frame or what holds a headline: WordPress puts "offcanvas-sidebar-mobile" on <body>
+    keep = {a for h in doc.iter("h1") for a in h.iterancestors()}
     for element in list(doc.iter()):
         parent = element.getparent()
-        if not isinstance(element.tag, str) or parent is None:
+        if not isinstance(element.tag, str) or parent is None or element in keep or element.tag in _FRAME:
             continue
         if element.tag in _ASIDE_TAGS or _class_words(element) & _ASIDE_WORDS:
             parent.remove(element)
@@ -85,10 +93,10 @@ def article_part(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
 
 
 def dateline(tree: lxml_html.HtmlElement, *, language: str | None, now: datetime) -> datetime | None:
-    """The first date in the short texts after the page's ``<h1>`` (then just before it), or None. A date
-    needs a day, a month and a year, unless it is relative ("Сегодня, 09:15"); one in the future (beyond a
-    day) or more than 30 years old is no publication date."""
-    headline = next(tree.iter("h1"), None)
+    """The day of the first date in the short texts after the article's ``<h1>`` (then just before it), or
+    None. A date needs a day, a month and a year, unless it is relative ("Сегодня, 09:15"); one after the
+    fetch day or more than 30 years old is no publication date."""
+    headline = _headline(tree)
     if headline is None:
         return None
     order = {element: n for n, element in enumerate(tree.iter())}
@@ -101,9 +109,18 @@ def dateline(tree: lxml_html.HtmlElement, *, language: str | None, now: datetime
         if not text or len(text) > MAX_DATELINE_CHARS or not _DIGIT.search(text):
             continue
         found = _read_date(text, language, now)
-        if found is not None and now - MAX_AGE <= found <= now + timedelta(days=1):
+        # a site east of UTC may already print tomorrow's date
+        if found is not None and (now - MAX_AGE).date() <= found.date() <= (now + timedelta(days=1)).date():
             return found
     return None
+
+
+def _headline(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The article's ``<h1>``: one inside ``<article>`` or ``<main>``, else the page's first (a site whose
+    logo is an ``<h1>`` in its header has the article's headline further down)."""
+    headlines = list(tree.iter("h1"))
+    inside = [h for h in headlines if any(a.tag in ("article", "main") for a in h.iterancestors())]
+    return (inside or headlines or [None])[0]
 
 
 def _read_date(text: str, language: str | None, now: datetime) -> datetime | None:
@@ -117,10 +134,14 @@ def _read_date(text: str, language: str | None, now: datetime) -> datetime | Non
         except ValueError:
             return None
     languages = [lang, "en"] if lang and lang != "en" else ["en"]
+    region = (language or "").replace("_", "-").split("-")[-1].upper() if "-" in (language or "") else None
     settings: dict[str, Any] = {
         "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
         "REQUIRE_PARTS": ["day", "month", "year"],
+        # 05.03.2025 is 5 March everywhere but in American English (dateparser's own default is month first);
+        # dots between the numbers are European in any language
+        "DATE_ORDER": "MDY" if lang == "en" and region in (None, "US") and not _DOTTED.search(text) else "DMY",
     }
     try:
         hits = search_dates(text, languages=languages, settings=settings)
@@ -129,7 +150,9 @@ def _read_date(text: str, language: str | None, now: datetime) -> datetime | Non
     if not hits:
         return None
     found = hits[0][1]
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    if found.tzinfo is None:  # a time without a zone is the site's local time: only the day is known
+        return datetime(found.year, found.month, found.day, tzinfo=UTC)
+    return found.astimezone(UTC)
 
 
 def _normalised(text: str, lang: str | None) -> str:

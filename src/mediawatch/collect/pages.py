@@ -280,7 +280,7 @@ def _published(head: _Head, tree: lxml_html.HtmlElement | None, *, url: str, lan
         return None
     from mediawatch.collect.datelines import find_published
 
-    return find_published(tree, url=url, language=head.lang or language, now=now or datetime.now(UTC),
+    return find_published(tree, url=url, language=language, now=now or datetime.now(UTC),
                           options=dict(_DATE_OPTIONS))
 
 
@@ -372,16 +372,20 @@ def _author(value: str | None, head: _Head, url: str) -> str | None:
 
 
 def _headline(title: str | None, tree: lxml_html.HtmlElement | None) -> str | None:
-    """``title``, unless it is the site's part of ``<title>`` ("Kazak Türkleri Vakfı - Headline") while
-    another part is the page's heading (an ``<h1>``-``<h3>``): then that part."""
+    """``title``, unless it is the site's part of ``<title>`` ("Kazak Türkleri Vakfı - Headline"): no heading
+    of the page, while another part is an ``<h1>`` or ``<h2>``; then that part."""
     full = tree.findtext(".//title") if tree is not None else None
     if not title or not full or tree is None:
         return title
     parts = [" ".join(part.split()) for part in _TITLE_PARTS.split(full.strip())]
     if len(parts) < 2 or title not in parts:
         return title
-    headings = {" ".join(h.text_content().split()) for h in tree.iter("h1", "h2", "h3")}
-    return next((part for part in parts if part != title and part in headings), title)
+    # an <h3> is as often a box's title as a headline, and a heading holding a link is a logo or a teaser
+    headings = {" ".join(h.text_content().split()) for h in tree.iter("h1", "h2") if next(h.iter("a"), None) is None}
+    if title in headings:
+        return title
+    site = " ".join(tree.xpath("string(//meta[@property='og:site_name']/@content)").split())
+    return next((part for part in parts if part in headings and part != site), title)
 
 
 _TITLE_PARTS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
@@ -476,6 +480,8 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
     if description and (len(description) < _MIN_DESCRIPTION_CHARS or description == title):
         description = None
     text = _without_title_line(text, title)
+    # the page's declared language when its script fits the text (a dateline is read in it, else the source's)
+    page_language = _language(head, f"{title}\n{text}")
     summary = _excerpt(description) if description else _excerpt(text)
 
     return RawEntry(
@@ -485,7 +491,7 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
         kind=ItemKind.ARTICLE,
         summary_html=html_lib.escape(summary, quote=False),
         text=text,
-        published=_published(head, tree, url=url, language=language, now=now),
+        published=_published(head, tree, url=url, language=page_language or language, now=now),
         author=author,
-        language=_language(head, f"{title}\n{text}"),
+        language=page_language,
     )
