@@ -567,6 +567,9 @@ def test_a_link_that_fails_for_good_is_given_up_and_does_not_fail_a_working_sour
     assert first.items_new == 1 and "1 of 2 articles failed" in first.warnings["portal"]
     state = health(app)["portal"]
     assert "_given_up" not in state.notes and "1 article link that failed for good" in state.notes["given_up"]
+    now = app.now()  # nor does the digest's list of source problems show the bookkeeping
+    [week] = [w for w in app.store.source_weeks(now - timedelta(days=7), now + timedelta(days=1)) if w.id == "portal"]
+    assert "_given_up" not in week.notes and "given_up" in week.notes
     serve_listing(2)
     loopserver.clear_requests()
     second = run_collect(app, select_sources(app, all_sources=True))
@@ -578,6 +581,26 @@ def test_a_link_that_fails_for_good_is_given_up_and_does_not_fail_a_working_sour
     loopserver.clear_requests()
     third = run_collect(app, select_sources(app, all_sources=True))
     assert third.items_new == 1 and _article_requests(loopserver) == [paths[1]]
+
+
+def test_given_up_links_expire_after_30_days_and_at_most_500_are_kept() -> None:
+    import json
+    from datetime import date
+
+    from mediawatch.collect.runner import GIVE_UP_DAYS, GIVEN_UP_NOTE, MAX_GIVEN_UP, _given_up, _keep_given_up
+
+    today = date(2026, 11, 28)
+    notes = {GIVEN_UP_NOTE: json.dumps({"https://x.example/old": "2026-10-28", "https://x.example/new": "2026-10-30"})}
+    assert GIVE_UP_DAYS == 30 and _given_up(notes, today) == {"https://x.example/new": "2026-10-30"}
+    many = {f"https://x.example/{n:04d}": (today - timedelta(days=n % 20)).isoformat() for n in range(700)}
+    _keep_given_up(notes, many)
+    kept = json.loads(notes[GIVEN_UP_NOTE])
+    assert len(kept) == MAX_GIVEN_UP == 500
+    assert min(kept.values()) >= max(day for day in many.values() if day not in kept.values())  # the newest
+    assert notes["given_up"].startswith("500 article links that failed for good")
+    _keep_given_up(notes, {})
+    assert GIVEN_UP_NOTE not in notes and "given_up" not in notes
+    assert _given_up({GIVEN_UP_NOTE: "not json"}, today) == {}
 
 
 def test_a_listing_whose_every_article_fails_still_fails_and_keeps_trying(tmp_path: Path, loopserver) -> None:

@@ -82,6 +82,30 @@ def test_a_link_to_an_anonymous_pipe_is_written_in_place() -> None:
             os.close(write_end)
 
 
+def test_dev_stdout_redirected_to_a_file_in_append_mode_appends(tmp_path: Path) -> None:
+    """`mediawatch export -o /dev/stdout >> log.jsonl`: the shell's open file is written through (appending);
+    reopening /dev/stdout would have replaced or truncated log.jsonl."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.jsonl"
+    log.write_text("earlier line\n", encoding="utf-8")
+    code = "from pathlib import Path; from mediawatch.files import write_atomic; " \
+           "write_atomic(Path('/dev/stdout'), b'new line\\n')"
+    with log.open("ab") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60)
+    assert log.read_text(encoding="utf-8") == "earlier line\nnew line\n"
+
+
+def test_a_loop_of_links_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    with pytest.raises(OSError, match="Too many levels of symbolic links") as info:
+        write_atomic(a, b"x")
+    assert info.value.filename == str(a)
+
+
 def test_export_and_classify_output_to_a_pipe(tmp_path: Path) -> None:
     """`export -o` and `classify --output` with a pipe or device (here a FIFO in a folder nobody may write):
     the data arrives and the pipe is still a pipe."""

@@ -227,6 +227,14 @@ def test_short_opaque_ids_joomla_ids_and_print_views() -> None:
     rejected = dict(report.rejected)
     assert rejected["https://news.example.mn/haber_yazdir.php?id=1234"] == Reason.NOT_ARTICLE_LIKE
     assert rejected["https://news.example.mn/n/menu1"] == Reason.NAVIGATION
+    # a section with digits in its name, linked in running text rather than as a headline, is no article;
+    # a print edition's article (the word "print" not last) is one
+    sections = """<html><body><main><p><a href="/sport/euro2024">All our coverage of the European championship
+    here</a></p><article><h2><a href="/print/20251103-kazakh-festival-in-olgii-opens">Kazakh festival in Ölgii
+    opens</a></h2></article></main></body></html>"""
+    report = extract_links(sections, "https://news.example.mn/")
+    assert report.articles == ("https://news.example.mn/print/20251103-kazakh-festival-in-olgii-opens",)
+    assert dict(report.rejected)["https://news.example.mn/sport/euro2024"] == Reason.SECTION
 
 
 def test_an_article_also_linked_with_a_listing_query_is_one_article() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +25,11 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
     to replace: renaming over it would put a regular file where the device was."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if path.exists() and not path.is_file():  # stat follows links: /dev/stdout -> /proc/self/fd/1 -> pipe
+    if writes_in_place(path):
+        inherited = _inherited_fd(path)
         try:
-            with open(path, "wb") as stream:
+            # /dev/stdout and /dev/fd/N: the open file the shell gave us (``>> log`` appends), not a reopening
+            with (os.fdopen(os.dup(inherited), "wb") if inherited is not None else open(path, "wb")) as stream:
                 yield stream
                 stream.flush()
         except OSError as exc:
@@ -34,7 +37,7 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
                 raise OSError(exc.errno, exc.strerror, str(path)) from exc
             raise
         return
-    target = path.resolve() if path.is_symlink() else path
+    target = replaced_file(path)
     mode = target.stat().st_mode & 0o7777 if keep_mode and target.exists() else 0o644
     tmp: str | None = None
     try:
@@ -51,6 +54,47 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
         if isinstance(exc, OSError) and exc.strerror and exc.filename != str(path):
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+
+
+_INHERITED = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
+_STANDARD = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _inherited_fd(path: Path) -> int | None:
+    """The descriptor ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` or ``/proc/self/fd/N`` names, if open."""
+    text = str(path)
+    fd = _STANDARD.get(text)
+    if fd is None and (match := _INHERITED.match(text)):
+        fd = int(match.group(1))
+    if fd is None:
+        return None
+    try:
+        os.fstat(fd)
+    except OSError:
+        return None
+    return fd
+
+
+def writes_in_place(path: Path) -> bool:
+    """Whether output to ``path`` is written as it goes rather than replacing a file: a descriptor this process
+    inherited (``/dev/stdout``, a shell's ``>(gzip)``), a device, pipe or socket."""
+    if _inherited_fd(path) is not None:
+        return True
+    try:
+        return path.exists() and not path.is_file() and not path.is_dir()
+    except OSError:
+        return False
+
+
+def replaced_file(path: Path) -> Path:
+    """The file that output to ``path`` replaces: a symbolic link's target (the link stays), else ``path``. A
+    loop of links is an OSError naming ``path``."""
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve(strict=False)
+    except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError for a loop
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from exc
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -98,18 +98,24 @@ def _is_tracking(pair: str) -> bool:
     key = unquote(raw_key.replace("+", " ")).strip().lower()
     if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
         return True
-    if key in SESSION_PARAMS or key.startswith(SESSION_PREFIXES):
-        return True
+    return key in SESSION_PARAMS or key.startswith(SESSION_PREFIXES)
+
+
+def _is_session_token(pair: str) -> bool:
+    """``sid=9f86d0…`` or ``s=…`` with a value that looks like a session token."""
+    raw_key, _, raw_value = pair.partition("=")
+    key = unquote(raw_key.replace("+", " ")).strip().lower()
     return key in _MAYBE_SESSION and bool(_SESSION_TOKEN.match(unquote(raw_value).strip()))
 
 
 def _clean_query(query: str) -> str:
     """Drop tracking and session pairs; keep the others in order, only percent-encoding what a URI may not
-    contain."""
+    contain. A token-like ``sid``/``s`` goes only beside another pair: alone, it may be the article's id."""
     if not query:
         return ""
     pairs = [pair for pair in query.split("&") if pair and not _is_tracking(pair)]
-    return "&".join(_quote(pair) for pair in pairs)
+    kept = [pair for pair in pairs if not _is_session_token(pair)]
+    return "&".join(_quote(pair) for pair in (kept or pairs))
 
 
 def _quote(part: str) -> str:

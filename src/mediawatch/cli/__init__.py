@@ -28,6 +28,3 @@ def main() -> None:
 for command in (check, sources, collect, export, classify, evaluate, label, digest, run, serve, demo, db, probe):
     main.add_command(command)
 sources.add_command(add)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -72,9 +72,11 @@ def fail(exc: Exception) -> None:
     """Turn our errors into clear messages and exit codes (2 for configuration, 1 otherwise)."""
     from mediawatch.errors import ConfigError, MediawatchError
 
-    if isinstance(exc, BrokenPipeError):  # `export | head`: the reader has what it wanted; end as tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # nothing more to flush into the closed pipe at exit
+    if isinstance(exc, BrokenPipeError) and exc.filename is None:  # `export | head`: the reader has what it
+        try:  # wanted; end as tools do, with nothing more to flush into the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         sys.exit(128 + 13)  # as if killed by SIGPIPE
     if isinstance(exc, ConfigError):
         for line in exc.problems:

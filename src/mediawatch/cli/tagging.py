@@ -95,12 +95,16 @@ def _check_output(path: Path) -> None:
     """Refuse an --output that cannot be written. The file is replaced within its folder (a link's target,
     within the target's); a device or pipe (``/dev/stdout``) is written in place, whatever its folder allows."""
     from mediawatch.errors import ConfigError
+    from mediawatch.files import replaced_file, writes_in_place
 
     if path.is_dir():
         raise ConfigError(f"--output {path}: is a folder; give a file name")
-    if path.exists() and not path.is_file():
+    if writes_in_place(path):
         return
-    folder = path.resolve().parent
+    try:
+        folder = replaced_file(path).parent
+    except OSError as exc:
+        raise ConfigError(f"--output {path}: {exc.strerror}") from exc
     if not folder.is_dir():
         raise ConfigError(f"--output {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -110,7 +110,7 @@ _NON_ITEM_ID_PREFIXES = _vocabulary("user session cat category section rubric ta
 _PRINT_PARAMS = _vocabulary("print tmpl printable output")
 _PRINT_WORDS = _vocabulary("print printable yazdir yazdır pechat versiya-dlya-pechati")  # /haber_yazdir.php
 _ID_VALUE = re.compile(r"^\d{2,}(?:$|[:-])")  # 87, or Joomla's 87:slug / 87-slug
-_OPAQUE_ID = re.compile(r"(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{4,12}")  # /n/3k7q
+_OPAQUE_ID = re.compile(r"(?=(?:[a-z]*\d){2})(?=[a-z0-9]*[a-z])[a-z0-9]{4,12}")  # /n/3k7q: 2+ digits
 _MORE_ENDPOINTS = _vocabulary("more load-more loadmore ajax lazy")
 _LANGUAGE_ROOT = re.compile(r"^[a-z]{2,3}(?:[-_][a-z]{2,4})?$")
 _YEAR = re.compile(r"^(?:199\d|20[0-3]\d)$")
@@ -420,7 +420,7 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
     has_id = _has_numeric_id(segments, query)
     if any(_PAGINATION_PARAMS.match(k) and v.isdigit() for k, v in query):
         return Reason.NAVIGATION
-    if any(k in _PRINT_PARAMS or v.lower() == "print" for k, v in query) or _has_word(segments, _PRINT_WORDS):
+    if any(k in _PRINT_PARAMS or v.lower() == "print" for k, v in query) or _has_word(segments[-1:], _PRINT_WORDS):
         return Reason.NOT_ARTICLE_LIKE  # the print or e-mail view of a page
     if "page" in segments[:-1] and segments[-1].isdigit():
         return Reason.NAVIGATION
@@ -451,8 +451,13 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
         and any(o.headline and not (o.menu or o.chrome) for o in occurrences)
     ):
         return None  # a two-word slug under a section, linked as a headline
-    if len(segments) >= 2 and _OPAQUE_ID.fullmatch(last) and best_text >= _HEADLINE_UNITS and not all_nav:
-        return None  # a short opaque id under a section (/n/3k7q), linked with a headline
+    if (
+        len(segments) >= 2
+        and _OPAQUE_ID.fullmatch(last)
+        and best_text >= _HEADLINE_UNITS
+        and any(o.headline and not (o.menu or o.chrome) for o in occurrences)
+    ):
+        return None  # a short opaque id under a section (/n/3k7q), linked as a headline
     if all_nav:
         return Reason.NAVIGATION
     if len(segments) <= 2 and len(_words(last)) <= 2:

@@ -440,8 +440,8 @@ def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
         return
     newest = sorted(given_up.items(), key=lambda pair: pair[1], reverse=True)[:MAX_GIVEN_UP]
     notes[GIVEN_UP_NOTE] = json.dumps(dict(sorted(newest)), ensure_ascii=False, separators=(",", ":"))
-    notes["given_up"] = (f"{len(newest)} article link{'s' if len(newest) != 1 else ''} that failed for good "
-                         f"(HTTP 4xx, no article text) not requested again for {GIVE_UP_DAYS} days")
+    notes["given_up"] = (f"{count(len(newest), 'article link')} that failed for good (HTTP 4xx, no article text) "
+                         f"not requested again for {GIVE_UP_DAYS} days")
 
 
 def _passing(exc: SourceError) -> bool:

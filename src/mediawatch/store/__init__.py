@@ -32,7 +32,7 @@ from mediawatch.store.engine import (
 from mediawatch.store.locks import LockStore
 from mediawatch.store.migrate import current_revision, head_revision, upgrade
 from mediawatch.store.queries import QueryStore
-from mediawatch.store.stories import StoryStore
+from mediawatch.store.stories import StoryStore, public_notes
 from mediawatch.store.tags import Label, TagStore
 
 __all__ = [
@@ -272,8 +272,7 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 m = r._mapping
-                # keys starting with "_" are the collector's own bookkeeping, not for people
-                notes = {k: v for k, v in json.loads(m["notes_json"] or "{}").items() if not k.startswith("_")}
+                notes = public_notes(m["notes_json"])
                 if not m["in_file"]:
                     notes["removed"] = "no longer in the sources file (disabled; items kept)"
                 silent = _silence(m["last_new_item"], m["last_success"], m["every_s"], now)

@@ -113,6 +113,16 @@ class DigestRecord:
     relevant_items: int
 
 
+def public_notes(notes_json: str | None) -> dict[str, str]:
+    """A source's notes for people (health, digests): those whose key starts with "_" are the collector's
+    own bookkeeping (the article links it gave up on)."""
+    try:
+        notes = json.loads(notes_json or "{}")
+        return {str(k): str(v) for k, v in notes.items() if not str(k).startswith("_")}
+    except (ValueError, AttributeError):
+        return {}
+
+
 def _effective_columns() -> list[Any]:
     c, lb = t.classification.c, t.label.c
     labeled = lb.item_id.is_not(None)
@@ -303,10 +313,7 @@ class StoryStore:
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 m = r._mapping
-                try:
-                    notes = {str(k): str(v) for k, v in json.loads(m["notes_json"] or "{}").items()}
-                except (ValueError, AttributeError):
-                    notes = {}
+                notes = public_notes(m["notes_json"])
                 out.append(SourceWeek(
                     id=SourceId(m["id"]), name=m["name"], kind=m["kind"], url=m["locator"], enabled=bool(m["enabled"]),
                     in_file=bool(m["in_file"]), items=int(m["items_in_span"]),
