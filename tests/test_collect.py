@@ -583,6 +583,25 @@ def test_a_link_that_fails_for_good_is_given_up_and_does_not_fail_a_working_sour
     assert third.items_new == 1 and _article_requests(loopserver) == [paths[1]]
 
 
+def test_articles_answering_403_are_a_block_not_broken_links(tmp_path: Path, loopserver) -> None:
+    """A site that starts answering 403 to every article blocks us: the links are not given up (they are
+    tried again) and a run that brings nothing fails the source, even though it has worked before."""
+    titles = ["Казахи Омска отметили Наурыз", "Диаспора в Стамбуле открыла школу"]
+    paths = _page_site(loopserver, titles[:1])
+    app = _page_app(tmp_path, loopserver)
+    assert run_collect(app, select_sources(app, all_sources=True)).items_new == 1
+    new_path = "/news/2025/11/02/kazakh-story-2"
+    loopserver.serve("/", f'<!doctype html><html><body><ul><li><article><h2><a href="{paths[0]}">{titles[0]}</a>'
+                          f'</h2></article></li><li><article><h2><a href="{new_path}">{titles[1]}</a></h2></article>'
+                          f"</li></ul></body></html>", content_type="text/html; charset=utf-8")
+    loopserver.status(new_path, 403)
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.sources_failed == 1
+    state = health(app)["portal"]
+    assert state.last_error.startswith("every new article failed; first: ") and "HTTP 403" in state.last_error
+    assert "given_up" not in state.notes
+
+
 def test_given_up_links_expire_after_30_days_and_at_most_500_are_kept() -> None:
     import json
     from datetime import date

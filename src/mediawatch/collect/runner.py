@@ -44,7 +44,7 @@ MAX_ARTICLES_PER_RUN = 40  # new article pages fetched from one listing in one r
 MAX_ARTICLES_AT_ONCE = 4
 # An article link that failed for good (a 404, a page without article text: a gallery, a video) is not
 # requested again for this long, so a listing that keeps showing it does not fail the source run after run.
-GIVE_UP_DAYS = 30
+GIVE_UP_DAYS = 30  # (a 401/403 is a block of us, not a broken link: never given up)
 GIVEN_UP_NOTE = "_given_up"  # in the source's notes: JSON {canonical URL: day it failed} (internal: "_")
 MAX_GIVEN_UP = 500
 INTERNAL_ERROR_MAX = 300  # characters of an unforeseen exception's text kept in a source's reason
@@ -279,7 +279,7 @@ class SourceCollector:
         items: list[Item] = []
         skipped: list[Skipped] = []
         failures: list[str] = []
-        passing = False
+        not_per_article = False  # a failure that says nothing about that one link (a 5xx, a 403 block)
         slowed: list[FetchError] = []
         left = 0
         # results come back in listing order, whatever order the fetches finished in
@@ -289,9 +289,11 @@ class SourceCollector:
             elif isinstance(outcome, SourceError):
                 failures.append(f"{url}: {outcome.reason}")
                 if _passing(outcome):
-                    passing = run.incomplete = True
-                else:
+                    not_per_article = run.incomplete = True
+                elif _broken_link(outcome):
                     given_up[url] = today.isoformat()
+                else:
+                    not_per_article = True
                 if _slows_down(outcome):
                     slowed.append(outcome)
             else:
@@ -308,7 +310,7 @@ class SourceCollector:
             run.warnings.append(f"{len(failures)} of {len(new)} articles failed (first: {failures[0]})")
             # the source fails when it yields nothing and the listing may be at fault; a listing whose other
             # articles were stored before works, and its broken links are given up (warned, not failed)
-            if not items and (passing or not known):
+            if not items and (not_per_article or not known):
                 raise ParseError(spec.id, f"every new article failed; first: {failures[0]}", url=result.url)
         _keep_given_up(run.notes, given_up)  # not when failing: those links then stay in view until fixed
         return Parsed(tuple(items), tuple(skipped))
@@ -442,6 +444,17 @@ def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
     notes[GIVEN_UP_NOTE] = json.dumps(dict(sorted(newest)), ensure_ascii=False, separators=(",", ":"))
     notes["given_up"] = (f"{count(len(newest), 'article link')} that failed for good (HTTP 4xx, no article text) "
                          f"not requested again for {GIVE_UP_DAYS} days")
+
+
+def _broken_link(exc: SourceError) -> bool:
+    """Whether an article's failure (one that will not pass) is that link's own: a 404 or 410 (any 4xx but those
+    that refuse us rather than the page: 401, 403, 407, 451), a page without article text (a gallery, a
+    video), or a link robots.txt, the size limit or a redirect rule refuses."""
+    if not isinstance(exc, FetchError):
+        return isinstance(exc, ParseError)
+    if exc.status is None:
+        return not _passing(exc)
+    return 400 <= exc.status < 500 and exc.status not in (401, 403, 407, 429, 451)
 
 
 def _passing(exc: SourceError) -> bool:
