@@ -426,7 +426,7 @@ def test_a_site_laid_out_in_tables_gives_its_headline_and_its_text_without_the_m
 def test_the_title_part_that_is_the_pages_heading(title: str, first: str, body: str, expected: str) -> None:
     from lxml import html as lxml_html
 
-    from mediawatch.collect.pages import _headline
+    from mediawatch.collect.pages import _Head, _headline
 
     tree = lxml_html.fromstring(f"<html><head><title>{title}</title></head><body>{body}</body></html>")
-    assert _headline(first, tree) == expected
+    assert _headline(first, tree, _Head(tree).meta.get("og:site_name")) == expected

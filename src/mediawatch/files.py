@@ -25,8 +25,8 @@ def replacing(path: Path, *, keep_mode: bool = False) -> Iterator[BinaryIO]:
     to replace: renaming over it would put a regular file where the device was."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if writes_in_place(path):
-        inherited = _inherited_fd(path)
+    inherited = _inherited_fd(path)
+    if inherited is not None or _is_stream(path):
         try:
             # /dev/stdout and /dev/fd/N: the open file the shell gave us (``>> log`` appends), not a reopening
             with (os.fdopen(os.dup(inherited), "wb") if inherited is not None else open(path, "wb")) as stream:
@@ -78,8 +78,10 @@ def _inherited_fd(path: Path) -> int | None:
 def writes_in_place(path: Path) -> bool:
     """Whether output to ``path`` is written as it goes rather than replacing a file: a descriptor this process
     inherited (``/dev/stdout``, a shell's ``>(gzip)``), a device, pipe or socket."""
-    if _inherited_fd(path) is not None:
-        return True
+    return _inherited_fd(path) is not None or _is_stream(path)
+
+
+def _is_stream(path: Path) -> bool:
     try:
         return path.exists() and not path.is_file() and not path.is_dir()
     except OSError:

@@ -92,20 +92,19 @@ class Skipped:
 # --------------------------------------------------------------------------------------------- URLs
 
 
+def _key(pair: str) -> str:
+    return unquote(pair.partition("=")[0].replace("+", " ")).strip().lower()
+
+
 def _is_tracking(pair: str) -> bool:
     """A query pair that only says where a click came from, or which visit it was (a session id)."""
-    raw_key, _, raw_value = pair.partition("=")
-    key = unquote(raw_key.replace("+", " ")).strip().lower()
-    if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
-        return True
-    return key in SESSION_PARAMS or key.startswith(SESSION_PREFIXES)
+    key = _key(pair)
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES + SESSION_PREFIXES) or key in SESSION_PARAMS
 
 
 def _is_session_token(pair: str) -> bool:
     """``sid=9f86d0…`` or ``s=…`` with a value that looks like a session token."""
-    raw_key, _, raw_value = pair.partition("=")
-    key = unquote(raw_key.replace("+", " ")).strip().lower()
-    return key in _MAYBE_SESSION and bool(_SESSION_TOKEN.match(unquote(raw_value).strip()))
+    return _key(pair) in _MAYBE_SESSION and bool(_SESSION_TOKEN.match(unquote(pair.partition("=")[2]).strip()))
 
 
 def _clean_query(query: str) -> str:

@@ -57,8 +57,9 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
         click.echo(report.summary())
         feeds, _ = refresh_feeds(app, report.item_ids)  # attachés' feed files follow the new tags
         if feeds:
-            click.echo(f"subscriber feeds: {len(feeds)} file{'s' if len(feeds) != 1 else ''} updated in "
-                       f"{settings.digests / 'feeds'}")
+            from mediawatch.wording import count
+
+            click.echo(f"subscriber feeds: {count(len(feeds), 'file')} updated in {settings.digests / 'feeds'}")
     except Exception as exc:
         fail(exc)
 

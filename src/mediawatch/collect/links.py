@@ -501,9 +501,9 @@ def extract_links(
     # an article linked both plainly and with a query only the listing adds ("most read": ?from=popular) is
     # one article; a query that is the article's id (haber.php?id=12) has no plain article beside it
     plain = set(articles)
-    duplicates = [u for u in articles if "?" in u and urlsplit(u)._replace(query="").geturl() in plain]
-    rejected.extend((u, Reason.DUPLICATE) for u in duplicates)
-    kept = [u for u in articles if u not in set(duplicates)]
+    duplicates = {u for u in articles if "?" in u and urlsplit(u)._replace(query="").geturl() in plain}
+    rejected.extend((u, Reason.DUPLICATE) for u in articles if u in duplicates)
+    kept = [u for u in articles if u not in duplicates]
     return LinkReport(tuple(kept), tuple((u, str(r)) for u, r in rejected))
 
 

@@ -371,7 +371,7 @@ def _author(value: str | None, head: _Head, url: str) -> str | None:
     return None if folded in sites or (len(letters) >= 4 and letters in host) else name
 
 
-def _headline(title: str | None, tree: lxml_html.HtmlElement | None) -> str | None:
+def _headline(title: str | None, tree: lxml_html.HtmlElement | None, site: str | None = None) -> str | None:
     """``title``, unless it is the site's part of ``<title>`` ("Kazak Türkleri Vakfı - Headline"): no heading
     of the page, while another part is an ``<h1>`` or ``<h2>``; then that part."""
     full = tree.findtext(".//title") if tree is not None else None
@@ -384,8 +384,7 @@ def _headline(title: str | None, tree: lxml_html.HtmlElement | None) -> str | No
     headings = {" ".join(h.text_content().split()) for h in tree.iter("h1", "h2") if next(h.iter("a"), None) is None}
     if title in headings:
         return title
-    site = " ".join(tree.xpath("string(//meta[@property='og:site_name']/@content)").split())
-    return next((part for part in parts if part in headings and part != site), title)
+    return next((part for part in parts if part in headings and part != " ".join((site or "").split())), title)
 
 
 _TITLE_PARTS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
@@ -468,7 +467,8 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
         raise ParseError(source_id, "no article text found", url=url)
     head = _Head(tree)
 
-    title = _headline(_clean(getattr(document, "title", None)), tree) or _clean(head.meta.get("og:title"))
+    title = _headline(_clean(getattr(document, "title", None)), tree, head.meta.get("og:site_name")) or _clean(
+        head.meta.get("og:title"))
     if not title:
         title = _clean(text.splitlines()[0], 200) or url
     author = _author(getattr(document, "author", None), head, url) or _author(

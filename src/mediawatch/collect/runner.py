@@ -447,14 +447,12 @@ def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
 
 
 def _broken_link(exc: SourceError) -> bool:
-    """Whether an article's failure (one that will not pass) is that link's own: a 404 or 410 (any 4xx but those
-    that refuse us rather than the page: 401, 403, 407, 451), a page without article text (a gallery, a
-    video), or a link robots.txt, the size limit or a redirect rule refuses."""
+    """Whether a failure that will not pass (see :func:`_passing`) is that link's own: a 404 or 410 (any 4xx
+    but those that refuse us rather than the page: 401, 403, 407, 451), a page without article text (a
+    gallery, a video), or a link robots.txt, the size limit or a redirect rule refuses (no status)."""
     if not isinstance(exc, FetchError):
         return isinstance(exc, ParseError)
-    if exc.status is None:
-        return not _passing(exc)
-    return 400 <= exc.status < 500 and exc.status not in (401, 403, 407, 429, 451)
+    return exc.status is None or exc.status not in (401, 403, 407, 451)
 
 
 def _passing(exc: SourceError) -> bool:
