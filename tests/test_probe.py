@@ -282,6 +282,20 @@ def test_robots_txt_forbidding_the_path_is_reported(loopserver: LoopServer) -> N
     assert loopserver.requests_for("/private/news") == []  # never fetched
 
 
+def test_article_links_robots_txt_refuses_are_not_taken(loopserver: LoopServer) -> None:
+    loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /news/\n")
+    url = loopserver.serve("/medee", listing(), content_type="text/html; charset=utf-8")
+    report = run_probe(url)
+    refused = loopserver.url("/news/184467")
+    assert refused not in report.articles and len(report.articles) == 2
+    assert (refused, "robots.txt") in report.rejected
+    assert "1 article link disallowed by robots.txt: collect will not fetch them" in report.notes
+    result = invoke(probe, [url])
+    assert "article links taken by the automatic rule: 2" in result.output
+    assert "note: 1 article link disallowed by robots.txt" in result.output
+    assert loopserver.requests_for("/news/184467") == []  # asked about, never fetched
+
+
 def test_http_404_is_reported(loopserver: LoopServer) -> None:
     url = loopserver.url("/gone")
     result = invoke(probe, [url, "--json"])

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mediawatch import suggest
+from mediawatch import suggest, wording
 from mediawatch.collect import links, youtube
 from mediawatch.collect.feeds import ParsedFeed, parse_feed
 from mediawatch.collect.runner import FEED_ACCEPT, HTML_ACCEPT, decode_html
@@ -290,7 +290,7 @@ async def _probe_page(
     meta = _page_meta(html)
     title, site_name, lang_tag = meta.title, meta.site_name, meta.lang
     declared = links.declared_feeds(html, final)
-    report = links.extract_links(html, final, selector, source_id=PROBE_ID)
+    report = await _robots_checked(links.extract_links(html, final, selector, source_id=PROBE_ID), robots)
     checks = [await _check_feed(u, "declared", fetcher, robots) for u in declared[:MAX_DECLARED_CHECKS]]
     if not any(c.ok for c in checks):
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(final))
@@ -311,6 +311,9 @@ async def _probe_page(
     notes: list[str] = []
     if len(declared) > MAX_DECLARED_CHECKS:
         notes.append(f"{len(declared) - MAX_DECLARED_CHECKS} more declared feeds not checked")
+    refused = sum(reason == links.Reason.ROBOTS for _, reason in report.rejected)
+    if refused:
+        notes.append(f"{wording.count(refused, 'article link')} disallowed by robots.txt: collect will not fetch them")
     if not report.articles:
         how = f" with selector {selector!r}" if selector else " by the automatic rule"
         notes.append(f"no article links found{how}")
@@ -349,6 +352,18 @@ async def _probe_page(
         selector=selector,
         notes=tuple(notes),
     )
+
+
+async def _robots_checked(report: links.LinkReport, robots: RobotsCache) -> links.LinkReport:
+    """The report with article links that robots.txt refuses moved to the rejected ones, as collect skips them."""
+    taken: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for url in report.articles:
+        if await robots.refusal(url) is None:
+            taken.append(url)
+        else:
+            refused.append((url, str(links.Reason.ROBOTS)))
+    return links.LinkReport(tuple(taken), report.rejected + tuple(refused)) if refused else report
 
 
 @dataclass(frozen=True, slots=True)

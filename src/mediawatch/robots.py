@@ -47,23 +47,25 @@ class RobotsCache:
 
     async def allowed(self, url: str) -> bool:
         """Whether robots.txt of ``url``'s host lets our User-Agent fetch it (False while it is unreachable)."""
-        return await self._refusal(url) is None
+        return await self.refusal(url) is None
 
     async def ensure_allowed(self, url: str, *, source_id: str) -> None:
         """Raise ``FetchError("blocked by robots.txt")`` when ``url`` is disallowed, or
         ``FetchError("blocked: robots.txt unreachable (…)")`` when its robots.txt could not be read."""
-        reason = await self._refusal(url)
+        reason = await self.refusal(url)
         if reason is not None:
             raise FetchError(source_id, reason, url=url)
 
     async def check_redirect(self, url: str, *, source_id: str) -> None:
         """Like :meth:`ensure_allowed` for a redirect target (``Fetcher.fetch(check_redirect=…)``): the reason
         names it, e.g. ``blocked by robots.txt (redirect to https://b.example/private/1)``."""
-        reason = await self._refusal(url)
+        reason = await self.refusal(url)
         if reason is not None:
             raise FetchError(source_id, f"{reason} (redirect to {clip(url)})", url=url)
 
-    async def _refusal(self, url: str) -> str | None:
+    async def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be fetched (``blocked by robots.txt``, ``blocked: robots.txt unreachable (…)``),
+        or None when it may."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return None  # nothing to ask; the fetch itself will report the bad URL

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     NOT_ARTICLE_LIKE = "not article-like"
     NOT_SELECTED = "not selected"  # with a selector: links the selector did not match
     DUPLICATE = "duplicate"  # an article also linked without this query (``?from=popular``)
+    ROBOTS = "robots.txt"  # article-like, but robots.txt keeps us out (``probe`` asks; ``collect`` gives it up)
 
 
 @dataclass(frozen=True, slots=True)
