@@ -210,3 +210,30 @@ def test_two_sources_add_at_once_keep_both_sources(loopserver: LoopServer, tmp_p
     assert slow in urls and fast in urls
     ids = [s.id for s in load_sourcefile(path).sources]
     assert len(ids) == len(set(ids))
+
+
+def test_a_channel_listed_by_handle_is_refused_by_the_id_collection_resolved(loopserver: LoopServer,
+                                                                            tmp_path: Path) -> None:
+    """Once `collect` has resolved the listed handle to its channel id (kept in the database, not in the file),
+    adding that channel by its /channel/UC… address is refused too."""
+    from mediawatch.cli import main
+
+    loopserver.serve_file("/@qazaqdiasporatv", Path(__file__).parent / "data" / "feeds" / "youtube-handle-page.html",
+                          content_type="text/html")
+    loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
+    path = tmp_path / "sources.yaml"
+    text = "version: 1\nsources:\n  - id: qazaq-tv\n    kind: youtube\n    handle: '@qazaqdiasporatv'\n"
+    path.write_text(text, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    channel_url = f"https://www.youtube.com/channel/{CHANNEL}"
+    # before any collection the handle's channel is unknown (no database yet): the channel is added
+    before = youtube(loopserver, main, ["sources", "--db", db, "add", channel_url, "--sources", str(path)])
+    assert before.exit_code == 0, before.output
+    assert not (tmp_path / "m.db").exists()  # nor was a database created
+    path.write_text(text, encoding="utf-8")
+    collected = youtube(loopserver, main, ["collect", "--all", "--db", db, "--sources", str(path)])
+    assert collected.exit_code == 0 and "1 ok" in collected.output, collected.output
+    result = youtube(loopserver, main, ["sources", "--db", db, "add", channel_url, "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:3: {CHANNEL} is already collected by source 'qazaq-tv'" in result.stderr
+    assert path.read_text(encoding="utf-8") == text

@@ -194,7 +194,8 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     _check_url(url)
     _check_selector(selector)
     group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
-    settings = load_settings(sources=sources or group.get("sources"), verbose=verbose or group.get("verbose") or 0)
+    settings = load_settings(db=group.get("db"), sources=sources or group.get("sources"),
+                             verbose=verbose or group.get("verbose") or 0)
     path = settings.sources
     try:
         text = read_sourcefile_text(path) if path.exists() else ""
@@ -211,13 +212,14 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
     also = (report.url,) if stanza.get("url") == report.final_url else ()
+    resolved = _remembered_channels(settings.db) if stanza.get("channel_id") else {}
     # The probe can take many seconds: the file is read again under a lock, so that a source another `sources
     # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
         with folder_lock(path.parent):
             text = read_sourcefile_text(path) if path.exists() else ""
             addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
-                                  handle=report.youtube.handle if report.youtube else None)
+                                  handle=report.youtube.handle if report.youtube else None, resolved=resolved)
             write_atomically(path, addition.text)
     except AlreadyListed as exc:
         _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
@@ -228,6 +230,31 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
+
+
+def _remembered_channels(db: str) -> dict[tuple[str, str], str]:
+    """(source id, handle) -> the channel id collection resolved that YouTube handle to, from the database (when
+    there is one and it can be read: it only widens the duplicate check, so a missing or locked database is skipped)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mediawatch.errors import ConfigError
+    from mediawatch.store import open_store
+
+    try:
+        store = open_store(db, migrate=False, existing=True)
+    except (ConfigError, SQLAlchemyError):
+        return {}
+    try:
+        states = store.source_states(store.source_ids())
+    except SQLAlchemyError:
+        return {}
+    finally:
+        store.close()
+    return {
+        (sid, state.notes["handle"]): state.notes["channel_id"]
+        for sid, state in states.items()
+        if state.notes.get("channel_id") and state.notes.get("handle")
+    }
 
 
 def _problems(exc: Exception, message: str) -> NoReturn:
