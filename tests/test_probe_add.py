@@ -148,16 +148,22 @@ def test_add_stanza_raises_already_listed_with_the_source_and_line() -> None:
     assert info.value.problems == ["s.yaml:3: https://A.example/feed#x is already collected by source 'aa'"]
 
 
-def test_a_channel_listed_by_handle_is_refused_when_added_by_its_handle_url(loopserver: LoopServer,
-                                                                             tmp_path: Path) -> None:
-    """The file lists the channel by handle only (its id is resolved at collection time, not written back);
-    adding the channel's address again, in another letter case, is refused by the handle."""
+def handle_source(loopserver: LoopServer, tmp_path: Path, handle: str) -> tuple[Path, str]:
+    """A channel page at /@qazaqdiasporatv, its feed, and a sources file listing the channel by ``handle``."""
     loopserver.serve_file("/@qazaqdiasporatv", Path(__file__).parent / "data" / "feeds" / "youtube-handle-page.html",
                           content_type="text/html")
     loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
     path = tmp_path / "sources.yaml"
-    text = "version: 1\nsources:\n  - id: qazaq-tv\n    kind: youtube\n    handle: '@QazaqDiasporaTV'\n"
+    text = f"version: 1\nsources:\n  - id: qazaq-tv\n    kind: youtube\n    handle: '{handle}'\n"
     path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_a_channel_listed_by_handle_is_refused_when_added_by_its_handle_url(loopserver: LoopServer,
+                                                                             tmp_path: Path) -> None:
+    """The file lists the channel by handle only (its id is resolved at collection time, not written back);
+    adding the channel's address again, in another letter case, is refused by the handle."""
+    path, text = handle_source(loopserver, tmp_path, "@QazaqDiasporaTV")
     result = youtube(loopserver, add, ["https://www.youtube.com/@qazaqdiasporatv", "--sources", str(path)])
     assert result.exit_code == 2, result.output
     assert (f"{path}:3: @qazaqdiasporatv ({CHANNEL}) is already collected by source 'qazaq-tv'"
@@ -218,12 +224,7 @@ def test_a_channel_listed_by_handle_is_refused_by_the_id_collection_resolved(loo
     adding that channel by its /channel/UC… address is refused too."""
     from mediawatch.cli import main
 
-    loopserver.serve_file("/@qazaqdiasporatv", Path(__file__).parent / "data" / "feeds" / "youtube-handle-page.html",
-                          content_type="text/html")
-    loopserver.serve("/feeds/videos.xml", YOUTUBE_FEED, content_type="application/atom+xml")
-    path = tmp_path / "sources.yaml"
-    text = "version: 1\nsources:\n  - id: qazaq-tv\n    kind: youtube\n    handle: '@qazaqdiasporatv'\n"
-    path.write_text(text, encoding="utf-8")
+    path, text = handle_source(loopserver, tmp_path, "@qazaqdiasporatv")
     db = f"sqlite:///{tmp_path / 'm.db'}"
     channel_url = f"https://www.youtube.com/channel/{CHANNEL}"
     # before any collection the handle's channel is unknown (no database yet): the channel is added
