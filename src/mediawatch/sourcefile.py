@@ -29,6 +29,7 @@ from pydantic import (
 from mediawatch.codes import is_country, is_language
 from mediawatch.errors import ConfigError
 from mediawatch.models import SourceId, SourceKind
+from mediawatch.yamltree import TooManyValues, locate, plain_data, value_position
 
 SCHEMA_VERSION = 1
 MIN_EVERY = timedelta(minutes=5)
@@ -379,8 +380,8 @@ def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) ->
         raise ConfigError("invalid file", [f"{path}:1:1: the file must be a mapping with 'version' and 'sources'"])
 
     try:
-        plain = _plain(data, [MAX_VALUES])
-    except (_TooManyValues, RecursionError):
+        plain = plain_data(data, MAX_VALUES)
+    except (TooManyValues, RecursionError):
         raise ConfigError(
             "too many values",
             [f"{path}:1:1: the file holds more than {MAX_VALUES} values once its aliases (*name) are expanded"],
@@ -394,7 +395,7 @@ def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) ->
         model = None
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            line, col, dotted = _locate(data, loc, err["type"])
+            line, col, dotted = locate(data, loc, err["type"], kinds=[k.value for k in SourceKind])
             problems.append((line, col, f"{dotted}: {_message(err, loc)}"))
     problems.extend(_duplicate_ids(data))
     if problems:
@@ -403,24 +404,6 @@ def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) ->
         raise ConfigError(f"{path}: {len(lines)} problem(s)", lines)
     assert model is not None
     return SourceFile(path=path, version=model.version, sources=tuple(_resolve(model, data)))
-
-
-class _TooManyValues(Exception):
-    pass
-
-
-def _plain(node: Any, budget: list[int]) -> Any:
-    """ruamel's commented containers -> plain dicts and lists (pydantic wants plain data).
-
-    ``budget`` ([values left]) bounds the work: aliases share nodes, and expanding them can be exponential."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooManyValues
-    if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v, budget) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v, budget) for v in node]
-    return node
 
 
 def _resolve(model: _FileModel, data: Any) -> Iterator[SourceSpec]:
@@ -457,67 +440,10 @@ def _duplicate_ids(data: Any) -> Iterable[tuple[int, int, str]]:
             continue
         sid = src["id"]
         if sid in first:
-            line, col = _pos_value(src, "id")
+            line, col = value_position(src, "id")
             yield (line, col, f"sources[{index}].id: duplicate id {sid!r} (first used by sources[{first[sid]}]); ids must be unique")
         else:
             first[sid] = index
-
-
-def _pos_value(node: Any, key: Any) -> tuple[int, int]:
-    try:
-        line, col = node.lc.value(key)
-        return line + 1, col + 1
-    except (AttributeError, KeyError, TypeError):
-        return _pos_node(node)
-
-
-def _pos_key(node: Any, key: Any) -> tuple[int, int]:
-    try:
-        line, col = node.lc.key(key)
-        return line + 1, col + 1
-    except (AttributeError, KeyError, TypeError):
-        return _pos_node(node)
-
-
-def _pos_node(node: Any) -> tuple[int, int]:
-    lc = getattr(node, "lc", None)
-    if lc is not None and lc.line is not None:
-        return lc.line + 1, lc.col + 1
-    return 1, 1
-
-
-_KIND_TAGS = {"rss", "youtube", "page"}
-
-
-def _locate(data: Any, loc: tuple[Any, ...], err_type: str) -> tuple[int, int, str]:
-    """Follow a pydantic error location through the YAML tree to a line and column."""
-    node = data
-    pos = _pos_node(data)
-    dotted = ""
-    parent: Any = None
-    for part in loc:
-        if isinstance(part, str) and part in _KIND_TAGS and isinstance(node, dict) and node.get("kind") == part:
-            continue  # the discriminator tag pydantic inserts into the path
-        if isinstance(part, int) and isinstance(node, list) and part < len(node):
-            dotted += f"[{part}]"
-            try:
-                line, col = node.lc.item(part)
-                pos = (line + 1, col + 1)
-            except (AttributeError, KeyError, TypeError):
-                pass
-            parent, node = node, node[part]
-        elif isinstance(node, dict) and part in node:
-            dotted += f".{part}" if dotted else str(part)
-            pos = _pos_key(node, part) if err_type == "extra_forbidden" else _pos_value(node, part)
-            parent, node = node, node[part]
-        else:
-            dotted += f".{part}" if dotted else str(part)
-            break
-    del parent
-    if err_type.startswith("union_tag") and isinstance(node, dict) and "kind" in node:
-        pos = _pos_value(node, "kind")
-        dotted += ".kind"
-    return pos[0], pos[1], dotted or "(file)"
 
 
 _FIELDS = {
