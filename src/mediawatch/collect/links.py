@@ -21,6 +21,7 @@ import soupsieve
 import tldextract
 from bs4 import BeautifulSoup, Tag
 
+from mediawatch.collect import link_words as vocab
 from mediawatch.errors import ParseError
 from mediawatch.normalize import canonical_url
 
@@ -50,88 +51,6 @@ class LinkReport:
 
     articles: tuple[str, ...]
     rejected: tuple[tuple[str, str], ...] = field(default=())
-
-
-# --- vocabularies (lower case; matched against whole path segments or their hyphen/underscore words) ---
-
-
-def _vocabulary(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-_FILE_EXTENSIONS = _vocabulary(
-    "pdf jpg jpeg png gif svg webp avif ico mp3 mp4 m4a ogg webm avi mov zip rar 7z gz doc docx xls xlsx"
-    " ppt pptx odt xml rss atom json css js txt csv apk exe dmg"
-)
-_FILE_SEGMENTS = frozenset({"file", "files", "attachment", "attachments"})
-_PAGE_SUFFIXES = re.compile(r"\.(?:s?html?|php\d?|aspx?|jsp|cfm)$", re.IGNORECASE)
-_SOCIAL_DOMAINS = _vocabulary(
-    "facebook.com fb.com fb.me twitter.com x.com t.co t.me telegram.me telegram.org vk.com vk.ru ok.ru"
-    " instagram.com youtube.com youtu.be tiktok.com linkedin.com whatsapp.com wa.me pinterest.com"
-    " reddit.com weibo.com weibo.cn douyin.com bilibili.com wechat.com weixin.qq.com threads.net"
-    " snapchat.com viber.com line.me max.ru dzen.ru zen.yandex.ru"
-)
-_SHARE_PATH = re.compile(r"/(?:share|sharer|intent/tweet|send|shareArticle)(?:\.php)?(?:/|$)", re.IGNORECASE)
-_AD_DOMAINS = _vocabulary(
-    "doubleclick.net googlesyndication.com googleadservices.com adfox.ru adriver.ru criteo.com criteo.net"
-    " taboola.com outbrain.com mgid.com adnxs.com smartadserver.com yandexadexchange.net begun.ru"
-    " directadvert.ru relap.io smi2.ru smi2.net lentainform.com lentainform.net adsterra.com"
-)
-_AD_HOSTS = re.compile(r"^(?:an\.yandex\.ru|cpro\.baidu\.com|pos\.baidu\.com|ads?\.|adv\.|banners?\.)")
-_AD_WORDS = _vocabulary(
-    "ad ads adv advert adverts advertising advertisement advertise reklama reklam reklamy reklamodatelyam"
-    " jarnama zharnama banner banners sponsor sponsored sponsorlu promo guanggao adfox dfp"
-)
-_AD_HOST_LABELS = _vocabulary("ad ads adv banner banners")
-_LOGIN_HOST_LABELS = _vocabulary("passport login auth sso id account")
-_REDIRECT_PARAMS = _vocabulary("url u to link target")
-_REDIRECT_PATH = re.compile(r"^/(?:go|out|away|click|redirect|redir|jump)(?:\.php)?/?$", re.IGNORECASE)
-_LOGIN_WORDS = _vocabulary(
-    "login logout log-in signin sign-in signup sign-up register registration auth oauth sso account"
-    " my-account myaccount profile lk cabinet kabinet vhod voiti kiru tirkelu giris girisi uye kayit"
-    " wp-login wp-admin passport"
-)
-_TAG_WORDS = _vocabulary(
-    "tag tags teg tegi тег теги etiket etiketler label labels keyword keywords hashtag hashtags topic"
-    " topics тема темы"
-)
-_AUTHOR_WORDS = _vocabulary(
-    "author authors avtor avtory автор авторы yazar yazarlar columnist columnists journalist journalists"
-)
-_SECTION_WORDS = _vocabulary(
-    "category categories kategori kategoriya rubric rubrics rubrika rubriki razdel section sections"
-    " special specials spec specproekty projects proekty archive archives arhiv arsiv архив рубрика search"
-    " poisk events event afisha calendar documents dokumenty downloads download"
-)
-_PAGINATION_PARAMS = re.compile(r"^(?:page|pg|paged|sayfa|strana|start|offset|pagen_\d+)$", re.IGNORECASE)
-_ID_PARAMS = _vocabulary(
-    "id p aid nid newsid news_id article_id articleid story storyid item_id post postid doc docid"
-)
-_NON_ITEM_ID_PREFIXES = _vocabulary("user session cat category section rubric tag author page region city")
-_PRINT_PARAMS = _vocabulary("print tmpl printable output")
-_PRINT_WORDS = _vocabulary("print printable yazdir yazdır pechat versiya-dlya-pechati")  # /haber_yazdir.php
-_ID_VALUE = re.compile(r"^\d{2,}(?:$|[:-])")  # 87, or Joomla's 87:slug / 87-slug
-_OPAQUE_ID = re.compile(r"(?=(?:[a-z]*\d){2})(?=[a-z0-9]*[a-z])[a-z0-9]{4,12}")  # /n/3k7q: 2+ digits
-_MORE_ENDPOINTS = _vocabulary("more load-more loadmore ajax lazy")
-_LANGUAGE_ROOT = re.compile(r"^[a-z]{2,3}(?:[-_][a-z]{2,4})?$")
-_YEAR = re.compile(r"^(?:199\d|20[0-3]\d)$")
-_COMPACT_DATE = re.compile(r"^(?:199\d|20[0-3]\d)[-_]?(?:0[1-9]|1[0-2])(?:[-_]?(?:0[1-9]|[12]\d|3[01]))?$")
-_MONTH_OR_DAY = re.compile(r"^(?:0?[1-9]|[12]\d|3[01])(?:-(?:0?[1-9]|[12]\d|3[01]))?$")
-_DIGIT_RUN = re.compile(r"\d+")
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_SPLIT_SLUG = re.compile(r"[-_+.\s]+")
-_CLASS_SPLIT = re.compile(r"[\s_-]+")
-_NAV_TOKENS = _vocabulary(
-    "nav navbar navigation menu submenu breadcrumb breadcrumbs pagination pager paging sitemap"
-)
-_AD_TOKENS = _vocabulary(
-    "ad ads adv advert advertising banner reklama reklam sponsor sponsored adfox commercial jarnama"
-)
-_CARD_WORDS = _vocabulary("card entry post article item news teaser tile story widget box panel modal")
-_NAV_ROLES = _vocabulary("navigation banner contentinfo menu menubar")
-_HEADLINE_TOKENS = _vocabulary("title headline heading")
-_HEADLINE_UNITS = 4.0
 
 
 # --- sites and URLs ---
@@ -189,8 +108,8 @@ class _Candidate:
 
 def _text_units(text: str) -> float:
     """Headline length in 'words': whitespace words, with two CJK characters counted as one word."""
-    cjk = len(_CJK.findall(text))
-    words = len(_WORD.findall(_CJK.sub(" ", text)))
+    cjk = len(vocab.CJK.findall(text))
+    words = len(vocab.WORD.findall(vocab.CJK.sub(" ", text)))
     return words + cjk / 2
 
 
@@ -218,7 +137,7 @@ def _class_words(element: Tag, *, whole: bool = False) -> list[list[str]]:
     if isinstance(ident, str):
         values.append(ident)
     return [
-        [w for w in _CLASS_SPLIT.split(v.lower() if whole else v.lower().split("__")[0]) if w] for v in values
+        [w for w in vocab.CLASS_SPLIT.split(v.lower() if whole else v.lower().split("__")[0]) if w] for v in values
     ]
 
 
@@ -231,16 +150,16 @@ def _occurrence(anchor: Tag) -> _Occurrence:
         role = str(element.get("role") or "").lower()
         groups = _class_words(element)
         words = {w for g in groups for w in g}
-        if name in {"nav", "menu"} or role in _NAV_ROLES or words & _NAV_TOKENS:
+        if name in {"nav", "menu"} or role in vocab.NAV_ROLES or words & vocab.NAV_TOKENS:
             menu = True
         if name == "main" or role == "main":
             main = True
         site_part = name in {"header", "footer"} or any(
-            {"header", "footer", "topbar"} & set(g) and not _CARD_WORDS & set(g) for g in groups
+            {"header", "footer", "topbar"} & set(g) and not vocab.CARD_WORDS & set(g) for g in groups
         )
         if site_part and not in_article:
             chrome = True
-        if words & _AD_TOKENS:
+        if words & vocab.AD_TOKENS:
             ad = True
         if words & {"share", "sharing", "social", "sharebar"}:
             social = True
@@ -249,7 +168,7 @@ def _occurrence(anchor: Tag) -> _Occurrence:
     if not headline:  # a headline-styled anchor: class "…title"/"…headline" on it, a parent or a child
         headline = any(
             isinstance(element, Tag)
-            and {w for g in _class_words(element, whole=True) for w in g} & _HEADLINE_TOKENS
+            and {w for g in _class_words(element, whole=True) for w in g} & vocab.HEADLINE_TOKENS
             for element in [anchor, anchor.parent, *anchor.find_all(True)]
         )
     rel = anchor.get("rel")
@@ -308,16 +227,16 @@ def _shape(url: str) -> _Shape:
     extension = ""
     if raw_segments:
         last = raw_segments[-1]
-        if "." in last and not _PAGE_SUFFIXES.search(last):
+        if "." in last and not vocab.PAGE_SUFFIXES.search(last):
             extension = last.rsplit(".", 1)[1]
-        raw_segments[-1] = _PAGE_SUFFIXES.sub("", last)
+        raw_segments[-1] = vocab.PAGE_SUFFIXES.sub("", last)
     query = tuple((k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True))
     host = (parts.hostname or "").lower()
     return _Shape(host, site_of(host), tuple(s for s in raw_segments if s), query, extension)
 
 
 def _words(segment: str) -> list[str]:
-    return [w for w in _SPLIT_SLUG.split(segment) if w]
+    return [w for w in vocab.SPLIT_SLUG.split(segment) if w]
 
 
 def _has_word(segments: Iterable[str], vocabulary: frozenset[str]) -> bool:
@@ -334,13 +253,13 @@ def _date_end(segments: tuple[str, ...]) -> int:
     """Index just after a date in the path, or -1: YYYY/MM[/DD] and YYYY/MM-DD anywhere, compact YYYYMM[DD]
     and YYYY-MM-DD only before another segment (a last segment of six digits is more likely an id)."""
     for i, segment in enumerate(segments):
-        if _YEAR.match(segment):
+        if vocab.YEAR.match(segment):
             j = i + 1
-            while j < len(segments) and j <= i + 2 and _MONTH_OR_DAY.match(segments[j]):
+            while j < len(segments) and j <= i + 2 and vocab.MONTH_OR_DAY.match(segments[j]):
                 j += 1
             if j > i + 1:
                 return j
-        elif i + 1 < len(segments) and _COMPACT_DATE.match(segment):
+        elif i + 1 < len(segments) and vocab.COMPACT_DATE.match(segment):
             return i + 1
     return -1
 
@@ -348,19 +267,19 @@ def _date_end(segments: tuple[str, ...]) -> int:
 def _has_numeric_id(segments: tuple[str, ...], query: tuple[tuple[str, str], ...]) -> bool:
     start = max(_date_end(segments), 0)
     for segment in segments[start:]:
-        for run in _DIGIT_RUN.findall(segment):
-            if len(run) >= 5 or (len(run) == 4 and not _YEAR.match(run)):
+        for run in vocab.DIGIT_RUN.findall(segment):
+            if len(run) >= 5 or (len(run) == 4 and not vocab.YEAR.match(run)):
                 return True
-    return any(_is_id_param(k) and _ID_VALUE.match(v) for k, v in query)
+    return any(_is_id_param(k) and vocab.ID_VALUE.match(v) for k, v in query)
 
 
 def _is_id_param(key: str) -> bool:
-    return key in _ID_PARAMS or (key.endswith("_id") and key.split("_")[0] not in _NON_ITEM_ID_PREFIXES)
+    return key in vocab.ID_PARAMS or (key.endswith("_id") and key.split("_")[0] not in vocab.NON_ITEM_ID_PREFIXES)
 
 
 def _is_slug(segment: str) -> bool:
     words = _words(segment)
-    return len(words) >= 3 or len(_CJK.findall(segment)) >= 6
+    return len(words) >= 3 or len(vocab.CJK.findall(segment)) >= 6
 
 
 def _classify(candidate: _Candidate, page_site: str, page_url: str) -> Reason | None:
@@ -375,42 +294,42 @@ def _kind_of_page(shape: _Shape, occurrences: list[_Occurrence], page_site: str)
     """Links that are something other than an article whatever their shape: files, social networks, ads,
     other sites, log-in, tag, author and section pages."""
     segments = shape.segments
-    if shape.extension in _FILE_EXTENSIONS or (segments and segments[-1] in _FILE_SEGMENTS):
+    if shape.extension in vocab.FILE_EXTENSIONS or (segments and segments[-1] in vocab.FILE_SEGMENTS):
         return Reason.FILE
-    if shape.site in _SOCIAL_DOMAINS or (
-        shape.site == page_site and _SHARE_PATH.search("/" + "/".join(segments))
+    if shape.site in vocab.SOCIAL_DOMAINS or (
+        shape.site == page_site and vocab.SHARE_PATH.search("/" + "/".join(segments))
     ):
         return Reason.SOCIAL
     sponsored = any(o.sponsored for o in occurrences)
     if shape.site != page_site:
-        if shape.site in _AD_DOMAINS or _AD_HOSTS.match(shape.host) or sponsored:
+        if shape.site in vocab.AD_DOMAINS or vocab.AD_HOSTS.match(shape.host) or sponsored:
             return Reason.ADS
         return Reason.SOCIAL if all(o.social for o in occurrences) else Reason.OTHER_SITE
     subdomains = set(shape.host.removesuffix(shape.site).split("."))
     if (
         sponsored
         or all(o.ad for o in occurrences)
-        or _has_word(segments, _AD_WORDS)
+        or _has_word(segments, vocab.AD_WORDS)
         or any(w.startswith("sponsor") for s in segments if len(_words(s)) <= 2 for w in _words(s))
-        or subdomains & _AD_HOST_LABELS
+        or subdomains & vocab.AD_HOST_LABELS
         or (
-            _REDIRECT_PATH.match("/" + "/".join(segments))
-            and any(k in _REDIRECT_PARAMS for k, _ in shape.query)
+            vocab.REDIRECT_PATH.match("/" + "/".join(segments))
+            and any(k in vocab.REDIRECT_PARAMS for k, _ in shape.query)
         )
     ):
         return Reason.ADS
     if (
-        _has_word(segments, _LOGIN_WORDS)
-        or subdomains & _LOGIN_HOST_LABELS
-        or _has_word((v.lower() for _, v in shape.query), _LOGIN_WORDS)
+        _has_word(segments, vocab.LOGIN_WORDS)
+        or subdomains & vocab.LOGIN_HOST_LABELS
+        or _has_word((v.lower() for _, v in shape.query), vocab.LOGIN_WORDS)
     ):
         return Reason.LOGIN
-    if any(s in _TAG_WORDS for s in segments) or any(k in {"tag", "tags"} for k, _ in shape.query):
+    if any(s in vocab.TAG_WORDS for s in segments) or any(k in {"tag", "tags"} for k, _ in shape.query):
         return Reason.TAG
     for i, segment in enumerate(segments):
-        if segment in _AUTHOR_WORDS and len(segments) - i - 1 <= 1:  # /authors/name/, not /authors/name/story
+        if segment in vocab.AUTHOR_WORDS and len(segments) - i - 1 <= 1:  # /authors/name/, not /authors/name/story
             return Reason.AUTHOR
-    if any(s in _SECTION_WORDS for s in segments):
+    if any(s in vocab.SECTION_WORDS for s in segments):
         return Reason.SECTION
     return None
 
@@ -419,9 +338,9 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
     """The shape of the URL (date, numeric id, multi-word slug), weighed with where the links sit."""
     segments, query, occurrences = shape.segments, shape.query, candidate.occurrences
     has_id = _has_numeric_id(segments, query)
-    if any(_PAGINATION_PARAMS.match(k) and v.isdigit() for k, v in query):
+    if any(vocab.PAGINATION_PARAMS.match(k) and v.isdigit() for k, v in query):
         return Reason.NAVIGATION
-    if any(k in _PRINT_PARAMS or v.lower() == "print" for k, v in query) or _has_word(segments[-1:], _PRINT_WORDS):
+    if any(k in vocab.PRINT_PARAMS or v.lower() == "print" for k, v in query) or _has_word(segments[-1:], vocab.PRINT_WORDS):
         return Reason.NOT_ARTICLE_LIKE  # the print or e-mail view of a page
     if "page" in segments[:-1] and segments[-1].isdigit():
         return Reason.NAVIGATION
@@ -429,12 +348,12 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
         return None if has_id else Reason.NAVIGATION  # /news/2, /gd/index_2.shtml: page numbers
     if _dedupe_key(candidate.url) == _dedupe_key(page_url):
         return Reason.NAVIGATION
-    if not segments or (len(segments) == 1 and _LANGUAGE_ROOT.match(segments[0]) and not query):
+    if not segments or (len(segments) == 1 and vocab.LANGUAGE_ROOT.match(segments[0]) and not query):
         return None if has_id else Reason.NAVIGATION  # home pages of the site, its editions and languages
     date_end = _date_end(segments)
     if date_end == len(segments):
         return Reason.NAVIGATION  # a date archive: /2025/11/ or /2025/11/03/
-    if segments[-1] in _MORE_ENDPOINTS:
+    if segments[-1] in vocab.MORE_ENDPOINTS:
         return Reason.NAVIGATION  # "load more" endpoints carry the last item's id
     all_menu = all(o.menu and not o.main for o in occurrences)
     all_nav = all(o.menu or o.chrome for o in occurrences)
@@ -448,14 +367,14 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
     if (
         len(segments) >= 2
         and len(_words(last)) == 2
-        and best_text >= _HEADLINE_UNITS
+        and best_text >= vocab.HEADLINE_UNITS
         and any(o.headline and not (o.menu or o.chrome) for o in occurrences)
     ):
         return None  # a two-word slug under a section, linked as a headline
     if (
         len(segments) >= 2
-        and _OPAQUE_ID.fullmatch(last)
-        and best_text >= _HEADLINE_UNITS
+        and vocab.OPAQUE_ID.fullmatch(last)
+        and best_text >= vocab.HEADLINE_UNITS
         and any(o.headline and not (o.menu or o.chrome) for o in occurrences)
     ):
         return None  # a short opaque id under a section (/n/3k7q), linked as a headline
