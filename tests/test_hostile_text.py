@@ -26,7 +26,7 @@ from loopserver import LoopServer, Response
 from mediawatch.app import App
 from mediawatch.cli import main
 from mediawatch.cli.probing import probe
-from mediawatch.collect import feeds
+from mediawatch.collect import feed_bytes
 from mediawatch.collect.feeds import parse_feed
 from mediawatch.normalize import clean_text, collapse_whitespace, html_to_text
 from mediawatch.pipeline import run_collect, select_sources
@@ -231,12 +231,12 @@ def test_mending_references_stays_linear_on_hostile_digit_runs() -> None:
         (b"&#xD800" + b"0" * 50) * 20_000,
     ):
         started = time.perf_counter()
-        mended = feeds._mend_references(body)
+        mended = feed_bytes.mend_references(body)
         assert time.perf_counter() - started < 1.0
         assert len(mended) <= len(body)
-    assert feeds._mend_references(b"&#" + b"9" * 5000 + b";") == b"&#xFFFD;"
+    assert feed_bytes.mend_references(b"&#" + b"9" * 5000 + b";") == b"&#xFFFD;"
     plain = b"<rss>" + b"&#8217;&#1082;&#x41;" * 1000 + b"</rss>"
-    assert feeds._mend_references(plain) == plain  # nothing to mend
+    assert feed_bytes.mend_references(plain) == plain  # nothing to mend
 
 
 # ------------------------------------------------------------------------------------------- validators

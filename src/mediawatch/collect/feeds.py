@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, AnyStr
+from typing import Any
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
 
 import charset_normalizer
 import feedparser  # type: ignore[import-untyped]
 
+from mediawatch.collect import feed_bytes
 from mediawatch.errors import ParseError
 from mediawatch.models import MediaValue, RawEntry, SourceId
 from mediawatch.normalize import html_to_text, is_web_url, without_surrogates
@@ -51,33 +52,9 @@ _MONTHS = {
     for name in names.split()
 }  # fmt: skip
 _LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
-_OPENERS = re.compile(r"<!--|<!\[CDATA\[")
-# Linear on purpose: no nested quantifiers over the same characters (a hostile DOCTYPE must not backtrack).
-_PROLOG_ITEM = re.compile(
-    r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[[^\]]*\][^>]*)?>", re.DOTALL | re.IGNORECASE
-)
-_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
 _XML_DECL_CHARSET = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
 _DECLARED_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
-# A numeric character reference that could name a surrogate (U+D800-DFFF) or a code point past U+10FFFF, which
-# feedparser's lenient parser turns into a crash (``chr``/``encode``); the callback decides. Possessive
-# quantifiers keep it linear on a hostile run of digits; only rare spellings reach the callback (hex D800-DFFF
-# or 6+ digits, decimal 55000-57999 or 7+ digits).
-_ODD_REFERENCE = (
-    r"&#(?:[xX]0*+([dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,}+)"  # group 1: hex digits
-    r"|0*+(5[5-7][0-9]{3}|[1-9][0-9]{6,}+));"  # group 2: decimal digits
-)
-_ODD_REFERENCE_BYTES = re.compile(_ODD_REFERENCE.encode("ascii"))
-_ODD_REFERENCE_TEXT = re.compile(_ODD_REFERENCE)
-_MAX_CODE_POINT = 0x10FFFF
-# Byte-order marks and first bytes (``<?``) of documents in the encodings where ``&#`` is not two ASCII bytes.
-_WIDE_ENCODINGS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +86,13 @@ def parse_feed(
         return parse_json_feed(body, source_id=source_id, url=url)
 
     window = body[:SNIFF_BYTES].replace(b"\x00", b"").decode("latin-1").lstrip("\xef\xbb\xbf\xfe\xff")
-    root, doctype = _root_element(window)
+    root, doctype = feed_bytes.root_element(window)
     if root in HTML_ROOTS:
         raise ParseError(source_id, "not a feed (HTML returned)", url=url)
     # The whole body, not just the window: a prolog padded past SNIFF_BYTES (whitespace, a long comment)
     # would otherwise hide a DOCTYPE whose entities the XML parser expands (~100x the body, expat's limit).
     whole = window if len(body) <= SNIFF_BYTES else body.replace(b"\x00", b"").decode("latin-1")
-    if re.search(r"<!ENTITY", _outside_comments(whole), re.IGNORECASE):
+    if re.search(r"<!ENTITY", feed_bytes.outside_comments(whole), re.IGNORECASE):
         raise ParseError(source_id, "XML entity declarations are not allowed", url=url)
 
     base = _document_base(url, lowered)
@@ -160,31 +137,6 @@ def parse_feed(
 # ------------------------------------------------------------------------------- document checks
 
 
-def _root_element(window: str) -> tuple[str, str]:
-    """(local name of the first element, lower-cased; the DOCTYPE text) from the start of a document."""
-    pos, doctype = 0, ""
-    while match := _PROLOG_ITEM.match(window, pos):
-        if match.group().upper().startswith("<!DOCTYPE"):
-            doctype = match.group()
-        pos = match.end()
-    root = _ROOT.match(window, pos)
-    return (root.group(1).rpartition(":")[2].lower() if root else ""), doctype
-
-
-def _outside_comments(text: str) -> str:
-    """``text`` without comments and CDATA sections, in linear time (a lazy ``<!--.*?-->`` regex is
-    quadratic on a body of unterminated ``<!--``)."""
-    kept, pos = [], 0
-    while opener := _OPENERS.search(text, pos):
-        kept.append(text[pos : opener.start()])
-        end = text.find("-->" if opener.group() == "<!--" else "]]>", opener.end())
-        if end < 0:
-            return "".join(kept)
-        pos = end + 3
-    kept.append(text[pos:])
-    return "".join(kept)
-
-
 def _document_base(url: str, headers: Mapping[str, str]) -> str:
     """The base for relative links: an http(s) Content-Location (resolved against the URL), else the URL."""
     location = headers.get("content-location", "").strip()
@@ -207,48 +159,11 @@ def _feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
     and the passes cost about a quarter of feedparser's time."""
     response_headers = {k: v for k, v in headers.items() if k != "content-location"}
     return feedparser.parse(
-        io.BytesIO(_mend_references(body)),
+        io.BytesIO(feed_bytes.mend_references(body)),
         response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-
-
-def _mend_references(body: bytes) -> bytes:
-    """``body`` with each numeric character reference to a surrogate or past U+10FFFF (``&#xD800;``,
-    ``&#55296;``, ``&#x110000;``) made ``&#xFFFD;``, what a browser shows for one. feedparser's lenient
-    parser crashes on them, and one such reference would otherwise lose every entry of the feed.
-
-    One regex pass over the bytes (nothing to do without ``&#``); UTF-16/32 bodies are decoded for it."""
-    for mark, encoding in _WIDE_ENCODINGS:
-        if body.startswith(mark):
-            try:
-                text = body.decode(encoding)
-            except UnicodeDecodeError:
-                return body  # not what its first bytes say: feedparser will report it
-            mended = _ODD_REFERENCE_TEXT.sub(_mended, text)
-            return body if mended == text else mended.encode(encoding)
-    if b"&#" not in body:
-        return body
-    return _ODD_REFERENCE_BYTES.sub(_mended, body)
-
-
-def _is_character(digits: str | bytes, base: int) -> bool:
-    """Whether the reference's digits (no leading zeros) name a code point Python can encode."""
-    if len(digits) > 8:  # past U+10FFFF in either base (and int() is never asked to read a hostile run)
-        return False
-    code = int(digits, base)
-    return code <= _MAX_CODE_POINT and not 0xD800 <= code <= 0xDFFF
-
-
-def _mended(match: re.Match[AnyStr]) -> AnyStr:
-    """The reference as it was when it names a character, else ``&#xFFFD;`` (bytes or text, as matched)."""
-    hex_digits = match.group(1)
-    ok = _is_character(hex_digits, 16) if hex_digits is not None else _is_character(match.group(2), 10)
-    if ok:
-        return match.group()
-    replacement = "&#xFFFD;"
-    return replacement.encode("ascii") if isinstance(match.group(), bytes) else replacement  # type: ignore[return-value]
 
 
 def _trust_utf8(body: bytes, headers: dict[str, str]) -> tuple[dict[str, str], str | None]:
