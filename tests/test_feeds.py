@@ -173,13 +173,31 @@ def test_localised_dates_are_read() -> None:
         "<item><title>ru</title><link>https://ex.ru/1</link>"
         "<pubDate>пт, 15 мар 2024 10:00:00 +0600</pubDate></item>"
         "<item><title>bad</title><link>https://ex.ru/2</link><pubDate>someday</pubDate></item>"
+        "<item><title>tr</title><link>https://ex.tr/1</link><pubDate>Cum, 21 Mart 2025 18:30:00 +0300</pubDate></item>"
+        "<item><title>tr3</title><link>https://ex.tr/2</link><pubDate>Per, 06 Kas 2025 09:00:00 +0300</pubDate></item>"
+        "<item><title>kk</title><link>https://ex.kz/1</link><pubDate>Жұма, 12 желтоқсан 2025 10:00:00 +0500</pubDate>"
+        "</item>"
     )
     dates = [e.published for e in parse(rss(items).encode()).entries]
     assert dates == [
         datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC),
         datetime(2024, 3, 15, 4, 0, tzinfo=UTC),
         None,
+        datetime(2025, 3, 21, 15, 30, tzinfo=UTC),
+        datetime(2025, 11, 6, 6, 0, tzinfo=UTC),
+        datetime(2025, 12, 12, 5, 0, tzinfo=UTC),
     ]
+
+
+def test_text_escaped_twice_by_the_outlet_reads_as_text() -> None:
+    items = (
+        "<item><title><![CDATA[&amp;quot;Атамекен&amp;quot; форумы]]></title><link>https://ex.kz/1</link>"
+        "<description>&amp;amp;laquo;Қазақ үні&amp;amp;raquo; &amp;amp;mdash; 5 000</description></item>"
+    )
+    (entry,) = parse(rss(items).encode()).entries
+    item = normalize(entry, fetched=FETCHED)
+    assert isinstance(item, Item)
+    assert (item.title, item.summary) == ('"Атамекен" форумы', "«Қазақ үні» — 5 000")
 
 
 def test_media_rss_and_enclosures() -> None:

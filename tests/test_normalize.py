@@ -370,3 +370,27 @@ def test_video_kind_and_media_pass_through() -> None:
     result = item(raw(kind=ItemKind.VIDEO, url="https://www.youtube.com/watch?v=zg40FHOAqC0", media=media))
     assert result.kind is ItemKind.VIDEO and result.media == media
     assert result.url == "https://www.youtube.com/watch?v=zg40FHOAqC0"
+
+
+def test_text_an_outlet_escaped_twice_reads_as_text() -> None:
+    """Bitrix/PHP sites often escape their HTML twice: the reader must see «…» and —, not &laquo; and &mdash;."""
+    item = normalize(
+        raw(
+            title="&quot;Атамекен&quot; … &amp;laquo;кітап&amp;raquo;",  # as feedparser hands it over
+            summary_html="&amp;laquo;Қазақ үні&amp;raquo; &amp;mdash; 5 000 &lt;b&gt;дана&lt;/b&gt;",
+            text="Бірінші &amp;laquo;жол&amp;raquo;\nЕкінші жол",
+            author="Ә. Нұрлан &amp;amp; Б. Асқар",
+        ),
+        fetched=FETCHED,
+    )
+    assert isinstance(item, Item)
+    assert item.title == '"Атамекен" … «кітап»'
+    assert item.summary == "«Қазақ үні» — 5 000 дана"
+    assert item.text == "Бірінші «жол»\nЕкінші жол"
+    assert item.author == "Ә. Нұрлан & Б. Асқар"
+
+
+@pytest.mark.parametrize("title", ["AT&T and R&D; a & b", "Tom &amp Jerry", "a &notareference; b", "x &#; y"])
+def test_a_literal_ampersand_is_left_alone(title: str) -> None:
+    item = normalize(raw(title=title), fetched=FETCHED)
+    assert isinstance(item, Item) and item.title == title

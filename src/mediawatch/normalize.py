@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from html.entities import html5 as html5_entities
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -25,6 +26,7 @@ TITLE_MAX = 300
 SUMMARY_MAX = 2_000
 TEXT_MAX = 100_000
 AUTHOR_MAX = 200
+MAX_EXTRA_UNESCAPES = 3  # decodings beyond the first for text an outlet escaped more than once
 DERIVED_TITLE_MAX = 120  # a title made from the start of the summary
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -62,6 +64,8 @@ _WS = re.compile(r"\s+")
 # one; no encoder accepts it, so one in a title would make storing the whole source fail).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_MARKUP = re.compile(r"<[A-Za-z/!]")
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
 _DROP_CONTENT = {
     "script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title",
@@ -247,6 +251,28 @@ def html_to_text(html_text: str) -> str:
     return collapse_whitespace(html.unescape(text))
 
 
+def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
+    """Decoded text that still shows character references (``&laquo;Қазақ үні&raquo;``, ``&amp;quot;``) decoded
+    once more: the outlet escaped its HTML twice, a common CMS bug, and a reader would see the codes. Markup that
+    this uncovers is stripped like any other. ``lines``: keep line breaks (article text). Text without such a
+    reference is returned as it is, so a literal ``&`` or ``AT&T`` is left alone."""
+    if not _has_reference(text):
+        return text
+    for _ in range(MAX_EXTRA_UNESCAPES):  # a title can be escaped three times over
+        text = html.unescape(text)
+        if not _has_reference(text):
+            break
+    if lines:
+        return clean_text(text)
+    return html_to_text(text) if _MARKUP.search(text) else collapse_whitespace(text)
+
+
+def _has_reference(text: str) -> bool:
+    return "&" in text and any(
+        name.startswith("#") or f"{name};" in html5_entities for name in _REFERENCE.findall(text)
+    )
+
+
 def _strip_tags(html_text: str) -> str:
     return nh3.clean(
         html_text, tags=set(), clean_content_tags=_DROP_CONTENT, attributes={}, strip_comments=True
@@ -307,16 +333,16 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
         return Skipped(identity, raw.source_id, detail=raw.url.strip()[:200] or raw.title[:200])
     url, guid = identity
 
-    summary = shorten(html_to_text(raw.summary_html), SUMMARY_MAX) if raw.summary_html else ""
-    text = shorten(clean_text(raw.text), TEXT_MAX) if raw.text else ""
-    title = collapse_whitespace(raw.title)
+    summary = shorten(unescape_twice_escaped(html_to_text(raw.summary_html)), SUMMARY_MAX) if raw.summary_html else ""
+    text = shorten(unescape_twice_escaped(clean_text(raw.text), lines=True), TEXT_MAX) if raw.text else ""
+    title = unescape_twice_escaped(collapse_whitespace(raw.title))
     if not title:
         title = shorten(summary or text, DERIVED_TITLE_MAX)
     if not title:
         return Skipped(SkipReason.NO_TITLE_OR_TEXT, raw.source_id, detail=url)
 
     published, estimated = _published(raw.published, fetched)
-    author = shorten(collapse_whitespace(raw.author), AUTHOR_MAX) if raw.author else ""
+    author = shorten(unescape_twice_escaped(collapse_whitespace(raw.author)), AUTHOR_MAX) if raw.author else ""
     return Item(
         id=item_id(url),
         source_id=raw.source_id,

@@ -40,14 +40,23 @@ HTML_ROOTS = frozenset({"html", "head", "body"})
 _FALLBACK_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})  # feedparser's guesses of last resort
 _SY_PERIOD_MINUTES = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200, "yearly": 525600}
 
-# Month names feedparser does not know, in languages the monitored outlets write in (it, es, fr, de, pt, ru).
+# Month names feedparser does not know, in languages the monitored outlets write in (it, es, fr, de, pt, ru;
+# Turkish and Kazakh, whole and in three letters; Russian genitive whole names).
 _MONTHS = {
     name: english
     for english, names in {
-        "Jan": "gen ene janv jän янв", "Feb": "fév fev февр фев", "Mar": "mars mär märz марта мар",
-        "Apr": "abr avr апр", "May": "mag mai mayo maio мая май", "Jun": "giu juin июн июня",
-        "Jul": "lug juil июл июля", "Aug": "ago août авг", "Sep": "set sept сент сен",
-        "Oct": "ott okt out окт", "Nov": "ноя нояб", "Dec": "dic déc dez дек",
+        "Jan": "gen ene janv jän янв января ocak oca қаңтар қаң",
+        "Feb": "fév fev февр фев февраля şubat şub subat ақпан ақп",
+        "Mar": "mars mär märz марта мар mart наурыз нау",
+        "Apr": "abr avr апр апреля nisan nis сәуір сәу",
+        "May": "mag mai mayo maio мая май mayıs mayis мамыр мам",
+        "Jun": "giu juin июн июня haziran haz маусым мау",
+        "Jul": "lug juil июл июля temmuz tem шілде шіл",
+        "Aug": "ago août авг августа ağustos ağu agustos тамыз там",
+        "Sep": "set sept сент сен сентября eylül eyl eylul қыркүйек қыр",
+        "Oct": "ott okt out окт октября ekim eki қазан қаз",
+        "Nov": "ноя нояб ноября kasım kas kasim қараша қар",
+        "Dec": "dic déc dez дек декабря aralık ara aralik желтоқсан жел",
     }.items()
     for name in names.split()
 }  # fmt: skip
