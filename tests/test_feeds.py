@@ -820,3 +820,24 @@ def test_any_body_gives_a_feed_or_a_parse_error(body: bytes) -> None:
         assert error.reason and error.source_id == "src"
     else:
         assert all(isinstance(entry, RawEntry) for entry in feed.entries)
+
+
+def test_a_feed_language_in_another_script_than_the_text_gives_way_to_the_source() -> None:
+    """WordPress keeps <language>en-US</language> on a Kazakh site; an Arabic-script Kazakh site is templated
+    zh-cn. The source's language (sources.yaml) stands in, else detection; a declared language that fits the
+    text is kept."""
+    from mediawatch.collect.work import parse_items
+    from mediawatch.models import SourceKind
+
+    def languages(channel_language: str, title: str, source_language: str | None) -> list[str | None]:
+        body = rss(f"<item><title>{title}</title><link>https://ex.kz/1</link></item>",
+                   channel=f"<title>T</title><language>{channel_language}</language>")
+        parsed = parse_items(SourceKind.RSS, body.encode(), source_id="s", url=FEED_URL, headers={},
+                             fetched=FETCHED, language=source_language)
+        return [item.language for item in parsed.items]
+
+    assert languages("en-US", "Моңғолиядағы қазақтар наурыз мерекесін тойлады", "kk") == ["kk"]
+    assert languages("zh-cn", "شىنجياڭداعى قازاقتار ناۋرىز مەرەكەسىن تويلادى", "kk-Arab") == ["kk-arab"]
+    assert languages("en-US", "Моңғолиядағы қазақтар наурыз мерекесін тойлады", None) == ["kk"]  # detected
+    assert languages("en-US", "Kazakhs of Mongolia celebrate Nauryz", "kk") == ["en-us"]  # fits: kept
+    assert languages("kk", "Моңғолиядағы қазақтар наурыз мерекесін тойлады", "ru") == ["kk"]  # kk: any script

@@ -131,6 +131,29 @@ def _dominant(counts: dict[Script, int]) -> Script:
     return best
 
 
+# Languages written in one script only. A document declaring one of them while its text is in another script
+# carries a template's language (WordPress's default en-US on a Kazakh site, an Arabic-script Kazakh page built
+# as zh-CN).
+_ONE_SCRIPT = {
+    **dict.fromkeys(("zh", "ja"), Script.HAN),
+    **dict.fromkeys(("ru", "uk", "be", "bg", "mn"), Script.CYRILLIC),
+    **dict.fromkeys(("en", "de", "fr", "it", "es", "pt", "tr", "pl", "nl", "sv", "cs"), Script.LATIN),
+    **dict.fromkeys(("ar", "fa"), Script.ARABIC),
+}
+
+
+def contradicts_script(language: str | None, text: str) -> bool:
+    """Whether a declared ``language`` tag (``en-US``, ``zh_CN``) is one written in a single script while
+    ``text`` (its first 2,000 characters) is mostly in another. Languages written in several scripts (Kazakh,
+    Uzbek, Kyrgyz, …), unknown tags and text without letters never contradict."""
+    primary = (language or "").strip().replace("_", "-").split("-")[0].lower()
+    expected = _ONE_SCRIPT.get(primary)
+    if expected is None:
+        return False
+    found = dominant_script(text[:2000])
+    return found is not Script.OTHER and found is not expected
+
+
 def kazakh_latin_score(text: str) -> float:
     """Evidence that Latin-script ``text`` is Kazakh (> 1) rather than Uzbek, Turkish, English or another
     Latin-script language (<= 1): Kazakh words, suffixes, q and letters, minus other languages' markers."""

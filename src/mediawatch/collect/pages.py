@@ -292,28 +292,13 @@ def _jsonld_date(obj: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-# Languages written in one script only: a page declaring one of them while its text is in another script
-# carries a template's lang attribute (an Arabic-script Kazakh page in a site built as lang="zh-CN").
-_ONE_SCRIPT = {
-    **dict.fromkeys(("zh", "ja"), "Hani"),
-    **dict.fromkeys(("ru", "uk", "be", "bg", "mn"), "Cyrl"),
-    **dict.fromkeys(("en", "de", "fr", "it", "es", "pt", "tr", "pl", "nl", "sv", "cs"), "Latn"),
-    **dict.fromkeys(("ar", "fa"), "Arab"),
-}
-
-
 def _language(head: _Head, text: str) -> str | None:
     """The page's declared language (primary subtag), unless its script is not the text's: then None, and
     the source's language or detection decides."""
-    declared = _declared_language(head)
-    expected = _ONE_SCRIPT.get(declared or "")
-    if expected is not None:
-        from mediawatch.classify.lang import Script, dominant_script
+    from mediawatch.classify.lang import contradicts_script
 
-        found = dominant_script(text[:2000])
-        if found is not Script.OTHER and found.value != expected:
-            return None
-    return declared
+    declared = _declared_language(head)
+    return None if contradicts_script(declared, text) else declared
 
 
 def _declared_language(head: _Head) -> str | None:

@@ -37,7 +37,11 @@ def detect_language(text: str) -> str | None:
 
 
 def normalize_entries(entries: tuple[RawEntry, ...] | list[RawEntry], fetched: datetime, language: str | None) -> Parsed:
-    """RawEntry -> Item (or Skipped); the source's language stands in, else the text's language is detected."""
+    """RawEntry -> Item (or Skipped). The entry's (or feed's) declared language is kept unless it is one written
+    in a single script that the text is not in (a template's ``en-US`` on a Kazakh feed); then, or when none
+    is declared, the source's language stands in, else the text's language is detected."""
+    from mediawatch.classify.lang import contradicts_script
+
     items: list[Item] = []
     skipped: list[Skipped] = []
     for raw in entries:
@@ -47,6 +51,9 @@ def normalize_entries(entries: tuple[RawEntry, ...] | list[RawEntry], fetched: d
         if isinstance(out, Skipped):
             skipped.append(out)
             continue
+        if raw.language != language and contradicts_script(out.language, f"{out.title} {out.summary}"):
+            out = normalize(replace(raw, language=language), fetched=fetched)
+            assert not isinstance(out, Skipped)  # the same entry, another language tag
         if not out.language:
             out = replace(out, language=detect_language(f"{out.title}. {out.summary or out.text[:500]}"))
         items.append(out)
