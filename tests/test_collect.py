@@ -195,6 +195,27 @@ def test_conditional_get_second_run_stores_nothing(
     assert second.sources_unchanged == second.sources_ok == first.sources_ok
 
 
+@pytest.mark.parametrize("etag", ['"v1"', None])  # a 304, or the same content without validators
+def test_a_feed_warning_stays_while_the_feed_is_unchanged(tmp_path: Path, loopserver, etag: str | None) -> None:
+    """An ill-formed feed warned about once stayed unflagged from the next run on: a 304 (or the same bytes)
+    skips parsing, and the warning was dropped with it. It stays until the feed changes."""
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+            "<item><title>Қазақтар &amp; Омск &nbsp;</title><link>https://ex.ru/1</link></item></channel></rss>")
+    url = loopserver.serve("/illformed", body, content_type="application/rss+xml", etag=etag)
+    app = make_app(tmp_path, [rss("ill", url)])
+    for _ in range(2):
+        report = run_collect(app, select_sources(app, all_sources=True))
+        assert report.sources_ok == 1
+        assert str(health(app)["ill"].notes.get("warning", "")).startswith("ill-formed XML"), health(app)["ill"]
+    assert report.sources_unchanged == 1
+    if etag:
+        assert loopserver.requests_for("/illformed")[-1].headers.get("if-none-match") == etag
+    fixed = body.replace("&nbsp;", "")
+    loopserver.serve("/illformed", fixed, content_type="application/rss+xml", etag='"v2"')
+    run_collect(app, select_sources(app, all_sources=True))
+    assert "warning" not in health(app)["ill"].notes  # mended at the outlet: the warning goes
+
+
 def test_content_hash_fallback_for_servers_without_validators(
     tmp_path: Path, loopserver, shared_dir: Path
 ) -> None:

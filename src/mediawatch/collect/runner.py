@@ -141,6 +141,8 @@ class SourceCollector:
             reasons = ", ".join(sorted({s.reason for s in parsed.skipped}))
             run.warnings.append(f"{count(len(parsed.skipped), 'entry', 'entries')} skipped ({reasons})")
         warning = "; ".join(run.warnings) or None
+        if warning is None and run.unchanged:  # not parsed again: what was wrong with it still is
+            warning = (state.notes or {}).get("warning")
         if warning:
             run.notes["warning"] = warning
         result = run.result
