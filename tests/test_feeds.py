@@ -841,3 +841,24 @@ def test_a_feed_language_in_another_script_than_the_text_gives_way_to_the_source
     assert languages("en-US", "Моңғолиядағы қазақтар наурыз мерекесін тойлады", None) == ["kk"]  # detected
     assert languages("en-US", "Kazakhs of Mongolia celebrate Nauryz", "kk") == ["en-us"]  # fits: kept
     assert languages("kk", "Моңғолиядағы қазақтар наурыз мерекесін тойлады", "ru") == ["kk"]  # kk: any script
+
+
+def test_placeholder_and_outlet_authors_are_no_authors() -> None:
+    """As on pages: WordPress's `admin`, Blogger's `Unknown`, and the outlet naming itself (the feed's title or a
+    part of it, or a name spelling its host) are not bylines; people are kept, without a byline label."""
+    dc = 'xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    items = "".join(
+        f"<item {dc}><title>t{n}</title><link>https://qazaqtv.kz/news/{n}</link><dc:creator>{who}</dc:creator></item>"
+        for n, who in enumerate(["admin", "Qazaq TV", "QazaqTV kz", "Автор: Айгүл Серікқызы", "Bolat Nurlan"])
+    )
+    body = rss(items, channel="<title>Qazaq TV — Жаңалықтар</title>")
+    assert [e.author for e in parse(body).entries] == [None, None, None, "Айгүл Серікқызы", "Bolat Nurlan"]
+    blogger = """<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>Diaspora notes</title><entry><id>tag:blogger.com,1999:post-1</id><title>A post</title>
+<link rel="alternate" href="https://notes.blogspot.com/2025/03/a.html"/><updated>2025-03-21T10:00:00Z</updated>
+<author><name>Unknown</name><email>noreply@blogger.com</email></author></entry></feed>"""
+    assert [e.author for e in parse(blogger).entries] == [None]
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Kazinform", "items": [
+        {"id": "1", "url": "https://kazinform.kz/1", "title": "a", "authors": [{"name": "Kazinform"}]},
+        {"id": "2", "url": "https://kazinform.kz/2", "title": "b", "authors": [{"name": "Dana Abilova"}]}]}
+    assert [e.author for e in parse(json.dumps(json_feed)).entries] == [None, "Dana Abilova"]

@@ -28,7 +28,7 @@ from xml.sax import SAXParseException
 import charset_normalizer
 import feedparser  # type: ignore[import-untyped]
 
-from mediawatch.collect import feed_bytes
+from mediawatch.collect import authors, feed_bytes
 from mediawatch.errors import ParseError
 from mediawatch.models import MediaValue, RawEntry, SourceId
 from mediawatch.normalize import html_to_text, is_web_url, without_surrogates
@@ -84,9 +84,12 @@ class ParsedFeed:
 
 
 def parse_feed(
-    body: bytes, *, source_id: str, url: str, headers: Mapping[str, str] | None = None
+    body: bytes, *, source_id: str, url: str, headers: Mapping[str, str] | None = None, channel_authors: bool = False
 ) -> ParsedFeed:
-    """Parse a fetched feed body. ``url`` is the address it came from (the base for relative links)."""
+    """Parse a fetched feed body. ``url`` is the address it came from (the base for relative links).
+
+    An entry's author that is the feed's own title (the outlet naming itself) is dropped, unless
+    ``channel_authors``: on YouTube the channel is the author of its videos."""
     lowered = {key.lower(): value for key, value in (headers or {}).items()}
     content_type = lowered.get("content-type", "").lower()
     if not body.lstrip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
@@ -130,7 +133,8 @@ def parse_feed(
 
     feed: Mapping[str, Any] = dict(result.get("feed") or {})
     language = _str(feed.get("language"))
-    entries = tuple(_entry(raw, SourceId(source_id), base, language) for raw in raw_entries)
+    outlet = None if channel_authors else _detail_text(feed, "title")
+    entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
     return ParsedFeed(
         title=_detail_text(feed, "title"),
         link=_link(feed.get("link"), base),
@@ -348,7 +352,9 @@ def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
     return _local_date(entry.get("published") or entry.get("updated"))
 
 
-def _entry(node: Mapping[str, Any], source_id: SourceId, base: str, feed_language: str | None) -> RawEntry:
+def _entry(
+    node: Mapping[str, Any], source_id: SourceId, base: str, feed_language: str | None, outlet: str | None
+) -> RawEntry:
     # A plain dict: FeedParserDict answers "updated_parsed" with "published_parsed" (and a warning).
     entry = dict(node)
     contents = [c for c in entry.get("content") or [] if _str(c.get("value"))]
@@ -359,15 +365,18 @@ def _entry(node: Mapping[str, Any], source_id: SourceId, base: str, feed_languag
     details = [entry.get(key) or {} for key in ("title_detail", "summary_detail")]
     language = next((_str(d.get("language")) for d in details if _str(d.get("language"))), feed_language)
     author_detail = entry.get("author_detail") or {}
+    url = _link(entry.get("link"), base) or ""
     return RawEntry(
         source_id=source_id,
-        url=_link(entry.get("link"), base) or "",
+        url=url,
         title=_detail_text(entry, "title") or "",
         guid=_str(entry.get("id")),
         summary_html=_as_html(summary, summary_type) if summary is not None else longest_html,
         text=(html_to_text(longest_html) or None) if longest_html else None,
         published=_entry_time(entry),
-        author=_str(author_detail.get("name")) or _str(entry.get("author")),
+        author=authors.person(
+            _str(author_detail.get("name")) or _str(entry.get("author")), url=url or base, outlet_names=(outlet,)
+        ),
         language=language,
         media=_media(entry, base),
     )
@@ -429,17 +438,20 @@ def _json_entry(
     summary_html = content_html or html.escape(summary or content_text or "", quote=False) or None
     media: dict[str, MediaValue] = {}
     thumbnail = _json_str(item, "image") or _json_str(item, "banner_image")
-    if thumbnail and (url := _media_url(base, thumbnail)):
-        media["thumbnail"] = url
+    if thumbnail and (image := _media_url(base, thumbnail)):
+        media["thumbnail"] = image
+    url = _link(_json_str(item, "url") or _json_str(item, "external_url"), base) or ""
     return RawEntry(
         source_id=source_id,
-        url=_link(_json_str(item, "url") or _json_str(item, "external_url"), base) or "",
+        url=url,
         title=_json_str(item, "title") or "",
         guid=_json_str(item, "id"),
         summary_html=summary_html,
         text=content_text or (html_to_text(content_html) if content_html else None),
         published=_json_time(_json_str(item, "date_published") or _json_str(item, "date_modified")),
-        author=_json_author(item) or _json_author(feed),
+        author=authors.person(
+            _json_author(item) or _json_author(feed), url=url or base, outlet_names=(_json_str(feed, "title"),)
+        ),
         language=_json_str(item, "language") or _json_str(feed, "language"),
         media=media,
     )

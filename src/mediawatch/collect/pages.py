@@ -21,13 +21,13 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import charset_normalizer
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
+from mediawatch.collect import authors
 from mediawatch.collect.links import LinkReport, Reason, declared_feeds, extract_links
 from mediawatch.errors import ParseError
 from mediawatch.models import ItemKind, RawEntry, SourceId
@@ -330,30 +330,13 @@ def _jsonld_author(head: _Head) -> str | None:
     return None
 
 
-# "Автор: …", "Avtor …", "Yazar: …": the byline's label is no part of the name
-_BYLINE_LABEL = re.compile(
-    r"(?i)^(?:by|written by|author|authors|автор|авторы|автор материала|avtor|avtory|yazar|muallif|мақала авторы"
-    r"|жазған|autor|auteur)\s*[:：.\-–—]?\s+"
-)
-# a CMS account, not a person
-_NO_AUTHOR = frozenset({"admin", "administrator", "webmaster", "editor", "redaktor", "редактор", "администратор"})
-
-
 def _author(value: str | None, head: _Head, url: str) -> str | None:
     """A byline's name, or None for a profile URL, a CMS account or the outlet's own name (a site that puts
-    itself in ``<meta name="author">``: its ``og:site_name``, or a name spelling a label of its host)."""
-    name = _clean(value, _MAX_AUTHOR_CHARS)
-    if not name:
-        return None
-    name = _BYLINE_LABEL.sub("", name).strip()
-    if not name or name.startswith(("http://", "https://")) or name.casefold() in _NO_AUTHOR:
-        return None  # article:author is often a profile URL
-    folded = " ".join(name.split()).casefold()
-    sites = {" ".join(head.meta.get(k, "").split()).casefold() for k in ("og:site_name", "application-name")}
-    letters = re.sub(r"\W", "", folded)
-    labels = (urlsplit(url).hostname or "").split(".")
-    host = {*labels, *("".join(labels[i:]) for i in range(len(labels)))}  # "Egemen kz" is egemen.kz
-    return None if folded in sites or (len(letters) >= 4 and letters in host) else name
+    itself in ``<meta name="author">``); see :mod:`mediawatch.collect.authors`."""
+    return authors.person(
+        _clean(value, _MAX_AUTHOR_CHARS), url=url,
+        outlet_names=(head.meta.get("og:site_name"), head.meta.get("application-name")),
+    )
 
 
 def _headline(title: str | None, tree: lxml_html.HtmlElement | None, site: str | None = None) -> str | None:

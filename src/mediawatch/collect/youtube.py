@@ -168,7 +168,7 @@ def parse_youtube(
     body: bytes, *, source_id: str, url: str, headers: Mapping[str, str] | None = None
 ) -> ParsedFeed:
     """A channel or playlist feed as video entries; ``channel_id`` is the canonical ``UC…`` id (or None)."""
-    feed = parse_feed(body, source_id=source_id, url=url, headers=headers)
+    feed = parse_feed(body, source_id=source_id, url=url, headers=headers, channel_authors=True)
     channel = _feed_channel(feed) or channel_id_from_url(url)
     videos = [video for entry in feed.entries if (video := _video(entry, channel)) is not None]
     if feed.entries and not videos:
