@@ -278,6 +278,16 @@ def test_ill_formed_feed_with_entries_is_kept_and_flagged() -> None:
     assert feed.warning == "ill-formed XML at line 4: not well-formed (invalid token); read leniently"
 
 
+def test_a_gzip_file_served_as_such_is_named() -> None:
+    """A feed.xml.gz served as application/x-gzip, without Content-Encoding: collect used to report an XML error
+    at line 2."""
+    import gzip
+
+    body = gzip.compress(rss("<item><title>a</title><link>https://ex.kz/1</link></item>").encode())
+    reason = parse_error(body, {"Content-Type": "application/x-gzip"}).reason
+    assert reason == "not a feed (gzip-compressed file, sent without Content-Encoding)"
+
+
 def test_xml_that_is_not_a_feed() -> None:
     assert (
         parse_error(b"<?xml version='1.0'?><catalog><book/></catalog>").reason

@@ -94,6 +94,8 @@ def parse_feed(
     content_type = lowered.get("content-type", "").lower()
     if not body.lstrip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise ParseError(source_id, "empty response", url=url)
+    if body.startswith(b"\x1f\x8b"):  # a .xml.gz file served as such: nothing asked the client to decompress it
+        raise ParseError(source_id, "not a feed (gzip-compressed file, sent without Content-Encoding)", url=url)
     if body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
         return parse_json_feed(body, source_id=source_id, url=url)
 
