@@ -216,6 +216,37 @@ def test_a_feed_warning_stays_while_the_feed_is_unchanged(tmp_path: Path, loopse
     assert "warning" not in health(app)["ill"].notes  # mended at the outlet: the warning goes
 
 
+ONE_ITEM_FEED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+                 "<item><title>Омбыдағы қазақтар</title><link>https://ex.ru/omsk/1</link></item></channel></rss>")
+
+
+def test_a_feed_that_moved_for_good_says_where_and_sources_add_knows_it(tmp_path: Path, loopserver) -> None:
+    """/old/rss.xml answers 301 to /news/feed/: the source keeps working, the note `moved_permanently` names
+    the new address, and `sources add` of that address is refused as already collected. A temporary redirect
+    (302) is no move; the note goes when the source's url is updated."""
+    from click.testing import CliRunner
+
+    from mediawatch.cli import main
+
+    new = loopserver.serve("/news/feed/", ONE_ITEM_FEED, content_type="application/rss+xml")
+    old = loopserver.redirect("/old/rss.xml", new, status=301)
+    temporary = loopserver.redirect("/tmp/rss.xml", new, status=302)
+    app = make_app(tmp_path, [rss("moved", old), rss("hop", temporary)])
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.sources_ok == 2 and report.items_new == 1
+    notes = {sid: h.notes for sid, h in health(app).items()}
+    assert notes["moved"].get("moved_permanently") == new
+    assert "moved_permanently" not in notes["hop"]
+    sources = tmp_path / "sources.yaml"
+    added = CliRunner().invoke(main, ["sources", "--db", app.settings.db, "add", new, "--sources", str(sources)])
+    assert added.exit_code == 2, added.output
+    assert "is already collected by source 'moved'" in added.stderr
+    write_sources(tmp_path, [rss("moved", new)])  # the operator updates the url
+    app = make_app(tmp_path, [rss("moved", new)])
+    run_collect(app, select_sources(app, all_sources=True))
+    assert "moved_permanently" not in health(app)["moved"].notes
+
+
 def test_content_hash_fallback_for_servers_without_validators(
     tmp_path: Path, loopserver, shared_dir: Path
 ) -> None:

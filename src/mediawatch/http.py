@@ -110,6 +110,7 @@ class FetchResult:
     content_hash: str  # sha256 hex of body
     elapsed_ms: int  # whole fetch, retries included
     redirects: int
+    moved_permanently: bool = False  # redirected, and every redirect was permanent (301/308): ``url`` is the new home
 
 
 @dataclass(slots=True)
@@ -120,6 +121,7 @@ class _Attempt:
     body: bytes
     not_modified: bool
     redirects: int
+    permanent: bool  # no redirect of the chain was temporary
 
 
 @dataclass(slots=True)
@@ -128,6 +130,7 @@ class _Hop:
 
     request: httpx.Request
     redirects: int
+    permanent: bool  # no redirect so far was temporary
 
 
 @dataclass(slots=True)
@@ -272,7 +275,7 @@ class Fetcher:
             request = client.build_request("GET", httpx.URL(url), headers=headers)
         except httpx.InvalidURL as exc:
             raise FetchError(source_id, f"invalid URL ({exc})", url=url) from exc
-        redirects = 0
+        redirects, permanent = 0, True
         loop = asyncio.get_running_loop()
         budget = self.settings.timeout  # for the whole chain, counted while holding a host's slot
         while True:
@@ -287,6 +290,7 @@ class Fetcher:
                             client,
                             request,
                             redirects,
+                            permanent,
                             url,
                             source_id,
                             progress,
@@ -308,23 +312,24 @@ class Fetcher:
             budget -= loop.time() - started
             assert check_redirect is not None  # a hop is only handed back to be checked
             await check_redirect(str(step.request.url))
-            request, redirects = step.request, step.redirects
+            request, redirects, permanent = step.request, step.redirects, step.permanent
 
     async def _exchange(
         self,
         client: httpx.AsyncClient,
         request: httpx.Request,
         redirects: int,
+        permanent: bool,
         url: str,
         source_id: str,
         progress: _Progress,
         *,
         hop: bool,
     ) -> _Attempt | _Hop:
-        step = await self._follow(client, request, redirects, url, source_id, hop=hop)
+        step = await self._follow(client, request, redirects, permanent, url, source_id, hop=hop)
         if isinstance(step, _Hop):
             return step
-        response, redirects = step
+        response, redirects, permanent = step
         progress.headers_received = True
         try:
             status = response.status_code
@@ -332,11 +337,11 @@ class Fetcher:
                 # Read the (empty) rest of the message: a response closed unread takes its connection with
                 # it, and a re-poll of unchanged feeds would open one connection (and TLS session) per feed.
                 await self._read_body(response, source_id)
-                return _Attempt(response, b"", not_modified=True, redirects=redirects)
+                return _Attempt(response, b"", not_modified=True, redirects=redirects, permanent=permanent)
             if not 200 <= status < 300:
                 raise status_error(response, source_id)
             body = await self._read_body(response, source_id)
-            return _Attempt(response, body, not_modified=False, redirects=redirects)
+            return _Attempt(response, body, not_modified=False, redirects=redirects, permanent=permanent)
         finally:
             await response.aclose()
 
@@ -345,11 +350,12 @@ class Fetcher:
         client: httpx.AsyncClient,
         request: httpx.Request,
         redirects: int,
+        permanent: bool,
         url: str,
         source_id: str,
         *,
         hop: bool,
-    ) -> tuple[httpx.Response, int] | _Hop:
+    ) -> tuple[httpx.Response, int, bool] | _Hop:
         """Send the GET and follow redirects ourselves: httpx would read (and inflate) every redirect's body
         without a size limit; here a redirect body is never read. With ``hop``, the first redirect is handed
         back (as a :class:`_Hop`) to be checked before it is requested. Errors name ``url``, the URL asked
@@ -372,7 +378,8 @@ class Fetcher:
                     await response.aclose()  # nothing of it is read
                     raise
             if response.next_request is None:
-                return response, redirects
+                return response, redirects, permanent
+            permanent = permanent and response.status_code in (301, 308)
             await response.aclose()
             request = response.next_request
             if request.url.scheme not in ("http", "https"):
@@ -382,7 +389,7 @@ class Fetcher:
                 raise FetchError(source_id, "too many redirects", url=url)
             redirects += 1
             if hop:
-                return _Hop(request, redirects)
+                return _Hop(request, redirects, permanent)
 
     def _refuse_private(self, request: httpx.Request, peer: str | None, source_id: str, url: str) -> None:
         """FetchError when ``request`` goes to a private address the operator did not name (see
@@ -474,4 +481,5 @@ def _to_result(
         content_hash=hashlib.sha256(attempt.body).hexdigest(),
         elapsed_ms=elapsed_ms,
         redirects=attempt.redirects,
+        moved_permanently=attempt.redirects > 0 and attempt.permanent,
     )

@@ -233,11 +233,12 @@ def _handle_key(handle: str | None) -> str | None:
 
 def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
                    also: Iterable[str] = (), handle: str | None = None,
-                   resolved: Mapping[tuple[str, str], str] | None = None) -> SourceSpec | None:
+                   remembered: Mapping[str, Mapping[str, str]] | None = None) -> SourceSpec | None:
     """The first source that collects the same feed as ``stanza`` (or as a URL in ``also``, or the YouTube
     ``handle`` the new source was found by, against sources the file lists by handle), or None.
-    ``resolved``: (source id, handle) -> the channel id collection resolved that source's handle to."""
-    resolved = resolved or {}
+    ``remembered``: source id -> the notes collection keeps for it: the channel id its handle resolved to, and
+    the address its url moved to for good (``moved_permanently``)."""
+    remembered = remembered or {}
     wanted = {feed_key(stanza.get("url"), channel_id=stanza.get("channel_id"),
                        playlist_id=stanza.get("playlist_id")), _handle_key(handle or stanza.get("handle"))}
     wanted.update(feed_key(u) for u in also)
@@ -249,29 +250,36 @@ def already_listed(sources: Iterable[SourceSpec], stanza: Mapping[str, str],
             feed_key(channel_id=spec.channel_id),
             feed_key(playlist_id=spec.playlist_id),
             _handle_key(spec.handle),
-            feed_key(channel_id=resolved.get((spec.id, spec.handle))) if spec.handle else None,
+            *_remembered_keys(spec, remembered.get(spec.id, {})),
         }
         if wanted & (keys - {None}):
             return spec
     return None
 
 
+def _remembered_keys(spec: SourceSpec, notes: Mapping[str, str]) -> list[str | None]:
+    keys = [feed_key(notes.get("moved_permanently"))]
+    if spec.handle and notes.get("handle") == spec.handle:  # resolved for this handle, not an earlier one
+        keys.append(feed_key(channel_id=notes.get("channel_id")))
+    return keys
+
+
 def add_stanza(text: str, stanza: Mapping[str, str], path: Path, *, keep_id: bool = False,
                also: Iterable[str] = (), handle: str | None = None,
-               resolved: Mapping[tuple[str, str], str] | None = None) -> Addition:
+               remembered: Mapping[str, Mapping[str, str]] | None = None) -> Addition:
     """``text`` with ``stanza`` appended to its ``sources`` list, validated.
 
     A taken id gets a numeric suffix, unless ``keep_id`` (an id the operator chose): then the validator's
     duplicate-id problem is raised. Raises ConfigError with FILE:LINE:COL problems when the file is invalid
     before or after, and :class:`AlreadyListed` when a source of the file collects the same feed (its URL
     compared canonically, a YouTube channel or playlist by id; ``also``: more URLs that mean the same feed,
-    such as the address that redirected to it; ``handle``: the YouTube handle it was found by; ``resolved``:
-    the channel ids collection resolved handles to, by source id and handle).
+    such as the address that redirected to it; ``handle``: the YouTube handle it was found by; ``remembered``:
+    what collection learnt of the file's sources, see :func:`already_listed`).
     """
     from mediawatch.sourcefile import parse_sourcefile
 
     existing = _listed(text, path)
-    same = already_listed(existing, stanza, also, handle, resolved)
+    same = already_listed(existing, stanza, also, handle, remembered)
     if same is not None:
         what = stanza.get("url") or stanza.get("channel_id") or stanza.get("playlist_id") or "the new source"
         if handle and _handle_key(handle) == _handle_key(same.handle):

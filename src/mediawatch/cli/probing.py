@@ -212,14 +212,14 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
     also = (report.url,) if stanza.get("url") == report.final_url else ()
-    resolved = _remembered_channels(settings.db) if stanza.get("channel_id") else {}
+    remembered = _remembered_notes(settings.db)
     # The probe can take many seconds: the file is read again under a lock, so that a source another `sources
     # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
         with folder_lock(path.parent):
             text = read_sourcefile_text(path) if path.exists() else ""
             addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
-                                  handle=report.youtube.handle if report.youtube else None, resolved=resolved)
+                                  handle=report.youtube.handle if report.youtube else None, remembered=remembered)
             write_atomically(path, addition.text)
     except AlreadyListed as exc:
         _problems(exc, f"nothing written to {path}: source {exc.source_id!r} already collects that feed")
@@ -232,9 +232,10 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
 
 
-def _remembered_channels(db: str) -> dict[tuple[str, str], str]:
-    """(source id, handle) -> the channel id collection resolved that YouTube handle to, from the database (when
-    there is one and it can be read: it only widens the duplicate check, so a missing or locked database is skipped)."""
+def _remembered_notes(db: str) -> dict[str, dict[str, str]]:
+    """Source id -> its notes in the database (the channel id a handle resolved to, the address a url moved to),
+    when there is a database and it can be read: they only widen the duplicate check, so a missing or locked
+    database is skipped."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from mediawatch.errors import ConfigError
@@ -250,11 +251,7 @@ def _remembered_channels(db: str) -> dict[tuple[str, str], str]:
         return {}
     finally:
         store.close()
-    return {
-        (sid, state.notes["handle"]): state.notes["channel_id"]
-        for sid, state in states.items()
-        if state.notes.get("channel_id") and state.notes.get("handle")
-    }
+    return {sid: dict(state.notes) for sid, state in states.items() if state.notes}
 
 
 def _problems(exc: Exception, message: str) -> NoReturn:

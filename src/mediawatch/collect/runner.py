@@ -45,6 +45,7 @@ MAX_ARTICLES_AT_ONCE = 4
 # An article link that failed for good (a 404, a page without article text: a gallery, a video) is not
 # requested again for this long, so a listing that keeps showing it does not fail the source run after run.
 GIVE_UP_DAYS = 30  # (a 401/403 is a block of us, not a broken link: never given up)
+MOVED_NOTE = "moved_permanently"  # where the source's url redirects with 301/308 only: update sources.yaml
 GIVEN_UP_NOTE = "_given_up"  # in the source's notes: JSON {canonical URL: day it failed} (internal: "_")
 MAX_GIVEN_UP = 500
 INTERNAL_ERROR_MAX = 300  # characters of an unforeseen exception's text kept in a source's reason
@@ -195,6 +196,11 @@ class SourceCollector:
             check_redirect=check_redirect,
         )
         run.result = result
+        if url == spec.url:  # the operator's address (not a handle's feed): say where it has moved for good
+            if result.moved_permanently and canonical_url(result.url) != canonical_url(url):
+                run.notes[MOVED_NOTE] = result.url
+            else:
+                run.notes.pop(MOVED_NOTE, None)
         run.max_age = parse_max_age(result.headers.get("cache-control"))
         # a 304, or the same bytes as last time (servers whose validators do not work)
         run.unchanged = result.not_modified or (
