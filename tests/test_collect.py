@@ -247,6 +247,18 @@ def test_a_feed_that_moved_for_good_says_where_and_sources_add_knows_it(tmp_path
     assert "moved_permanently" not in health(app)["moved"].notes
 
 
+def test_a_sources_timezone_places_times_written_without_an_offset(tmp_path: Path, loopserver) -> None:
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+            "<item><title>Омбыдағы қазақтар</title><link>https://ex.kz/omsk/1</link>"
+            "<pubDate>Fri, 21 Mar 2025 11:05:00</pubDate></item></channel></rss>")
+    url = loopserver.serve("/naive", body, content_type="application/rss+xml")
+    app = make_app(tmp_path, [f"  - {{id: kz, kind: rss, url: '{url}', timezone: Asia/Almaty}}\n"])
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.items_new == 1 and not report.warnings
+    (row,) = exported(app)
+    assert row["published"].startswith("2025-03-21T06:05:00") and row["published_estimated"] is False
+
+
 def test_content_hash_fallback_for_servers_without_validators(
     tmp_path: Path, loopserver, shared_dir: Path
 ) -> None:

@@ -872,3 +872,34 @@ def test_placeholder_and_outlet_authors_are_no_authors() -> None:
         {"id": "1", "url": "https://kazinform.kz/1", "title": "a", "authors": [{"name": "Kazinform"}]},
         {"id": "2", "url": "https://kazinform.kz/2", "title": "b", "authors": [{"name": "Dana Abilova"}]}]}
     assert [e.author for e in parse(json.dumps(json_feed)).entries] == [None, "Dana Abilova"]
+
+
+def test_times_without_an_offset_are_in_the_sources_timezone() -> None:
+    """A KZ outlet's `Fri, 21 Mar 2025 11:05:00` is 06:05 UTC in Almaty (UTC+5), a Chinese CMS's
+    `2025-03-21 10:30:00` 02:30 UTC in Beijing time (UTC+8, which Xinjiang's outlets print too). Without the source's timezone they are read
+    as UTC, and the feed's warning says so. Times with an offset and bare dates are never moved."""
+    items = (
+        "<item><title>a</title><link>https://ex.kz/1</link><pubDate>Fri, 21 Mar 2025 11:05:00</pubDate></item>"
+        "<item><title>b</title><link>https://ex.kz/2</link><pubDate>Fri, 21 Mar 2025 11:05:00 +0500</pubDate></item>"
+        '<item xmlns:dc="http://purl.org/dc/elements/1.1/"><title>c</title><link>https://ex.kz/3</link>'
+        "<dc:date>2025-03-21 10:30:00</dc:date></item>"
+        '<item xmlns:dc="http://purl.org/dc/elements/1.1/"><title>d</title><link>https://ex.kz/4</link>'
+        "<dc:date>2025-03-21</dc:date></item>"
+    )
+    body = rss(items).encode()
+    plain = parse_feed(body, source_id="src", url=FEED_URL)
+    assert [e.published for e in plain.entries] == [
+        datetime(2025, 3, 21, 11, 5, tzinfo=UTC), datetime(2025, 3, 21, 6, 5, tzinfo=UTC),
+        datetime(2025, 3, 21, 10, 30, tzinfo=UTC), datetime(2025, 3, 21, tzinfo=UTC),
+    ]
+    assert plain.warning == "2 entries dated without a time zone, read as UTC (set the source's timezone)"
+    almaty = parse_feed(body, source_id="src", url=FEED_URL, timezone="Asia/Almaty")
+    assert [e.published for e in almaty.entries] == [
+        datetime(2025, 3, 21, 6, 5, tzinfo=UTC), datetime(2025, 3, 21, 6, 5, tzinfo=UTC),
+        datetime(2025, 3, 21, 5, 30, tzinfo=UTC), datetime(2025, 3, 21, tzinfo=UTC),
+    ]
+    assert almaty.warning is None
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [
+        {"id": "1", "url": "https://ex.cn/1", "title": "a", "date_published": "2025-03-21T10:30:00"}]}
+    beijing = parse_feed(json.dumps(json_feed).encode(), source_id="src", url=FEED_URL, timezone="Asia/Shanghai")
+    assert beijing.entries[0].published == datetime(2025, 3, 21, 2, 30, tzinfo=UTC)

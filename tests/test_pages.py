@@ -328,6 +328,33 @@ def test_a_body_whose_classes_name_a_sidebar_is_not_pruned() -> None:
         2026, 11, 27, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("dateline", "lang", "expected"),
+    [
+        ("27 қараша 2026, 14:05", "kk", datetime(2026, 11, 27, 9, 5, tzinfo=UTC)),  # Almaty is UTC+5
+        ("27 қараша 2026", "kk", datetime(2026, 11, 27, tzinfo=UTC)),  # no time printed: the day, as before
+        ("Вчера, 18:40", "ru", datetime(2026, 11, 27, 13, 40, tzinfo=UTC)),  # yesterday where the site is
+    ],
+)
+def test_with_the_sources_timezone_a_datelines_time_is_kept(dateline: str, lang: str, expected: datetime) -> None:
+    entry = extract_article(dated_page(dateline, lang), url="https://ex.kz/news/1", source_id="s", now=FETCHED,
+                            timezone="Asia/Almaty")
+    assert entry.published == expected
+
+
+def test_a_structured_time_without_an_offset_is_in_the_sources_timezone() -> None:
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2026-11-27T10:30:00"}</script>'
+    html = dated_page("", "kk").replace("</head>", ld + "</head>")
+    kwargs = {"url": "https://ex.cn/1", "source_id": "s", "now": FETCHED}
+    # Chinese outlets, in Xinjiang too, print Beijing time (tzdata's Asia/Urumqi is the unofficial UTC+6)
+    assert extract_article(html, **kwargs, timezone="Asia/Shanghai").published == datetime(2026, 11, 27, 2, 30,
+                                                                                             tzinfo=UTC)
+    assert extract_article(html, **kwargs).published == datetime(2026, 11, 27, 10, 30, tzinfo=UTC)  # UTC, as before
+    offset = html.replace("10:30:00", "10:30:00+08:00")
+    assert extract_article(offset, **kwargs, timezone="Asia/Almaty").published == datetime(2026, 11, 27, 2, 30,
+                                                                                             tzinfo=UTC)
+
+
 def test_an_arabic_script_page_on_a_chinese_template_has_its_dateline_read_as_kazakh() -> None:
     html = dated_page("27 قاراشا 2026", "zh-CN").replace("Қазақтар наурызды тойлады", "قازاقتار ناۋرىزدى تويلادى")
     entry = extract_article(html, url="https://ex.cn/kk/1", source_id="s", language="kk-Arab", now=FETCHED)

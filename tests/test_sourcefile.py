@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mediawatch.errors import ConfigError
-from mediawatch.sourcefile import format_every, load_sourcefile, parse_every
+from mediawatch.sourcefile import format_every, load_sourcefile, parse_every, parse_sourcefile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
 def test_unknown_key_is_reported_at_the_key(tmp_path: Path) -> None:
     out = problems(tmp_path, "version: 1\nsources:\n  - id: aa\n    kind: rss\n    url: https://a.example/\n    evry: 30m\n")
     assert out == [
-        "6:5: sources[0].evry: unknown key 'evry'; allowed keys: id, name, country, language, every, enabled, tags, kind, url"
+        "6:5: sources[0].evry: unknown key 'evry'; allowed keys: id, name, country, language, timezone, every, enabled, tags, kind, url"
     ]
 
 
@@ -105,6 +105,19 @@ def test_wrong_types_bad_urls_codes_and_interval(tmp_path: Path) -> None:
     assert "9:14: sources[0].enabled: Input should be a valid boolean" in joined
     assert "10:11: sources[0].tags: " in joined
     assert len(out) == 6
+
+
+def test_timezone_is_an_iana_name_from_the_source_or_the_defaults(tmp_path: Path) -> None:
+    out = problems(tmp_path, "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', timezone: UTC+5}\n")
+    assert out == ["3:62: sources[0].timezone: 'UTC+5' is not a time zone; use an IANA name such as Asia/Almaty, "
+                   "Asia/Shanghai, Europe/Istanbul or UTC"]
+    text = ("version: 1\ndefaults: {timezone: Asia/Almaty}\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/'}\n"
+            "  - {id: bb, kind: page, url: 'https://b.example/', timezone: Asia/Shanghai}\n"
+            "  - {id: cc, kind: rss, url: 'https://c.example/', timezone: ' UTC '}\n")
+    specs = parse_sourcefile(text, tmp_path / "s.yaml").sources
+    assert [s.timezone for s in specs] == ["Asia/Almaty", "Asia/Shanghai", "UTC"]
+    plain = parse_sourcefile(text.replace("defaults: {timezone: Asia/Almaty}\n", ""), tmp_path / "s.yaml").sources
+    assert plain[0].timezone is None
 
 
 def test_interval_syntax(tmp_path: Path) -> None:

@@ -106,6 +106,22 @@ def _check_url(value: object) -> object:
     return url
 
 
+def _check_timezone(value: object) -> object:
+    """An IANA time zone name (``Asia/Almaty``, ``UTC``), the zone a source's dates without an offset are in."""
+    if isinstance(value, str):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; use an IANA name such as Asia/Almaty, Asia/Shanghai, Europe/Istanbul "
+                f"or UTC"
+            ) from None
+        return value.strip()
+    return value
+
+
 def _strict_int(value: object) -> object:
     """``version: true`` or ``version: 1.0`` is not version 1."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -120,6 +136,7 @@ Every = Annotated[timedelta, BeforeValidator(parse_every)]
 Country = Annotated[str, BeforeValidator(_check_country)]
 Language = Annotated[str, BeforeValidator(_check_language)]
 Url = Annotated[str, BeforeValidator(_check_url)]
+TimeZone = Annotated[str, BeforeValidator(_check_timezone)]
 
 
 class _Strict(BaseModel):
@@ -132,6 +149,7 @@ class Defaults(_Strict):
     every: Every = DEFAULT_EVERY
     language: Language | None = None
     country: Country | None = None
+    timezone: TimeZone | None = None
     enabled: bool = True
     tags: tuple[str, ...] = ()
 
@@ -141,6 +159,7 @@ class _SourceBase(_Strict):
     name: str | None = None
     country: Country | None = None
     language: Language | None = None
+    timezone: TimeZone | None = None
     every: Every | None = None
     enabled: bool | None = None
     tags: tuple[str, ...] = ()
@@ -257,6 +276,7 @@ class SourceSpec:
     enabled: bool
     tags: tuple[str, ...]
     line: int  # where the stanza starts in the file (1-based), for messages
+    timezone: str | None = None  # IANA name: the zone of the source's dates that carry no offset
 
     @property
     def locator(self) -> str:
@@ -272,6 +292,8 @@ class SourceSpec:
     @property
     def spec_hash(self) -> str:
         fields = {k: getattr(self, k) for k in self.__slots__ if k not in ("line",)}  # type: ignore[attr-defined]
+        if self.timezone is None:  # a later key: sources without it keep the hash they had
+            del fields["timezone"]
         fields["every"] = int(self.every.total_seconds())
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -423,6 +445,7 @@ def _resolve(model: _FileModel, data: Any) -> Iterator[SourceSpec]:
             selector=getattr(src, "selector", None),
             country=src.country or d.country,
             language=src.language or d.language,
+            timezone=src.timezone or d.timezone,
             every=src.every or d.every,
             enabled=d.enabled if src.enabled is None else src.enabled,
             tags=tuple(dict.fromkeys((*d.tags, *src.tags))),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from lxml import html as lxml_html
@@ -52,12 +52,13 @@ _YEAR_FIRST = re.compile(
 )
 # "2026 оны 11-р сарын 27" (mn)
 _MONGOLIAN = re.compile(r"(?i)\b((?:19|20)\d\d)\s*оны\s*(\d{1,2})\s*(?:-?\s*р)?\s*сарын\s*(\d{1,2})")
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
 _DOTTED = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b")
 _DAY_HYPHEN = re.compile(r"\b(\d{1,2})-(?=[^\W\d_])")  # "27-ноябрь" (ky) -> "27 ноябрь"
 
 
 def find_published(tree: lxml_html.HtmlElement, *, url: str, language: str | None, now: datetime,
-                   options: dict[str, Any]) -> datetime | None:
+                   options: dict[str, Any], zone: tzinfo | None = None) -> datetime | None:
     """The page's publication time (aware UTC) from its visible text and markup, or None; see the module
     docstring. ``options`` are htmldate's (``extensive_search`` is set here); ``now`` is the fetch time."""
     from htmldate import find_date
@@ -65,7 +66,7 @@ def find_published(tree: lxml_html.HtmlElement, *, url: str, language: str | Non
     from mediawatch.collect.pages import parse_datetime
 
     article = article_part(tree)
-    if found := dateline(article, language=language, now=now):
+    if found := dateline(article, language=language, now=now, zone=zone):
         return found
     markup = find_date(article, url=url, **{**options, "extensive_search": False})
     if markup and (parsed := parse_datetime(markup)):
@@ -92,7 +93,8 @@ def article_part(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     return doc
 
 
-def dateline(tree: lxml_html.HtmlElement, *, language: str | None, now: datetime) -> datetime | None:
+def dateline(tree: lxml_html.HtmlElement, *, language: str | None, now: datetime,
+             zone: tzinfo | None = None) -> datetime | None:
     """The day of the first date in the short texts after the article's ``<h1>`` (then just before it), or
     None. A date needs a day, a month and a year, unless it is relative ("Сегодня, 09:15"); one after the
     fetch day or more than 30 years old is no publication date."""
@@ -108,7 +110,7 @@ def dateline(tree: lxml_html.HtmlElement, *, language: str | None, now: datetime
         text = " ".join((element.get("datetime") or element.text_content() or "").split())
         if not text or len(text) > MAX_DATELINE_CHARS or not _DIGIT.search(text):
             continue
-        found = _read_date(text, language, now)
+        found = _read_date(text, language, now, zone)
         # a site east of UTC may already print tomorrow's date
         if found is not None and (now - MAX_AGE).date() <= found.date() <= (now + timedelta(days=1)).date():
             return found
@@ -123,7 +125,7 @@ def _headline(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
     return (inside or headlines or [None])[0]
 
 
-def _read_date(text: str, language: str | None, now: datetime) -> datetime | None:
+def _read_date(text: str, language: str | None, now: datetime, zone: tzinfo | None = None) -> datetime | None:
     from dateparser.search import search_dates
 
     lang = (language or "").replace("_", "-").split("-")[0].lower() or None
@@ -136,7 +138,7 @@ def _read_date(text: str, language: str | None, now: datetime) -> datetime | Non
     languages = [lang, "en"] if lang and lang != "en" else ["en"]
     region = (language or "").replace("_", "-").split("-")[-1].upper() if "-" in (language or "") else None
     settings: dict[str, Any] = {
-        "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),
+        "RELATIVE_BASE": now.astimezone(zone or UTC).replace(tzinfo=None),  # "today" where the site is
         "PREFER_DATES_FROM": "past",
         "REQUIRE_PARTS": ["day", "month", "year"],
         # 05.03.2025 is 5 March everywhere but in American English (dateparser's own default is month first);
@@ -149,8 +151,10 @@ def _read_date(text: str, language: str | None, now: datetime) -> datetime | Non
         return None
     if not hits:
         return None
-    found = hits[0][1]
-    if found.tzinfo is None:  # a time without a zone is the site's local time: only the day is known
+    written, found = hits[0]
+    if found.tzinfo is None:  # a time without a zone is the site's local time: the source's zone, or the day
+        if zone is not None and _TIME_OF_DAY.search(written):
+            return found.replace(tzinfo=zone).astimezone(UTC)
         return datetime(found.year, found.month, found.day, tzinfo=UTC)
     return found.astimezone(UTC)
 

@@ -32,6 +32,7 @@ from mediawatch.collect import authors, feed_bytes
 from mediawatch.errors import ParseError
 from mediawatch.models import MediaValue, RawEntry, SourceId
 from mediawatch.normalize import html_to_text, is_web_url, without_surrogates
+from mediawatch.wording import count
 
 SNIFF_BYTES = 1 << 20  # how much of the body the prolog checks look at
 MIN_COHERENCE = 0.5  # charset_normalizer's language coherence needed before a detected charset is trusted
@@ -60,6 +61,9 @@ _MONTHS = {
     }.items()
     for name in names.split()
 }  # fmt: skip
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
+# an offset (+0500, -03:00, +05), Z right after the time, or a zone's letters (GMT, UTC, MSK, ALMT) at the end
+_ZONE = re.compile(r"(?:[+-]\d{2}(?::?\d{2})?|\d[zZ]|\b[A-Za-z]{1,5})\s*$")
 _LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
 _XML_DECL_CHARSET = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
@@ -84,12 +88,20 @@ class ParsedFeed:
 
 
 def parse_feed(
-    body: bytes, *, source_id: str, url: str, headers: Mapping[str, str] | None = None, channel_authors: bool = False
+    body: bytes,
+    *,
+    source_id: str,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    channel_authors: bool = False,
+    timezone: str | None = None,
 ) -> ParsedFeed:
     """Parse a fetched feed body. ``url`` is the address it came from (the base for relative links).
 
     An entry's author that is the feed's own title (the outlet naming itself) is dropped, unless
-    ``channel_authors``: on YouTube the channel is the author of its videos."""
+    ``channel_authors``: on YouTube the channel is the author of its videos. ``timezone`` (an IANA name): the
+    zone of entry times written without an offset; without it they are read as UTC, and the feed's warning
+    says how many were."""
     lowered = {key.lower(): value for key, value in (headers or {}).items()}
     content_type = lowered.get("content-type", "").lower()
     if not body.lstrip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
@@ -97,7 +109,7 @@ def parse_feed(
     if body.startswith(b"\x1f\x8b"):  # a .xml.gz file served as such: nothing asked the client to decompress it
         raise ParseError(source_id, "not a feed (gzip-compressed file, sent without Content-Encoding)", url=url)
     if body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
-        return parse_json_feed(body, source_id=source_id, url=url)
+        return parse_json_feed(body, source_id=source_id, url=url, timezone=timezone)
 
     window = body[:SNIFF_BYTES].replace(b"\x00", b"").decode("latin-1").lstrip("\xef\xbb\xbf\xfe\xff")
     root, doctype = feed_bytes.root_element(window)
@@ -137,12 +149,15 @@ def parse_feed(
     language = _str(feed.get("language"))
     outlet = None if channel_authors else _detail_text(feed, "title")
     entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
+    written = [next((v for k in ("published", "updated", "created") if (v := _str(raw.get(k)))), None)
+               for raw in raw_entries]
+    entries, zone_note = _in_zone(entries, written, timezone)
     return ParsedFeed(
         title=_detail_text(feed, "title"),
         link=_link(feed.get("link"), base),
         language=language,
         entries=_dedupe_guids(entries),
-        warning=warning,
+        warning=_join(warning, zone_note),
         format=version or "unknown",
         ttl_minutes=_ttl_minutes(feed),
         channel_id=_str(feed.get("yt_channelid")),
@@ -347,6 +362,35 @@ def _media(entry: Mapping[str, Any], base: str) -> dict[str, MediaValue]:
     return media
 
 
+def _in_zone(
+    entries: tuple[RawEntry, ...], written: list[str | None], timezone: str | None
+) -> tuple[tuple[RawEntry, ...], str | None]:
+    """``entries`` with the times written without an offset (``written``: each entry's date as written) read
+    in ``timezone`` instead of UTC; without a timezone, a note saying how many were read as UTC."""
+    unzoned = [i for i, (entry, text) in enumerate(zip(entries, written, strict=True))
+               if entry.published is not None and text is not None and _without_offset(text)]
+    if not unzoned:
+        return entries, None
+    if timezone is None:
+        n = count(len(unzoned), "entry", "entries")
+        return entries, f"{n} dated without a time zone, read as UTC (set the source's timezone)"
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    out = list(entries)
+    for i in unzoned:
+        moment = out[i].published
+        assert moment is not None
+        out[i] = replace(out[i], published=moment.replace(tzinfo=zone).astimezone(UTC))
+    return tuple(out), None
+
+
+def _without_offset(text: str) -> bool:
+    """Whether a date as written has a time of day but no zone: ``Fri, 21 Mar 2025 11:05:00``,
+    ``2025-03-21 10:30:00`` (not ``… +0500``, ``…T10:30:00Z``, ``… GMT``, nor a date alone)."""
+    return _TIME_OF_DAY.search(text) is not None and _ZONE.search(text) is None
+
+
 def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if moment := _when(entry.get(key)):
@@ -465,7 +509,7 @@ def _json_format(version: str) -> str:
     return f"json{major}{minor or '0'}"
 
 
-def parse_json_feed(body: bytes, *, source_id: str, url: str) -> ParsedFeed:
+def parse_json_feed(body: bytes, *, source_id: str, url: str, timezone: str | None = None) -> ParsedFeed:
     """JSON Feed 1.0 / 1.1 (https://jsonfeed.org), which feedparser 6 does not read."""
     try:
         document = json.loads(body)
@@ -480,16 +524,17 @@ def parse_json_feed(body: bytes, *, source_id: str, url: str) -> ParsedFeed:
     if not isinstance(items, list):
         raise ParseError(source_id, "JSON Feed without an items list", url=url)
     language = _json_str(document, "language")
-    entries = tuple(
-        _json_entry(item, SourceId(source_id), url, document) for item in items if isinstance(item, dict)
-    )
+    objects = [item for item in items if isinstance(item, dict)]
+    entries = tuple(_json_entry(item, SourceId(source_id), url, document) for item in objects)
+    written = [_json_str(item, "date_published") or _json_str(item, "date_modified") for item in objects]
+    entries, zone_note = _in_zone(entries, written, timezone)
     skipped = len(items) - len(entries)
     return ParsedFeed(
         title=_json_str(document, "title"),
         link=_link(_json_str(document, "home_page_url"), url),
         language=language,
         entries=_dedupe_guids(entries),
-        warning=f"items that are not JSON objects ignored: {skipped}" if skipped else None,
+        warning=_join(f"items that are not JSON objects ignored: {skipped}" if skipped else None, zone_note),
         format=_json_format(version),
         ttl_minutes=None,
     )

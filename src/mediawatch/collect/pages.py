@@ -18,9 +18,10 @@ import html as html_lib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import charset_normalizer
 import trafilatura
@@ -171,9 +172,10 @@ def _codec(label: str | None) -> str | None:
     return "utf-8" if codec.startswith(("utf-16", "utf-32")) else codec
 
 
-def parse_datetime(value: str) -> datetime | None:
-    """An ISO 8601 or RFC 2822 timestamp as an aware UTC datetime. A value without an offset is taken as
-    UTC; a bare date as midnight UTC. Years outside 1990..2100 are refused as noise."""
+def parse_datetime(value: str, zone: tzinfo | None = None) -> datetime | None:
+    """An ISO 8601 or RFC 2822 timestamp as an aware UTC datetime. A time without an offset is in ``zone``
+    (the source's), else taken as UTC; a bare date is midnight UTC. Years outside 1990..2100 are refused as
+    noise."""
     text = value.strip()
     if not text:
         return None
@@ -188,7 +190,8 @@ def parse_datetime(value: str) -> datetime | None:
     if parsed is None or not 1990 <= parsed.year <= 2100:
         return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
+        timed = zone is not None and ":" in text
+        return parsed.replace(tzinfo=zone).astimezone(UTC) if timed else parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 
@@ -263,31 +266,31 @@ def _parse_tree(text: str) -> lxml_html.HtmlElement | None:
 
 
 def _published(head: _Head, tree: lxml_html.HtmlElement | None, *, url: str, language: str | None,
-               now: datetime | None) -> datetime | None:
+               now: datetime | None, zone: tzinfo | None) -> datetime | None:
     """Article JSON-LD, then article meta tags, then a WebPage's JSON-LD date, then the date the page shows
     (:func:`mediawatch.collect.datelines.find_published`)."""
     for obj in head.articles(webpages=False):
-        if parsed := _jsonld_date(obj):
+        if parsed := _jsonld_date(obj, zone):
             return parsed
     for name in _DATE_META_NAMES:
         value = head.meta.get(name)
-        if value and (parsed := parse_datetime(value)):
+        if value and (parsed := parse_datetime(value, zone)):
             return parsed
     for obj in head.articles():
-        if parsed := _jsonld_date(obj):
+        if parsed := _jsonld_date(obj, zone):
             return parsed
     if tree is None:
         return None
     from mediawatch.collect.datelines import find_published
 
     return find_published(tree, url=url, language=language, now=now or datetime.now(UTC),
-                          options=dict(_DATE_OPTIONS))
+                          options=dict(_DATE_OPTIONS), zone=zone)
 
 
-def _jsonld_date(obj: Mapping[str, Any]) -> datetime | None:
+def _jsonld_date(obj: Mapping[str, Any], zone: tzinfo | None) -> datetime | None:
     for key in ("datePublished", "dateCreated", "uploadDate"):
         value = obj.get(key)
-        if isinstance(value, str) and (parsed := parse_datetime(value)):
+        if isinstance(value, str) and (parsed := parse_datetime(value, zone)):
             return parsed
     return None
 
@@ -414,12 +417,14 @@ def _main_text(page: str, url: str) -> tuple[str, Any]:
 
 
 def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: str | None = None,
-                    language: str | None = None, now: datetime | None = None) -> RawEntry:
+                    language: str | None = None, now: datetime | None = None,
+                    timezone: str | None = None) -> RawEntry:
     """One article page as a RawEntry (kind ARTICLE): main text, title, author, publication time (aware UTC
     or None), language (primary subtag, lower case) and ``summary_html`` (the page's description or the
     text's opening, as escaped plain text). ``encoding`` is the HTTP charset, if the response had one;
-    ``language`` the source's (for reading a dateline when the page declares none) and ``now`` the fetch
-    time (for "yesterday").
+    ``language`` the source's (for reading a dateline when the page declares none), ``now`` the fetch
+    time (for "yesterday") and ``timezone`` the source's IANA zone: a time the page gives without an offset is
+    read in it (without one, only a dateline's day is kept, and a structured time is taken as UTC).
 
     Raises ParseError(source_id, "no article text found", url=url) when the page has no usable main text."""
     page = decode_html(html, encoding) if isinstance(html, bytes) else html
@@ -459,7 +464,8 @@ def extract_article(html: bytes | str, *, url: str, source_id: str, encoding: st
         kind=ItemKind.ARTICLE,
         summary_html=html_lib.escape(summary, quote=False),
         text=text,
-        published=_published(head, tree, url=url, language=page_language or language, now=now),
+        published=_published(head, tree, url=url, language=page_language or language, now=now,
+                             zone=ZoneInfo(timezone) if timezone else None),
         author=author,
         language=page_language,
     )

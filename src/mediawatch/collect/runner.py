@@ -224,6 +224,7 @@ class SourceCollector:
             headers=result.headers,
             fetched=self.clock(),
             language=spec.language,
+            timezone=spec.timezone,
         )
         try:
             parsed = await self.offload(job)
@@ -375,6 +376,7 @@ class SourceCollector:
                 encoding=declared_charset(art.headers),
                 fetched=self.clock(),
                 language=spec.language,
+                timezone=spec.timezone,
             )
         )
 

@@ -69,23 +69,27 @@ def parse_items(
     headers: Mapping[str, str],
     fetched: datetime,
     language: str | None,
+    timezone: str | None = None,
 ) -> Parsed:
-    """A feed body (rss or youtube kind) -> normalised items. Raises ParseError for a body that is no feed."""
+    """A feed body (rss or youtube kind) -> normalised items. Raises ParseError for a body that is no feed.
+    ``timezone``: the source's, for entry times written without an offset."""
     from mediawatch.collect import feeds, youtube
 
     if kind is SourceKind.YOUTUBE:
         parsed = youtube.parse_youtube(body, source_id=source_id, url=url, headers=dict(headers))
     else:
-        parsed = feeds.parse_feed(body, source_id=source_id, url=url, headers=dict(headers))
+        parsed = feeds.parse_feed(body, source_id=source_id, url=url, headers=dict(headers), timezone=timezone)
     out = normalize_entries(parsed.entries, fetched, language)
     return replace(out, warning=parsed.warning, channel_id=parsed.channel_id)
 
 
 def article_item(
-    body: bytes, *, url: str, source_id: str, encoding: str | None, fetched: datetime, language: str | None
+    body: bytes, *, url: str, source_id: str, encoding: str | None, fetched: datetime, language: str | None,
+    timezone: str | None = None,
 ) -> Parsed:
     """An article page -> one normalised item. Raises ParseError when the page has no article text."""
     from mediawatch.collect.pages import extract_article
 
-    raw = extract_article(body, url=url, source_id=source_id, encoding=encoding, language=language, now=fetched)
+    raw = extract_article(body, url=url, source_id=source_id, encoding=encoding, language=language, now=fetched,
+                          timezone=timezone)
     return normalize_entries([raw], fetched, language)
