@@ -19,8 +19,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
@@ -28,11 +26,10 @@ from xml.sax import SAXParseException
 import charset_normalizer
 import feedparser  # type: ignore[import-untyped]
 
-from mediawatch.collect import authors, feed_bytes
+from mediawatch.collect import authors, feed_bytes, feed_dates
 from mediawatch.errors import ParseError
 from mediawatch.models import MediaValue, RawEntry, SourceId
 from mediawatch.normalize import html_to_text, is_web_url, without_surrogates
-from mediawatch.wording import count
 
 SNIFF_BYTES = 1 << 20  # how much of the body the prolog checks look at
 MIN_COHERENCE = 0.5  # charset_normalizer's language coherence needed before a detected charset is trusted
@@ -41,30 +38,6 @@ HTML_ROOTS = frozenset({"html", "head", "body"})
 _FALLBACK_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})  # feedparser's guesses of last resort
 _SY_PERIOD_MINUTES = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200, "yearly": 525600}
 
-# Month names feedparser does not know, in languages the monitored outlets write in (it, es, fr, de, pt, ru;
-# Turkish and Kazakh, whole and in three letters; Russian genitive whole names).
-_MONTHS = {
-    name: english
-    for english, names in {
-        "Jan": "gen ene janv jän янв января ocak oca қаңтар қаң",
-        "Feb": "fév fev февр фев февраля şubat şub subat ақпан ақп",
-        "Mar": "mars mär märz марта мар mart наурыз нау",
-        "Apr": "abr avr апр апреля nisan nis сәуір сәу",
-        "May": "mag mai mayo maio мая май mayıs mayis мамыр мам",
-        "Jun": "giu juin июн июня haziran haz маусым мау",
-        "Jul": "lug juil июл июля temmuz tem шілде шіл",
-        "Aug": "ago août авг августа ağustos ağu agustos тамыз там",
-        "Sep": "set sept сент сен сентября eylül eyl eylul қыркүйек қыр",
-        "Oct": "ott okt out окт октября ekim eki қазан қаз",
-        "Nov": "ноя нояб ноября kasım kas kasim қараша қар",
-        "Dec": "dic déc dez дек декабря aralık ara aralik желтоқсан жел",
-    }.items()
-    for name in names.split()
-}  # fmt: skip
-_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
-# an offset (+0500, -03:00, +05), Z right after the time, or a zone's letters (GMT, UTC, MSK, ALMT) at the end
-_ZONE = re.compile(r"(?:[+-]\d{2}(?::?\d{2})?|\d[zZ]|\b[A-Za-z]{1,5})\s*$")
-_LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
 _XML_DECL_CHARSET = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
 _DECLARED_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
@@ -151,7 +124,7 @@ def parse_feed(
     entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
     written = [next((v for k in ("published", "updated", "created") if (v := _str(raw.get(k)))), None)
                for raw in raw_entries]
-    entries, zone_note = _in_zone(entries, written, timezone)
+    entries, zone_note = feed_dates.in_zone(entries, written, timezone)
     return ParsedFeed(
         title=_detail_text(feed, "title"),
         link=_link(feed.get("link"), base),
@@ -298,31 +271,6 @@ def _link(value: object, base: str) -> str | None:
         return link
 
 
-def _when(parsed: object) -> datetime | None:
-    """feedparser's UTC ``struct_time`` as an aware datetime (None when absent or impossible)."""
-    if not isinstance(parsed, tuple) or len(parsed) < 6:  # time.struct_time is a tuple
-        return None
-    year, month, day, hour, minute, second = parsed[:6]
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _local_date(raw: object) -> datetime | None:
-    """An RFC 822 date with a non-English day or month name (``mer, 16 nov 2022 00:38:15 +0100``)."""
-    text = _str(raw)
-    if text is None:
-        return None
-    words = _LEADING_DAY.sub("", text.lower()).split()
-    english = " ".join(_MONTHS.get(word.rstrip("."), word) for word in words)
-    try:
-        moment = parsedate_to_datetime(english)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _int(value: object) -> int | None:
     try:
         return int(str(value).strip().replace(",", ""))
@@ -362,42 +310,6 @@ def _media(entry: Mapping[str, Any], base: str) -> dict[str, MediaValue]:
     return media
 
 
-def _in_zone(
-    entries: tuple[RawEntry, ...], written: list[str | None], timezone: str | None
-) -> tuple[tuple[RawEntry, ...], str | None]:
-    """``entries`` with the times written without an offset (``written``: each entry's date as written) read
-    in ``timezone`` instead of UTC; without a timezone, a note saying how many were read as UTC."""
-    unzoned = [i for i, (entry, text) in enumerate(zip(entries, written, strict=True))
-               if entry.published is not None and text is not None and _without_offset(text)]
-    if not unzoned:
-        return entries, None
-    if timezone is None:
-        n = count(len(unzoned), "entry", "entries")
-        return entries, f"{n} dated without a time zone, read as UTC (set the source's timezone)"
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(timezone)
-    out = list(entries)
-    for i in unzoned:
-        moment = out[i].published
-        assert moment is not None
-        out[i] = replace(out[i], published=moment.replace(tzinfo=zone).astimezone(UTC))
-    return tuple(out), None
-
-
-def _without_offset(text: str) -> bool:
-    """Whether a date as written has a time of day but no zone: ``Fri, 21 Mar 2025 11:05:00``,
-    ``2025-03-21 10:30:00`` (not ``… +0500``, ``…T10:30:00Z``, ``… GMT``, nor a date alone)."""
-    return _TIME_OF_DAY.search(text) is not None and _ZONE.search(text) is None
-
-
-def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        if moment := _when(entry.get(key)):
-            return moment
-    return _local_date(entry.get("published") or entry.get("updated"))
-
-
 def _entry(
     node: Mapping[str, Any], source_id: SourceId, base: str, feed_language: str | None, outlet: str | None
 ) -> RawEntry:
@@ -419,7 +331,7 @@ def _entry(
         guid=_str(entry.get("id")),
         summary_html=_as_html(summary, summary_type) if summary is not None else longest_html,
         text=(html_to_text(longest_html) or None) if longest_html else None,
-        published=_entry_time(entry),
+        published=feed_dates.entry_time(entry),
         author=authors.person(
             _str(author_detail.get("name")) or _str(entry.get("author")), url=url or base, outlet_names=(outlet,)
         ),
@@ -459,16 +371,6 @@ def _json_str(node: Mapping[str, object], key: str) -> str | None:
     return _str(value)
 
 
-def _json_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return _local_date(value)  # RFC 822 dates are common in JSON Feeds made by hand
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _json_author(node: Mapping[str, object]) -> str | None:
     authors = node.get("authors")
     candidates = authors if isinstance(authors, list) else [node.get("author")]
@@ -494,7 +396,7 @@ def _json_entry(
         guid=_json_str(item, "id"),
         summary_html=summary_html,
         text=content_text or (html_to_text(content_html) if content_html else None),
-        published=_json_time(_json_str(item, "date_published") or _json_str(item, "date_modified")),
+        published=feed_dates.iso_time(_json_str(item, "date_published") or _json_str(item, "date_modified")),
         author=authors.person(
             _json_author(item) or _json_author(feed), url=url or base, outlet_names=(_json_str(feed, "title"),)
         ),
@@ -527,7 +429,7 @@ def parse_json_feed(body: bytes, *, source_id: str, url: str, timezone: str | No
     objects = [item for item in items if isinstance(item, dict)]
     entries = tuple(_json_entry(item, SourceId(source_id), url, document) for item in objects)
     written = [_json_str(item, "date_published") or _json_str(item, "date_modified") for item in objects]
-    entries, zone_note = _in_zone(entries, written, timezone)
+    entries, zone_note = feed_dates.in_zone(entries, written, timezone)
     skipped = len(items) - len(entries)
     return ParsedFeed(
         title=_json_str(document, "title"),
