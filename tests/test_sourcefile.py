@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mediawatch.errors import ConfigError
-from mediawatch.sourcefile import format_every, load_sourcefile, parse_every, parse_sourcefile
+from mediawatch.source_values import format_every, parse_every
+from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
 
 ROOT = Path(__file__).resolve().parents[1]
 
