@@ -569,3 +569,18 @@ def test_sources_add_reports_a_file_that_is_not_utf8_with_its_line(loopserver: L
     assert result.exit_code == 2
     assert f"{path}:2:6: not UTF-8 text (byte 0xe9)" in result.stderr
     assert loopserver.requests == []
+
+
+def test_a_feed_dated_without_offsets_gets_its_countrys_clock_in_the_stanza(loopserver: LoopServer) -> None:
+    naive = RSS.replace(" +0000", "").replace("<language>kk</language>", "<language>kk-KZ</language>")
+    url = loopserver.serve("/naive.xml", naive.format(site=loopserver.base_url), content_type="application/rss+xml")
+    report = run_probe(url)
+    assert report.suggested["country"] == "KZ" and report.suggested["timezone"] == "Asia/Almaty"
+    assert report.feed is not None and report.feed.unzoned == 3
+    assert "feed warning: 3 entries dated without a time zone, read as UTC (set the source's timezone)" in (
+        report.notes)
+    zoned = serve_rss(loopserver, "/zoned.xml")  # offsets given: nothing to set
+    assert "timezone" not in run_probe(zoned).suggested
+    pasted = parse_sourcefile("version: 1\nsources:\n" + invoke(probe, [url]).output.split(
+        "suggested sources.yaml stanza (under `sources:`):\n", 1)[1], Path("pasted.yaml"))
+    assert pasted.sources[0].timezone == "Asia/Almaty"

@@ -57,6 +57,7 @@ class FeedCheck:
     entries: int = 0
     language: str | None = None
     newest: datetime | None = None
+    unzoned: int = 0  # entries dated without an offset (their outlet's time zone is worth setting)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class FeedCheck:
             "entries": self.entries,
             "language": self.language,
             "newest": self.newest.isoformat() if self.newest else None,
+            "unzoned": self.unzoned,
         }
 
 
@@ -210,13 +212,15 @@ async def probe(
     check = _feed_check(result.url, "given", feed)
     language = suggest.language_code(check.language)
     host = urlsplit(result.url).hostname or ""
+    country = suggest.country_guess(host, check.language)
     stanza = suggest.build_stanza(
         "rss",
         source_id=_id_or_default(suggest.host_slug(host)),
         name=check.title,
         url=result.url,
         language=language,
-        country=suggest.country_guess(host, check.language),
+        country=country,
+        timezone=_timezone(check, country),
     )
     notes = (f"feed warning: {feed.warning}",) if feed.warning else ()
     return ProbeReport(url, result.url, "rss", check.title, language, stanza, feed=check, notes=notes)
@@ -238,7 +242,13 @@ def _feed_check(url: str, origin: str, feed: ParsedFeed) -> FeedCheck:
         entries=len(feed.entries),
         language=language,
         newest=max(dates) if dates else None,
+        unzoned=feed.unzoned,
     )
+
+
+def _timezone(check: FeedCheck, country: str | None) -> str | None:
+    """For a feed whose entries are dated without an offset: the clock of the outlet's country, if it has one."""
+    return suggest.timezone_guess(country) if check.unzoned else None
 
 
 def _majority(values: Any) -> str | None:
@@ -320,13 +330,15 @@ async def _probe_page(
     if working and selector is None:
         best = working[0]
         language = suggest.language_code(best.language) or language
+        country = suggest.country_guess(host, lang_tag or best.language)
         stanza = suggest.build_stanza(
             "rss",
             source_id=source_id,
             name=site_name or best.title or title,
             url=best.url,
             language=language,
-            country=suggest.country_guess(host, lang_tag or best.language),
+            country=country,
+            timezone=_timezone(best, country),
         )
     else:
         stanza = suggest.build_stanza(

@@ -95,6 +95,22 @@ def country_guess(host: str | None, language_tag: str | None = None) -> str | No
     return None
 
 
+# Countries on one clock, with the IANA zone of their outlets (Kazakhstan since March 2024; China's official time,
+# which Xinjiang's outlets print). Countries with several zones (RU, MN, US, CA, AU, …) are left to the operator.
+_COUNTRY_ZONE = {
+    "KZ": "Asia/Almaty", "CN": "Asia/Shanghai", "TR": "Europe/Istanbul", "UZ": "Asia/Tashkent",
+    "KG": "Asia/Bishkek", "TJ": "Asia/Dushanbe", "TM": "Asia/Ashgabat", "AZ": "Asia/Baku", "IR": "Asia/Tehran",
+    "AF": "Asia/Kabul", "DE": "Europe/Berlin", "GB": "Europe/London", "FR": "Europe/Paris", "UA": "Europe/Kyiv",
+    "BY": "Europe/Minsk", "JP": "Asia/Tokyo", "KR": "Asia/Seoul", "SA": "Asia/Riyadh", "AE": "Asia/Dubai",
+    "EG": "Africa/Cairo", "PK": "Asia/Karachi", "IN": "Asia/Kolkata",
+}  # fmt: skip
+
+
+def timezone_guess(country: str | None) -> str | None:
+    """The IANA zone of a country on one clock (``KZ`` -> ``Asia/Almaty``), else None."""
+    return _COUNTRY_ZONE.get(country or "")
+
+
 def clean_name(text: str | None) -> str | None:
     """A title fit for the ``name`` field: one line, no control characters, at most 120 characters."""
     if not text:
@@ -116,6 +132,7 @@ def build_stanza(
     selector: str | None = None,
     language: str | None = None,
     country: str | None = None,
+    timezone: str | None = None,
 ) -> dict[str, str]:
     """The stanza as an ordered mapping; fields without a value are left out."""
     fields: list[tuple[str, str | None]] = [
@@ -128,6 +145,7 @@ def build_stanza(
         ("selector", selector),
         ("language", language),
         ("country", country),
+        ("timezone", timezone),
         ("every", EVERY[kind]),
     ]
     return {key: value for key, value in fields if value}

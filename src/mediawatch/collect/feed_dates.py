@@ -67,16 +67,17 @@ def local_date(raw: object) -> datetime | None:
 
 def in_zone(
     entries: tuple[RawEntry, ...], written: list[str | None], timezone: str | None
-) -> tuple[tuple[RawEntry, ...], str | None]:
+) -> tuple[tuple[RawEntry, ...], int, str | None]:
     """``entries`` with the times written without an offset (``written``: each entry's date as written) read
-    in ``timezone`` instead of UTC; without a timezone, a note saying how many were read as UTC."""
+    in ``timezone`` instead of UTC, how many there were, and (without a timezone) a note saying how many were
+    read as UTC."""
     unzoned = [i for i, (entry, text) in enumerate(zip(entries, written, strict=True))
                if entry.published is not None and text is not None and _without_offset(text)]
     if not unzoned:
-        return entries, None
+        return entries, 0, None
     if timezone is None:
         n = count(len(unzoned), "entry", "entries")
-        return entries, f"{n} dated without a time zone, read as UTC (set the source's timezone)"
+        return entries, len(unzoned), f"{n} dated without a time zone, read as UTC (set the source's timezone)"
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(timezone)
@@ -85,7 +86,7 @@ def in_zone(
         moment = out[i].published
         assert moment is not None
         out[i] = replace(out[i], published=moment.replace(tzinfo=zone).astimezone(UTC))
-    return tuple(out), None
+    return tuple(out), len(unzoned), None
 
 
 def _without_offset(text: str) -> bool:

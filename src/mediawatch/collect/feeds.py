@@ -55,6 +55,7 @@ class ParsedFeed:
     format: str  # feedparser's version ("rss20", "atom10", "rss10", …), "json10"/"json11", or "unknown"
     ttl_minutes: int | None  # what the feed asks for between polls (RSS ttl, sy:updatePeriod)
     channel_id: str | None = None  # YouTube: the raw feed-level yt:channelId (normalised by youtube.py)
+    unzoned: int = 0  # entries whose time was written without an offset
 
 
 # ------------------------------------------------------------------------------------- entry point
@@ -124,7 +125,7 @@ def parse_feed(
     entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
     written = [next((v for k in ("published", "updated", "created") if (v := _str(raw.get(k)))), None)
                for raw in raw_entries]
-    entries, zone_note = feed_dates.in_zone(entries, written, timezone)
+    entries, unzoned, zone_note = feed_dates.in_zone(entries, written, timezone)
     return ParsedFeed(
         title=_detail_text(feed, "title"),
         link=_link(feed.get("link"), base),
@@ -134,6 +135,7 @@ def parse_feed(
         format=version or "unknown",
         ttl_minutes=_ttl_minutes(feed),
         channel_id=_str(feed.get("yt_channelid")),
+        unzoned=unzoned,
     )
 
 
@@ -429,7 +431,7 @@ def parse_json_feed(body: bytes, *, source_id: str, url: str, timezone: str | No
     objects = [item for item in items if isinstance(item, dict)]
     entries = tuple(_json_entry(item, SourceId(source_id), url, document) for item in objects)
     written = [_json_str(item, "date_published") or _json_str(item, "date_modified") for item in objects]
-    entries, zone_note = feed_dates.in_zone(entries, written, timezone)
+    entries, unzoned, zone_note = feed_dates.in_zone(entries, written, timezone)
     skipped = len(items) - len(entries)
     return ParsedFeed(
         title=_json_str(document, "title"),
@@ -439,4 +441,5 @@ def parse_json_feed(body: bytes, *, source_id: str, url: str, timezone: str | No
         warning=_join(f"items that are not JSON objects ignored: {skipped}" if skipped else None, zone_note),
         format=_json_format(version),
         ttl_minutes=None,
+        unzoned=unzoned,
     )
