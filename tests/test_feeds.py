@@ -903,3 +903,15 @@ def test_times_without_an_offset_are_in_the_sources_timezone() -> None:
         {"id": "1", "url": "https://ex.cn/1", "title": "a", "date_published": "2025-03-21T10:30:00"}]}
     beijing = parse_feed(json.dumps(json_feed).encode(), source_id="src", url=FEED_URL, timezone="Asia/Shanghai")
     assert beijing.entries[0].published == datetime(2025, 3, 21, 2, 30, tzinfo=UTC)
+
+
+def test_yandex_full_text_is_the_text_and_the_wordpress_footer_is_dropped() -> None:
+    yandex = ('<item xmlns:yandex="http://news.yandex.ru"><title>Омбыдағы қазақтар</title><link>https://ex.ru/1</link>'
+              "<description>Қысқаша.</description><yandex:full-text><![CDATA[<p>Омбы облысындағы қазақтар "
+              "Наурызды тойлады.</p><p>Екінші абзац.</p>]]></yandex:full-text></item>")
+    footer = ("<item><title>Kazakhs of Omsk meet</title><link>https://ex.ru/2</link><description><![CDATA[<p>The "
+              "community met on Sunday.</p><p>The post <a href='https://ex.ru/2'>Kazakhs of Omsk meet</a> appeared "
+              "first on <a href='https://ex.ru'>Omsk Kazakh News</a>.</p>]]></description></item>")
+    first, second = (normalize(e, fetched=FETCHED) for e in parse(rss(yandex + footer)).entries)
+    assert isinstance(first, Item) and first.text == "Омбы облысындағы қазақтар Наурызды тойлады. Екінші абзац."
+    assert isinstance(second, Item) and second.summary == "The community met on Sunday."

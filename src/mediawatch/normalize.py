@@ -66,6 +66,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+_FEED_FOOTER = re.compile(r"\s*(?:The post|Запись) .{1,400}? (?:appeared first on|впервые появилась на) .{1,200}$")
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
 _DROP_CONTENT = {
     "script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title",
@@ -267,6 +268,11 @@ def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
     return html_to_text(text) if _MARKUP.search(text) else collapse_whitespace(text)
 
 
+def _without_footer(text: str) -> str:
+    """A feed summary without the line WordPress (Yoast) appends: "The post X appeared first on Y."."""
+    return _FEED_FOOTER.sub("", text) if "appeared first" in text or "впервые появилась" in text else text
+
+
 def _has_reference(text: str) -> bool:
     return "&" in text and any(
         name.startswith("#") or f"{name};" in html5_entities for name in _REFERENCE.findall(text)
@@ -333,7 +339,8 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
         return Skipped(identity, raw.source_id, detail=raw.url.strip()[:200] or raw.title[:200])
     url, guid = identity
 
-    summary = shorten(unescape_twice_escaped(html_to_text(raw.summary_html)), SUMMARY_MAX) if raw.summary_html else ""
+    summary = _without_footer(unescape_twice_escaped(html_to_text(raw.summary_html))) if raw.summary_html else ""
+    summary = shorten(summary, SUMMARY_MAX)
     text = shorten(unescape_twice_escaped(clean_text(raw.text), lines=True), TEXT_MAX) if raw.text else ""
     title = unescape_twice_escaped(collapse_whitespace(raw.title))
     if not title:

@@ -320,6 +320,8 @@ def _entry(
     contents = [c for c in entry.get("content") or [] if _str(c.get("value"))]
     longest = max(contents, key=lambda c: len(c["value"]), default=None)
     longest_html = _as_html(longest["value"], str(longest.get("type", ""))) if longest else None
+    if longest_html is None:  # Russian outlets' Yandex feeds carry the article in their own elements (with markup)
+        longest_html = _str(entry.get("yandex_full-text")) or _str(entry.get("turbo_content"))
     summary = _str(entry.get("summary"))
     summary_type = str((entry.get("summary_detail") or {}).get("type", "text/html"))
     details = [entry.get(key) or {} for key in ("title_detail", "summary_detail")]
