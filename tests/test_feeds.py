@@ -214,6 +214,15 @@ def test_media_rss_and_enclosures() -> None:
     }
 
 
+def test_an_episode_without_a_link_is_reached_through_its_enclosure() -> None:
+    items = ('<item><title>ep</title><guid isPermaLink="false">ep-1</guid>'
+             '<enclosure url="/audio/ep1.mp3" type="audio/mpeg" length="1"/></item>'
+             '<item><title>no way in</title><guid isPermaLink="false">ep-2</guid></item>')
+    first, second = parse(rss(items).encode()).entries
+    assert first.url == "https://diaspora.example.kz/audio/ep1.mp3" and first.guid == "ep-1"
+    assert second.url == ""  # normalize then gives it a tag: id from its guid
+
+
 def test_media_urls_that_are_not_web_urls_are_dropped() -> None:
     items = (
         '<item xmlns:media="http://search.yahoo.com/mrss/"><title>ep</title><link>https://ex.kz/ep1</link>'

@@ -327,7 +327,9 @@ def _entry(
     details = [entry.get(key) or {} for key in ("title_detail", "summary_detail")]
     language = next((_str(d.get("language")) for d in details if _str(d.get("language"))), feed_language)
     author_detail = entry.get("author_detail") or {}
-    url = _link(entry.get("link"), base) or ""
+    media = _media(entry, base)
+    # an episode without a link (a podcast) is reached through its audio or video
+    url = _link(entry.get("link"), base) or str(media.get("enclosure") or "")
     return RawEntry(
         source_id=source_id,
         url=url,
@@ -340,7 +342,7 @@ def _entry(
             _str(author_detail.get("name")) or _str(entry.get("author")), url=url or base, outlet_names=(outlet,)
         ),
         language=language,
-        media=_media(entry, base),
+        media=media,
     )
 
 
