@@ -394,3 +394,12 @@ def test_text_an_outlet_escaped_twice_reads_as_text() -> None:
 def test_a_literal_ampersand_is_left_alone(title: str) -> None:
     item = normalize(raw(title=title), fetched=FETCHED)
     assert isinstance(item, Item) and item.title == title
+
+
+def test_escaped_markup_uncovered_keeps_its_words_and_titles_lose_edge_direction_marks() -> None:
+    """Atom type="text" "Текст &lt;script&gt; …" escaped once more: the words stay (they were shown as text);
+    an Arabic-script CMS's leading U+200F makes no different title."""
+    item = normalize(raw(title="\u200fىلە وبلىسىندا ناۋرىز\u200f ", summary_html="Текст &amp;lt;script&amp;gt; не исполняется"),
+                     fetched=FETCHED)
+    assert isinstance(item, Item)
+    assert item.title == "ىلە وبلىسىندا ناۋرىز" and item.summary == "Текст не исполняется"

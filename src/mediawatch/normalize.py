@@ -66,6 +66,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+_EDGE_MARKS = "\u200e\u200f\u061c"  # left-to-right, right-to-left and Arabic letter marks
 _FEED_FOOTER = re.compile(r"\s*(?:The post|Запись) .{1,400}? (?:appeared first on|впервые появилась на) .{1,200}$")
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
 _DROP_CONTENT = {
@@ -233,7 +234,7 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def html_to_text(html_text: str) -> str:
+def html_to_text(html_text: str, *, keep_content: bool = False) -> str:
     """Plain text from an untrusted HTML fragment: scripts/styles dropped, tags removed, entities
     decoded, whitespace collapsed. Block elements become word breaks. Never longer than the input.
 
@@ -241,14 +242,16 @@ def html_to_text(html_text: str) -> str:
     swallows what follows, exactly as on a page. About seven times faster than a BeautifulSoup tree.
 
     Lone surrogates are removed (nh3 cannot take them); a character reference to one (``&#xD800;``) becomes
-    U+FFFD, as in a browser."""
+    U+FFFD, as in a browser. ``keep_content``: the text of scripts, styles and the like is kept too (markup that
+    was shown to readers as text, then uncovered by decoding it once more)."""
     if "<" not in html_text:
         return collapse_whitespace(html.unescape(html_text))
     spaced = _BLOCK_START.sub(r" <\1", html_text)
+    dropped = set() if keep_content else _DROP_CONTENT
     try:
-        text = _strip_tags(spaced)
+        text = _strip_tags(spaced, dropped)
     except UnicodeEncodeError:  # a lone surrogate: rare, so the common case pays no extra pass over the text
-        text = _strip_tags(without_surrogates(spaced))
+        text = _strip_tags(without_surrogates(spaced), dropped)
     return collapse_whitespace(html.unescape(text))
 
 
@@ -265,7 +268,7 @@ def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
             break
     if lines:
         return clean_text(text)
-    return html_to_text(text) if _MARKUP.search(text) else collapse_whitespace(text)
+    return html_to_text(text, keep_content=True) if _MARKUP.search(text) else collapse_whitespace(text)
 
 
 def _without_footer(text: str) -> str:
@@ -279,10 +282,8 @@ def _has_reference(text: str) -> bool:
     )
 
 
-def _strip_tags(html_text: str) -> str:
-    return nh3.clean(
-        html_text, tags=set(), clean_content_tags=_DROP_CONTENT, attributes={}, strip_comments=True
-    )
+def _strip_tags(html_text: str, dropped: set[str]) -> str:
+    return nh3.clean(html_text, tags=set(), clean_content_tags=dropped, attributes={}, strip_comments=True)
 
 
 def without_surrogates(text: str) -> str:
@@ -342,7 +343,9 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
     summary = _without_footer(unescape_twice_escaped(html_to_text(raw.summary_html))) if raw.summary_html else ""
     summary = shorten(summary, SUMMARY_MAX)
     text = shorten(unescape_twice_escaped(clean_text(raw.text), lines=True), TEXT_MAX) if raw.text else ""
-    title = unescape_twice_escaped(collapse_whitespace(raw.title))
+    # a direction mark at either end (Arabic-script CMSs start titles with U+200F) is invisible but makes
+    # the same headline a different string
+    title = unescape_twice_escaped(collapse_whitespace(raw.title)).strip(_EDGE_MARKS).strip()
     if not title:
         title = shorten(summary or text, DERIVED_TITLE_MAX)
     if not title:
