@@ -19,6 +19,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+from mediawatch.classify.departures import about_persecution, departure_spans, origin_spans
 from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, parse_name
 from mediawatch.errors import ConfigError
 
@@ -125,10 +126,20 @@ class Gazetteer:
         # another people's name inside a longer name of the Kazakhs is not that people: Kyrgyz "казак тили" (the
         # Kazakh language) holds Russian "казак" (a Cossack)
         kazakh = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.KAZAKH and h.start >= 0]
+        # and the ethnonym inside another group's name is not the Kazakhs: Persian "بریگاد قزاق" (the Cossack
+        # Brigade) holds قزاق, the Kazakhs' name too
+        other = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.OTHER_GROUP and h.start >= 0]
         return tuple(
             h for h in hits
-            if h.entry.kind is not EntryKind.OTHER_GROUP
-            or not any(a <= h.start and h.end <= b and (a, b) != (h.start, h.end) for a, b in kazakh)
+            if not (
+                h.entry.kind is EntryKind.OTHER_GROUP
+                and any(a <= h.start and h.end <= b and (a, b) != (h.start, h.end) for a, b in kazakh)
+            )
+            and not (
+                h.entry.kind is EntryKind.KAZAKH
+                and h.start >= 0
+                and any(a <= h.start and h.end <= b for a, b in other)
+            )
         )
 
 
@@ -370,6 +381,11 @@ class Evidence:
                         break
         return tied
 
+    def _place_spans(self) -> tuple[list[int], list[tuple[int, int, int]]]:
+        kinds = COUNTRY_KINDS | {EntryKind.DEMONYM}
+        places = [n for n, h in enumerate(self.hits) if h.entry.kind in kinds]
+        return places, [(self.hits[n].part, self.hits[n].start, self.hits[n].end) for n in places]
+
     def country_support(self) -> dict[str, list[str]]:
         """Countries (never the home country) where the text places the community, with supporting names.
 
@@ -379,15 +395,36 @@ class Evidence:
           Turkey"), only those countries count: other countries in the text are then context (a route of
           migration, a partner in a deal).
         * Transit countries (``transit`` in the data: Pakistan, India) count only when anchored.
+        * A place named as where a migration started ("families who fled Xinjiang settled in Kayseri") is
+          context when, without it, the text still places the community in another foreign country by a name
+          that is not itself an origin ("from China"). Otherwise (returnees "who moved from Mongolia",
+          statistics of returnees by origin) the places of origin are the community's countries, and so
+          they are in a text about camps, detention or repression (witnesses who fled Xinjiang speak of the
+          Kazakhs of China). See :mod:`mediawatch.classify.departures`.
         * A name shared by several countries (Altai) only adds to a country already supported.
         """
+        places, spans = self._place_spans()
+        departed = {places[k] for k in departure_spans(spans, self.texts)}
+        if departed and not about_persecution(self.texts):
+            origins = {places[k] for k in origin_spans(spans, self.texts)}
+            support = self._support(departed)
+            settled = {
+                self.hits[n].entry.countries[0]
+                for n in places
+                if n not in departed and n not in origins
+            }
+            if settled & set(support):
+                return support
+        return self._support(set())
+
+    def _support(self, skip: set[int]) -> dict[str, list[str]]:
         tied = self.anchored()
         strong: dict[str, list[str]] = {}
         weak: dict[str, list[str]] = {}
         focus: dict[str, list[str]] = {}
         for n, hit in enumerate(self.hits):
             kind = hit.entry.kind
-            if kind not in COUNTRY_KINDS and kind is not EntryKind.DEMONYM:
+            if n in skip or (kind not in COUNTRY_KINDS and kind is not EntryKind.DEMONYM):
                 continue
             code = hit.entry.countries[0]
             is_focus = n in tied or kind is EntryKind.COMMUNITY

@@ -1,0 +1,207 @@
+"""Places a migration started from: "Kazakhs who fled Xinjiang", "left China in 1949", «бежавшие из Китая»,
+"Қытайдан көшіп келген", "Doğu Türkistan'dan göç eden", "从新疆迁往土耳其".
+
+Such a place names where a community came from, not where it lives. The gazetteer's country evidence
+(:meth:`mediawatch.classify.gazetteer.Evidence.country_support`) sets these places aside when the text places
+the community in another foreign country; when it names none (returnees' statistics: "qandas who moved from
+Mongolia"), the place of origin is the community's country and stays.
+
+Everything here reads *folded* text (:func:`mediawatch.classify.names.fold`): lower case, no diacritics,
+Kazakh letters on their Russian neighbours except қ, apostrophes as spaces ("Türkistan'dan" is
+``turkistan dan``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+__all__ = ["about_persecution", "departure_spans", "origin_spans"]
+
+# (part, start, end) of a place name in the folded texts; a start below 0: position unknown (an acronym)
+Span = tuple[int, int, int]
+
+# A verb of leaving, right before the place (articles and possessives in between): "fled Xinjiang",
+# "fleeing the Soviet Union", "left their native Altai".
+LEAVE_WORDS = frozenset(
+    """
+    fled flee flees fleeing left leave leaves leaving escaped escape escapes escaping abandoned
+    покинули покинул покинула покинувшие покинувших покинув
+    """.split()
+)
+# A verb that marks a departure only with "from" (из): "fled from", "migrated from", «переехавшие из». Not
+# "came from" or "arrived from", the wording of returnee statistics, where the origin is the country counted.
+FROM_VERBS = frozenset(
+    """
+    fled flee flees fleeing escaped escape escapes escaping emigrated emigrating migrated migrating deported
+    expelled driven
+    """.split()
+)
+FROM_VERB_STEMS = ("переех", "переезж", "беж", "сбеж", "убеж", "уех", "уезж", "выех", "эмигр", "мигрир",
+                   "ушл", "ушед", "перебрал", "перебира", "выселе", "депортир")
+FROM_WORDS = frozenset({"from", "из"})
+FILLERS = frozenset(
+    "the their his her its our native homeland home out of communist soviet era then what is now".split()
+)
+# After "from X": a destination ("from Xinjiang to Turkey", «из Китая в Турцию»: the word then a place) or
+# a settlement ("from the Altai before settling in Kayseri").
+TO_WORDS = frozenset({"to", "into", "в", "во"})
+SETTLE_WORDS = frozenset({"settling", "settled", "settle"})
+# Words that continue a list of places ("fled China and Mongolia", "left Xinjiang, China"), with the figures
+# of a statistic ("came from Uzbekistan (48 percent), China (21 percent) and Turkmenistan").
+LIST_WORDS = frozenset(
+    """
+    and or as well и или а также мен пен бен және немесе ve veya und oder et ou e y va percent per cent pct
+    процента процентов процент пайыз пайызы yuzde people persons families человек семей семьи адам отбасы
+    kisi aile followed by then далее затем следом ardindan
+    """.split()
+)
+LIST_GAP = 4
+# Kazakh: the ablative case on the place, then a verb of moving or fleeing ("Қытайдан көшіп келген",
+# "Моңғолиядан қашып"); Latin-script Kazakh is also read transliterated to Cyrillic.
+KK_ABLATIVE = ("дан", "ден", "тан", "тен", "нан", "нен")
+KK_VERB_STEMS = ("кош", "қаш", "босып", "босқан")
+KK_VERBS = frozenset({"ауып", "ауган"})  # not a stem: Ауғанстан (Afghanistan) starts the same way
+# Turkish: the ablative after the apostrophe ("Çin'den kaçan", "Doğu Türkistan'dan göç eden"); not bare
+# "kaç", which also asks "how many".
+TR_ABLATIVE = frozenset({"dan", "den", "tan", "ten", "ndan", "nden"})
+TR_VERB_STEMS = ("goc", "kaca", "kact", "kacar", "kacip", "kacm", "kacis", "ayril", "firar", "muhacir")
+# Chinese: 从新疆迁往…, 从蒙古国移居…, 逃离新疆, 离开中国.
+ZH_FROM = ("从", "從", "自")
+ZH_VERBS = ("迁", "遷", "逃", "移居", "移民", "出走", "流亡", "搬")
+ZH_LEAVE = ("逃离", "逃離", "离开", "離開", "逃出", "出逃", "逃往")
+
+# Persecution: a text about camps, detention or repression concerns the community in the place it speaks of,
+# even when the witnesses fled it ("Kazakhs who fled Xinjiang's camps testified in Geneva" is about Kazakhs in
+# China). Read on folded text.
+PERSECUTION = re.compile(
+    r"\bcamps?\b|\bdetain|\bdetention|\bre ?educat|\bpersecut|\brepress|\bcrackdown|\binternment"
+    r"|лагер|задерж|репресс|преследов|т[уұ]тқын|қамау|қамал"
+    r"|\bkamp(?:lar|larda|lara|ta|a)?\b|gozalti|\btutuk|\bzulum|\blager\b|internier|verfolg"
+    r"|集中营|再教育|拘留|拘押|关押|迫害|镇压"
+)
+
+_WORD = re.compile(r"\S+")
+
+
+def about_persecution(texts: Sequence[str]) -> bool:
+    """Whether the (folded) texts speak of camps, detention or repression."""
+    return any(PERSECUTION.search(text) for text in texts)
+
+
+def _kk_ablative(word: str) -> bool:
+    """A Kazakh ablative ending, not the -стан of a country's own name (Өзбекстан, but Өзбекстаннан)."""
+    return word.endswith(KK_ABLATIVE) and not word.endswith("стан")
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" for c in text)
+
+
+def _following(text: str, end: int, limit: int = 4) -> list[tuple[str, int]]:
+    """The next ``limit`` words after position ``end``, each with its start."""
+    out: list[tuple[str, int]] = []
+    for m in _WORD.finditer(text, end):
+        out.append((m.group(0), m.start()))
+        if len(out) == limit:
+            break
+    return out
+
+
+def _after_from_is_move(after: list[tuple[str, int]], starts: set[int]) -> bool:
+    """After "from X": a destination place (maybe after an article: "to the US"), a settlement, or (Russian
+    word order, «из Китая переехали») the verb of moving."""
+    words = [w for w, _ in after]
+    if not words:
+        return False
+    if words[0] in TO_WORDS:
+        rest = after[1:]
+        while rest and rest[0][0] in FILLERS:
+            rest = rest[1:]
+        return bool(rest) and rest[0][1] in starts
+    if any(w in SETTLE_WORDS for w in words[:3]):
+        return True
+    return words[0].startswith(FROM_VERB_STEMS)
+
+
+def _departs_cjk(text: str, start: int, end: int) -> bool:
+    before, after = text[max(0, start - 2):start], text[end:end + 4]
+    if before.endswith(ZH_LEAVE):
+        return True
+    # 从新疆迁往, 从中国新疆迁往 (the nearer place is the one marked; the list rule extends it)
+    return before.endswith(ZH_FROM) and after.startswith(ZH_VERBS)
+
+
+def _departs(span: Span, texts: Sequence[str], starts: set[int]) -> bool:
+    part, start, end = span
+    if start < 0 or not 0 <= part < len(texts):
+        return False
+    text = texts[part]
+    surface = text[start:end]
+    if _is_cjk(surface):
+        return _departs_cjk(text, start, end)
+    before = text[:start].split()[-4:]
+    after = _following(text, end)
+    words = [w for w, _ in after]
+    while before and before[-1] in FILLERS:
+        before.pop()
+    if before and before[-1] in LEAVE_WORDS:
+        return True
+    if before and before[-1] in FROM_WORDS:
+        if len(before) > 1 and (before[-2] in FROM_VERBS or before[-2].startswith(FROM_VERB_STEMS)):
+            return True
+        if _after_from_is_move(after, starts):
+            return True
+    last = surface.split()[-1] if surface.split() else ""
+    if _kk_ablative(last) and words and (words[0].startswith(KK_VERB_STEMS) or words[0] in KK_VERBS):
+        return True
+    return len(words) > 1 and words[0] in TR_ABLATIVE and words[1].startswith(TR_VERB_STEMS)
+
+
+def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """Indexes of ``spans`` (place names) that a text names as a point of departure, with the places listed
+    right after one ("fled China and Mongolia")."""
+    starts_by_part: dict[int, set[int]] = {}
+    for part, start, _ in spans:
+        starts_by_part.setdefault(part, set()).add(start)
+    found = {n for n, span in enumerate(spans) if _departs(span, texts, starts_by_part.get(span[0], set()))}
+    changed = True
+    while changed:
+        changed = False
+        for n, (part, start, _) in enumerate(spans):
+            if n in found or start < 0:
+                continue
+            for m in list(found):
+                other_part, _, other_end = spans[m]
+                if other_part != part or other_end > start:
+                    continue
+                gap = texts[part][other_end:start].split()
+                if len(gap) <= LIST_GAP and all(w in LIST_WORDS or w.isdigit() for w in gap):
+                    found.add(n)
+                    changed = True
+                    break
+    return found
+
+
+def origin_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """Indexes of ``spans`` named as someone's origin at all: after "from"/«из», or in the Kazakh or Turkish
+    ablative ("Қытайдан", "Çin'den"). A list of origins (returnees "from Mongolia, 21 percent from China")
+    places no community elsewhere."""
+    found: set[int] = set()
+    for n, (part, start, end) in enumerate(spans):
+        if start < 0 or not 0 <= part < len(texts):
+            continue
+        text = texts[part]
+        if _is_cjk(text[start:end]):
+            if text[max(0, start - 2):start].endswith(ZH_FROM + ZH_LEAVE):
+                found.add(n)
+            continue
+        before = text[:start].split()[-3:]
+        while before and before[-1] in FILLERS:
+            before.pop()
+        after = text[end:].split()[:1]
+        last = (text[start:end].split() or [""])[-1]
+        after_from = bool(before) and before[-1] in FROM_WORDS
+        if after_from or _kk_ablative(last) or (bool(after) and after[0] in TR_ABLATIVE):
+            found.add(n)
+    return found
