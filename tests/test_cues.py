@@ -91,3 +91,53 @@ def test_bad_cues_are_named(tmp_path: Path, snippet: str, message: str) -> None:
     override.write_text(snippet, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_taxonomy(override)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Kazakh women of Ölgii sell felt rugs and embroidered wall hangings", "felt rugs"),
+        ("A carpet-weaving workshop for Kazakh girls in Kayseri", "carpet"),
+        ("Шетелдегі қазақтар тұскиіз бен текемет көрмесін ашты", "тускииз"),
+        ("В Омске показали казахские ковры и войлок", "ковры"),
+        ("Kazak Türkleri keçe ve halı dokuma sanatını yaşatıyor", "kece"),
+        ("伊犁哈萨克族妇女制作花毡", "花毡"),
+        ("Баярт казах бүргэдчид оролцов", "бургэдчид"),  # Mongolian -чин drops its н in the plural -чид
+        ("Их сургуулийн оюутнууд ёс заншлын тухай ярилцав", "ес заншлын"),  # ё folds to е
+    ],
+)
+def test_heritage_crafts_and_mongolian_plurals(text: str, word: str) -> None:
+    """Before: felt, carpet and embroidery crafts were no heritage cue in any language, and the Mongolian
+    stems бүргэдчин*/ёс заншил* missed their own plural and genitive (бүргэдчид, ёс заншлын)."""
+    found = load_taxonomy().cues.find([fold(text)])
+    assert word in found.get("heritage", []), found
+
+
+def test_mongolian_student_stems_reach_their_plural() -> None:
+    found = load_taxonomy().cues.find([fold("Казах оюутнууд их сургуулийн тэтгэлэг авав")])
+    assert {"оюутнууд", "их сургуулиин"} <= set(found.get("education", [])), found
+
+
+def test_craft_cues_leave_common_words_alone() -> None:
+    cues = load_taxonomy().cues
+    # the verb "felt", Turkish "halinde" (in the state of), the Keçiören district and the yurt (киіз үй,
+    # 毡房) of every Nauryz report are not crafts
+    for text in ("Kazakhs in Prague felt at home", "Toplu halinde Keçiören'de buluştular",
+                 "Наурызда киіз үйлер тігілді", "哈萨克族牧民搭起毡房"):
+        assert "heritage" not in cues.find([fold(text)]), text
+
+
+def test_passing_mentions_are_not_education_or_politics() -> None:
+    """Before: Kazakh оқу matched the ministry's name (Оқу-ағарту министрлігі) and the camps' euphemism
+    (оқу-жаттығу орталығы), Uzbek ta'lim any "teaching in Kazakh", "pupils" any school item (a language item),
+    and minister*/bakan* the ministry of every announcement."""
+    cues = load_taxonomy().cues
+    for text in ("Оқу-ағарту министрлігі Өзбекстандағы қазақ мектептеріне оқулық жіберді",
+                 "саяси оқу-жаттығу орталықтарында ұсталған", "qozoq tilida ta'lim beruvchi maktablar",
+                 "The Saturday school has enrolled 40 pupils"):
+        assert "education" not in cues.find([fold(text)]), text
+    for text in ("The Foreign Minister opened the exhibition", "Kültür Bakanlığı destek verdi"):
+        assert "politics" not in cues.find([fold(text)]), text
+    # the words that do mean education and politics still count
+    assert "education" in cues.find([fold("Kazakh students from Mongolia receive university grants")])
+    assert "politics" in cues.find([fold("Relatives of detained Kazakhs appealed to the government")])
