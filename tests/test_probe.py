@@ -16,7 +16,8 @@ from loopserver import ForwardProxy, LoopServer
 
 from mediawatch.cli.probing import add, probe
 from mediawatch.collect import links
-from mediawatch.probe import ProbeReport, probe_url
+from mediawatch.probe import probe_url
+from mediawatch.probe_report import ProbeReport
 from mediawatch.settings import Settings
 from mediawatch.sourcefile import load_sourcefile, parse_sourcefile
 from mediawatch.suggest import add_stanza, country_guess, slugify

@@ -19,7 +19,7 @@ from mediawatch.cli.common import EXIT_CONFIG, load_settings
 from mediawatch.wording import count
 
 if TYPE_CHECKING:
-    from mediawatch.probe import FeedCheck, ProbeReport
+    from mediawatch.probe_report import FeedCheck, ProbeReport
     from mediawatch.settings import Settings
 
 SAMPLE_ARTICLES = 15
