@@ -210,6 +210,12 @@ def test_a_feed_warning_stays_while_the_feed_is_unchanged(tmp_path: Path, loopse
     assert report.sources_unchanged == 1
     if etag:
         assert loopserver.requests_for("/illformed")[-1].headers.get("if-none-match") == etag
+    # a failed run in between does not lose it: the feed is still the one that was parsed
+    loopserver.status("/illformed", 404)
+    run_collect(app, select_sources(app, all_sources=True))
+    loopserver.serve("/illformed", body, content_type="application/rss+xml", etag=etag)
+    run_collect(app, select_sources(app, all_sources=True))
+    assert str(health(app)["ill"].notes.get("warning", "")).startswith("ill-formed XML"), health(app)["ill"]
     fixed = body.replace("&nbsp;", "")
     loopserver.serve("/illformed", fixed, content_type="application/rss+xml", etag='"v2"')
     run_collect(app, select_sources(app, all_sources=True))
@@ -257,6 +263,25 @@ def test_a_sources_timezone_places_times_written_without_an_offset(tmp_path: Pat
     assert report.items_new == 1 and not report.warnings
     (row,) = exported(app)
     assert row["published"].startswith("2025-03-21T06:05:00") and row["published_estimated"] is False
+
+
+def test_after_the_operator_sets_a_timezone_the_feed_is_read_again(tmp_path: Path, loopserver) -> None:
+    """A changed stanza (here its timezone) must not meet a 304: the feed is fetched without validators and
+    parsed with the new settings, so the warning that asked for the timezone goes at once."""
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+            "<item><title>Омбыдағы қазақтар</title><link>https://ex.kz/omsk/1</link>"
+            "<pubDate>Fri, 21 Mar 2025 11:05:00</pubDate></item></channel></rss>")
+    url = loopserver.serve("/naive", body, content_type="application/rss+xml", etag='"n1"')
+    app = make_app(tmp_path, [rss("kz", url)])
+    run_collect(app, select_sources(app, all_sources=True))
+    assert "without a time zone" in health(app)["kz"].notes["warning"]
+    run_collect(app, select_sources(app, all_sources=True))  # unchanged: 304, the warning stays
+    assert loopserver.requests_for("/naive")[-1].headers.get("if-none-match") == '"n1"'
+    assert "without a time zone" in health(app)["kz"].notes["warning"]
+    app = make_app(tmp_path, [f"  - {{id: kz, kind: rss, url: '{url}', timezone: Asia/Almaty}}\n"])
+    run_collect(app, select_sources(app, all_sources=True))
+    assert "if-none-match" not in loopserver.requests_for("/naive")[-1].headers
+    assert "warning" not in health(app)["kz"].notes
 
 
 def test_content_hash_fallback_for_servers_without_validators(

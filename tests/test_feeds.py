@@ -924,3 +924,28 @@ def test_yandex_full_text_is_the_text_and_the_wordpress_footer_is_dropped() -> N
     first, second = (normalize(e, fetched=FETCHED) for e in parse(rss(yandex + footer)).entries)
     assert isinstance(first, Item) and first.text == "Омбы облысындағы қазақтар Наурызды тойлады. Екінші абзац."
     assert isinstance(second, Item) and second.summary == "The community met on Sunday."
+
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # JavaScript's Date.toString(): the offset is there, the comment after it is no zone
+        ("Fri Mar 21 2025 11:05:00 GMT+0500 (Almaty Time)", datetime(2025, 3, 21, 6, 5, tzinfo=UTC)),
+        ("Fri, 21 Mar 2025 11:05:00 +0000 (UTC)", datetime(2025, 3, 21, 11, 5, tzinfo=UTC)),
+        # letters the parsers do not know are no zone to them: the source's clock decides
+        ("Fri, 21 Mar 2025 11:05:00 MSK", datetime(2025, 3, 21, 6, 5, tzinfo=UTC)),
+        ("Cum, 21 Mart 2025", datetime(2025, 3, 21, tzinfo=UTC)),  # a date alone: its day, never moved
+    ],
+)
+def test_what_counts_as_written_without_an_offset(written: str, expected: datetime) -> None:
+    body = rss(f"<item><title>a</title><link>https://ex.kz/1</link><pubDate>{written}</pubDate></item>").encode()
+    assert parse_feed(body, source_id="s", url=FEED_URL, timezone="Asia/Almaty").entries[0].published == expected
+
+
+def test_the_zone_is_judged_on_the_field_the_time_came_from() -> None:
+    """An unreadable pubDate and a dc:date with its offset: the time is the dc:date's, never moved again."""
+    item = ('<item xmlns:dc="http://purl.org/dc/elements/1.1/"><title>a</title><link>https://ex.kz/1</link>'
+            "<pubDate>21.03.2025 11:05</pubDate><dc:date>2025-03-21T11:05:00+05:00</dc:date></item>")
+    feed = parse_feed(rss(item).encode(), source_id="s", url=FEED_URL, timezone="Asia/Almaty")
+    assert feed.entries[0].published == datetime(2025, 3, 21, 6, 5, tzinfo=UTC) and feed.unzoned == 0

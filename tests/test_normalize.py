@@ -403,3 +403,26 @@ def test_escaped_markup_uncovered_keeps_its_words_and_titles_lose_edge_direction
                      fetched=FETCHED)
     assert isinstance(item, Item)
     assert item.title == "ىلە وبلىسىندا ناۋرىز" and item.summary == "Текст не исполняется"
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ("<p>The community met.</p><p>The post <a href='/2'>Kazakhs of Omsk meet</a> appeared first on "
+         "<a href='/'>Omsk Kazakh News</a>.</p>", "The community met."),
+        # the words alone are no footer: not its first sentence, not a sentence that merely says so
+        ("The post office in Almaty reopened on Monday. Residents said the news appeared first on Telegram.",
+         "The post office in Almaty reopened on Monday. Residents said the news appeared first on Telegram."),
+        ("Запись концерта Димаша впервые появилась на YouTube в пятницу.",
+         "Запись концерта Димаша впервые появилась на YouTube в пятницу."),
+    ],
+)
+def test_only_wordpress_footer_sentence_is_dropped(summary: str, expected: str) -> None:
+    item = normalize(raw(summary_html=summary), fetched=FETCHED)
+    assert isinstance(item, Item) and item.summary == expected
+
+
+def test_markup_uncovered_in_article_text_is_stripped_line_by_line() -> None:
+    item = normalize(raw(text="&lt;p&gt;Бірінші &lt;b&gt;абзац&lt;/b&gt;&lt;/p&gt;\nЕкінші &amp;laquo;жол&amp;raquo;"),
+                     fetched=FETCHED)
+    assert isinstance(item, Item) and item.text == "Бірінші абзац\nЕкінші «жол»"

@@ -242,6 +242,17 @@ def test_parse_datetime(value: str, expected: datetime | None) -> None:
     assert parse_datetime(value) == expected
 
 
+def test_parse_datetime_in_the_sources_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    almaty = ZoneInfo("Asia/Almaty")
+    assert parse_datetime("2025-03-21T11:05:00", almaty) == datetime(2025, 3, 21, 6, 5, tzinfo=UTC)
+    assert parse_datetime("20250321T110500", almaty) == datetime(2025, 3, 21, 6, 5, tzinfo=UTC)  # compact ISO
+    # RFC 2822's -0000 is UTC with the local offset unknown; a bare date is its day
+    assert parse_datetime("Fri, 21 Mar 2025 11:05:00 -0000", almaty) == datetime(2025, 3, 21, 11, 5, tzinfo=UTC)
+    assert parse_datetime("2025-03-21", almaty) == datetime(2025, 3, 21, tzinfo=UTC)
+
+
 def test_decode_html_order_of_evidence() -> None:
     text = "<html><head><meta charset='koi8-r'></head><body>Қазақстан және Ресей</body></html>"
     assert decode_html(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text

@@ -112,6 +112,9 @@ def test_timezone_is_an_iana_name_from_the_source_or_the_defaults(tmp_path: Path
     out = problems(tmp_path, "version: 1\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/', timezone: UTC+5}\n")
     assert out == ["3:62: sources[0].timezone: 'UTC+5' is not a time zone; use an IANA name such as Asia/Almaty, "
                    "Asia/Shanghai, Europe/Istanbul or UTC"]
+    for folder in ("Asia", "x" * 300):  # a folder of the zone files, a name too long for a file: no traceback
+        (line,) = problems(tmp_path, f"version: 1\nsources:\n  - {{id: aa, kind: rss, url: 'https://a.example/', timezone: {folder}}}\n")
+        assert f"sources[0].timezone: '{folder}' is not a time zone" in line
     text = ("version: 1\ndefaults: {timezone: Asia/Almaty}\nsources:\n  - {id: aa, kind: rss, url: 'https://a.example/'}\n"
             "  - {id: bb, kind: page, url: 'https://b.example/', timezone: Asia/Shanghai}\n"
             "  - {id: cc, kind: rss, url: 'https://c.example/', timezone: ' UTC '}\n")

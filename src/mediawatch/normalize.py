@@ -67,7 +67,9 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
 _EDGE_MARKS = "\u200e\u200f\u061c"  # left-to-right, right-to-left and Arabic letter marks
-_FEED_FOOTER = re.compile(r"\s*(?:The post|Запись) .{1,400}? (?:appeared first on|впервые появилась на) .{1,200}$")
+# WordPress's own last sentence, after the excerpt: "… The post <title> appeared first on <site>."
+_FEED_FOOTER = re.compile(r"(?<=[.!?…»\"”)])\s+The post [^\n]{1,300}? appeared first on [^.!?\n]{1,150}[.!?]?\s*$")
+FOOTER_WINDOW = 600  # characters at the end of a summary where that sentence is looked for
 # Elements dropped with their content ("title": a fragment has no <head>, so its <title> would show).
 _DROP_CONTENT = {
     "script", "style", "template", "noscript", "iframe", "object", "embed", "svg", "math", "head", "title",
@@ -266,14 +268,20 @@ def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
         text = html.unescape(text)
         if not _has_reference(text):
             break
-    if lines:
-        return clean_text(text)
-    return html_to_text(text, keep_content=True) if _MARKUP.search(text) else collapse_whitespace(text)
+    if not _MARKUP.search(text):
+        return clean_text(text) if lines else collapse_whitespace(text)
+    if lines:  # the markup uncovered loses its tags line by line, so paragraphs stay apart
+        return clean_text("\n".join(html_to_text(line, keep_content=True) for line in text.splitlines()))
+    return html_to_text(text, keep_content=True)
 
 
 def _without_footer(text: str) -> str:
-    """A feed summary without the line WordPress (Yoast) appends: "The post X appeared first on Y."."""
-    return _FEED_FOOTER.sub("", text) if "appeared first" in text or "впервые появилась" in text else text
+    """A feed summary without the sentence WordPress appends after the excerpt: "The post X appeared first on
+    Y." (only as the last sentence, after another one, and looked for in the last characters only)."""
+    if "appeared first on" not in text[-FOOTER_WINDOW:]:
+        return text
+    head, tail = text[:-FOOTER_WINDOW], text[-FOOTER_WINDOW:]
+    return head + _FEED_FOOTER.sub("", tail)
 
 
 def _has_reference(text: str) -> bool:

@@ -87,7 +87,7 @@ def check_timezone(value: object) -> object:
 
         try:
             ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder of the zone files
             raise ValueError(
                 f"{value!r} is not a time zone; use an IANA name such as Asia/Almaty, Asia/Shanghai, Europe/Istanbul "
                 f"or UTC"

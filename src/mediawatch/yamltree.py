@@ -52,7 +52,6 @@ def locate(data: Any, loc: tuple[Any, ...], err_type: str, *, kinds: Collection[
     node = data
     pos = node_position(data)
     dotted = ""
-    parent: Any = None
     for part in loc:
         if isinstance(part, str) and part in kinds and isinstance(node, dict) and node.get("kind") == part:
             continue  # the discriminator tag pydantic inserts into the path
@@ -63,15 +62,14 @@ def locate(data: Any, loc: tuple[Any, ...], err_type: str, *, kinds: Collection[
                 pos = (line + 1, col + 1)
             except (AttributeError, KeyError, TypeError):
                 pass
-            parent, node = node, node[part]
+            node = node[part]
         elif isinstance(node, dict) and part in node:
             dotted += f".{part}" if dotted else str(part)
             pos = value_position(node, part, of_key=err_type == "extra_forbidden")
-            parent, node = node, node[part]
+            node = node[part]
         else:
             dotted += f".{part}" if dotted else str(part)
             break
-    del parent
     if err_type.startswith("union_tag") and isinstance(node, dict) and "kind" in node:
         pos = value_position(node, "kind")
         dotted += ".kind"

@@ -35,8 +35,10 @@ _MONTHS = {
     for name in names.split()
 }  # fmt: skip
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
-# an offset (+0500, -03:00, +05), Z right after the time, or a zone's letters (GMT, UTC, MSK, ALMT) at the end
-_ZONE = re.compile(r"(?:[+-]\d{2}(?::?\d{2})?|\d[zZ]|\b[A-Za-z]{1,5})\s*$")
+# At the end, after a comment such as "(Almaty Time)" is set aside: an offset (+0500, -03:00, +05, GMT+0500), Z
+# right after the time, or a zone's letters that the parsers know (others, such as MSK, they read as UTC)
+_ZONE = re.compile(r"(?:[+-]\d{2}(?::?\d{2})?|\d[zZ]|\b(?:GMT|UTC|UT|Z|[ECMP][SD]T))\s*$", re.IGNORECASE)
+_COMMENT = re.compile(r"\s*\([^()]*\)\s*$")
 _LEADING_DAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
 
 
@@ -58,6 +60,8 @@ def local_date(raw: object) -> datetime | None:
     text = raw.strip()
     words = _LEADING_DAY.sub("", text.lower()).split()
     english = " ".join(_MONTHS.get(word.rstrip("."), word) for word in words)
+    if not _TIME_OF_DAY.search(english):  # a date alone ("21 Mart 2025"): its day, at midnight UTC
+        english += " 00:00:00 +0000"
     try:
         moment = parsedate_to_datetime(english)
     except (TypeError, ValueError, IndexError):
@@ -92,15 +96,22 @@ def in_zone(
 def _without_offset(text: str) -> bool:
     """Whether a date as written has a time of day but no zone: ``Fri, 21 Mar 2025 11:05:00``,
     ``2025-03-21 10:30:00`` (not ``… +0500``, ``…T10:30:00Z``, ``… GMT``, nor a date alone)."""
-    return _TIME_OF_DAY.search(text) is not None and _ZONE.search(text) is None
+    return _TIME_OF_DAY.search(text) is not None and _ZONE.search(_COMMENT.sub("", text)) is None
 
 
-def entry_time(entry: Mapping[str, Any]) -> datetime | None:
-    """A feedparser entry's time: published, else updated, else created; feedparser's reading, else ours."""
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        if moment := utc_struct(entry.get(key)):
-            return moment
-    return local_date(entry.get("published") or entry.get("updated"))
+def entry_time(entry: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+    """A feedparser entry's time (published, else updated, else created; feedparser's reading, else ours) and
+    the date as written in the field that gave it."""
+    for key in ("published", "updated", "created"):
+        if moment := utc_struct(entry.get(f"{key}_parsed")):
+            return moment, _written(entry.get(key))
+    raw = entry.get("published") or entry.get("updated")
+    moment = local_date(raw)
+    return moment, _written(raw) if moment else None
+
+
+def _written(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def iso_time(value: str | None) -> datetime | None:

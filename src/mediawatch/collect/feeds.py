@@ -123,8 +123,7 @@ def parse_feed(
     language = _str(feed.get("language"))
     outlet = None if channel_authors else _detail_text(feed, "title")
     entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
-    written = [next((v for k in ("published", "updated", "created") if (v := _str(raw.get(k)))), None)
-               for raw in raw_entries]
+    written = [feed_dates.entry_time(dict(raw))[1] for raw in raw_entries]  # the field each time came from
     entries, unzoned, zone_note = feed_dates.in_zone(entries, written, timezone)
     return ParsedFeed(
         title=_detail_text(feed, "title"),
@@ -337,7 +336,7 @@ def _entry(
         guid=_str(entry.get("id")),
         summary_html=_as_html(summary, summary_type) if summary is not None else longest_html,
         text=(html_to_text(longest_html) or None) if longest_html else None,
-        published=feed_dates.entry_time(entry),
+        published=feed_dates.entry_time(entry)[0],
         author=authors.person(
             _str(author_detail.get("name")) or _str(entry.get("author")), url=url or base, outlet_names=(outlet,)
         ),

@@ -18,7 +18,7 @@ import html as html_lib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -189,8 +189,9 @@ def parse_datetime(value: str, zone: tzinfo | None = None) -> datetime | None:
             return None
     if parsed is None or not 1990 <= parsed.year <= 2100:
         return None
+    # a time without an offset is in the source's zone; RFC 2822's "-0000" is UTC, its local offset unknown
     if parsed.tzinfo is None:
-        timed = zone is not None and ":" in text
+        timed = zone is not None and parsed.time() != time() and not text.endswith("-0000")
         return parsed.replace(tzinfo=zone).astimezone(UTC) if timed else parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 

@@ -409,6 +409,9 @@ class SourceCollector:
     ) -> SourceOutcome:
         reason = without_surrogates(reason)  # an exception's text may quote what could not be stored
         failures = state.consecutive_failures + 1
+        if (warning := (state.notes or {}).get("warning")) and "warning" not in run.notes:
+            # what the last parse found stays until the feed is parsed again (a 304 after this failure is not)
+            run.notes["warning"] = warning
         new_state = replace(
             state,
             last_attempt=now,

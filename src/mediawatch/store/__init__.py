@@ -150,11 +150,13 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                 elif old.spec_hash != spec.spec_hash or not old.in_file or old.locator != spec.public_locator:
                     conn.execute(t.source.update().where(t.source.c.id == spec.id).values(**values))
                     changed.append(spec.id)
+                    state = t.source_state.update().where(t.source_state.c.source_id == spec.id)
                     if old.every_s != values["every_s"] or old.locator != spec.public_locator:
                         # a new address or rhythm: check it at the next run
-                        conn.execute(
-                            t.source_state.update().where(t.source_state.c.source_id == spec.id).values(next_check=None)
-                        )
+                        conn.execute(state.values(next_check=None))
+                    if old.spec_hash != spec.spec_hash:
+                        # read with the new settings (a timezone, a language): no 304 for what was parsed before
+                        conn.execute(state.values(etag=None, last_modified=None, content_hash=None))
                 else:
                     unchanged += 1
             disabled = [sid for sid, row in existing.items() if row.in_file]
