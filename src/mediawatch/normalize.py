@@ -260,7 +260,7 @@ def html_to_text(html_text: str, *, keep_content: bool = False) -> str:
 def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
     """Decoded text that still shows character references (``&laquo;Қазақ үні&raquo;``, ``&amp;quot;``) decoded
     once more: the outlet escaped its HTML twice, a common CMS bug, and a reader would see the codes. Markup that
-    this uncovers is stripped like any other. ``lines``: keep line breaks (article text). Text without such a
+    this uncovers loses its tags, not its words. ``lines``: keep line breaks (article text). Text without such a
     reference is returned as it is, so a literal ``&`` or ``AT&T`` is left alone."""
     if not _has_reference(text):
         return text
@@ -318,7 +318,8 @@ def _published(raw: datetime | None, fetched: datetime) -> tuple[datetime, bool]
     return moment, False
 
 
-def _language(raw: str | None) -> str | None:
+def language_tag(raw: str | None) -> str | None:
+    """A language tag as stored (``kk-Arab`` -> ``kk-arab``), or None when it is not one."""
     if raw is None:
         return None
     tag = raw.strip().replace("_", "-").lower()
@@ -372,7 +373,7 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
         published=published,
         fetched=fetched,
         published_estimated=estimated,
-        language=_language(raw.language),
+        language=language_tag(raw.language),
         author=author or None,
         guid=guid,
         media=dict(raw.media),

@@ -122,9 +122,10 @@ def parse_feed(
     feed: Mapping[str, Any] = dict(result.get("feed") or {})
     language = _str(feed.get("language"))
     outlet = None if channel_authors else _detail_text(feed, "title")
-    entries = tuple(_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries)
-    written = [feed_dates.entry_time(dict(raw))[1] for raw in raw_entries]  # the field each time came from
-    entries, unzoned, zone_note = feed_dates.in_zone(entries, written, timezone)
+    read = [_entry(raw, SourceId(source_id), base, language, outlet) for raw in raw_entries]
+    entries, unzoned, zone_note = feed_dates.in_zone(
+        tuple(entry for entry, _ in read), [written for _, written in read], timezone
+    )
     return ParsedFeed(
         title=_detail_text(feed, "title"),
         link=_link(feed.get("link"), base),
@@ -313,9 +314,11 @@ def _media(entry: Mapping[str, Any], base: str) -> dict[str, MediaValue]:
 
 def _entry(
     node: Mapping[str, Any], source_id: SourceId, base: str, feed_language: str | None, outlet: str | None
-) -> RawEntry:
+) -> tuple[RawEntry, str | None]:
+    """The entry, and its date as written in the field its time came from (for :func:`feed_dates.in_zone`)."""
     # A plain dict: FeedParserDict answers "updated_parsed" with "published_parsed" (and a warning).
     entry = dict(node)
+    published, written = feed_dates.entry_time(entry)
     contents = [c for c in entry.get("content") or [] if _str(c.get("value"))]
     longest = max(contents, key=lambda c: len(c["value"]), default=None)
     longest_html = _as_html(longest["value"], str(longest.get("type", ""))) if longest else None
@@ -329,20 +332,21 @@ def _entry(
     media = _media(entry, base)
     # an episode without a link (a podcast) is reached through its audio or video
     url = _link(entry.get("link"), base) or str(media.get("enclosure") or "")
-    return RawEntry(
+    raw = RawEntry(
         source_id=source_id,
         url=url,
         title=_detail_text(entry, "title") or "",
         guid=_str(entry.get("id")),
         summary_html=_as_html(summary, summary_type) if summary is not None else longest_html,
         text=(html_to_text(longest_html) or None) if longest_html else None,
-        published=feed_dates.entry_time(entry)[0],
+        published=published,
         author=authors.person(
             _str(author_detail.get("name")) or _str(entry.get("author")), url=url or base, outlet_names=(outlet,)
         ),
         language=language,
         media=media,
     )
+    return raw, written
 
 
 def _dedupe_guids(entries: tuple[RawEntry, ...]) -> tuple[RawEntry, ...]:
@@ -377,8 +381,8 @@ def _json_str(node: Mapping[str, object], key: str) -> str | None:
 
 
 def _json_author(node: Mapping[str, object]) -> str | None:
-    authors = node.get("authors")
-    candidates = authors if isinstance(authors, list) else [node.get("author")]
+    listed = node.get("authors")
+    candidates = listed if isinstance(listed, list) else [node.get("author")]
     names = [_json_str(a, "name") for a in candidates if isinstance(a, dict)]
     return ", ".join(name for name in names if name) or None
 

@@ -116,7 +116,7 @@ class SourceCollector:
 
     async def collect(self, spec: SourceSpec, state: SourceState) -> SourceOutcome:
         now = self.clock()
-        run = _Run(notes={k: v for k, v in (state.notes or {}).items() if k != "warning"})
+        run = _Run(notes=dict(state.notes or {}))
         try:
             if spec.kind is SourceKind.PAGE:
                 parsed = await self._page(spec, state, run)
@@ -141,11 +141,13 @@ class SourceCollector:
         if parsed.skipped:
             reasons = ", ".join(sorted({s.reason for s in parsed.skipped}))
             run.warnings.append(f"{count(len(parsed.skipped), 'entry', 'entries')} skipped ({reasons})")
-        warning = "; ".join(run.warnings) or None
-        if warning is None and run.unchanged:  # not parsed again: what was wrong with it still is
-            warning = (state.notes or {}).get("warning")
-        if warning:
-            run.notes["warning"] = warning
+        # The warning is what this run found; a feed that was not parsed again (304, the same bytes) keeps the
+        # one it had, and so does a failed run (its notes are the stored ones).
+        if run.warnings:
+            run.notes["warning"] = "; ".join(run.warnings)
+        elif not run.unchanged:
+            run.notes.pop("warning", None)
+        warning = run.notes.get("warning")
         result = run.result
         assert result is not None
         keep = not run.incomplete
@@ -393,8 +395,7 @@ class SourceCollector:
         """A failed outcome for a source whose collected outcome could not be used (storing it failed):
         ``state`` (as stored before) with this failure counted, so the source backs off as after any other
         failure."""
-        run = _Run(notes={k: v for k, v in (state.notes or {}).items() if k != "warning"})
-        return self._failed(spec, state, run, self.clock(), reason)
+        return self._failed(spec, state, _Run(notes=dict(state.notes or {})), self.clock(), reason)
 
     def _failed(
         self,
@@ -409,9 +410,6 @@ class SourceCollector:
     ) -> SourceOutcome:
         reason = without_surrogates(reason)  # an exception's text may quote what could not be stored
         failures = state.consecutive_failures + 1
-        if (warning := (state.notes or {}).get("warning")) and "warning" not in run.notes:
-            # what the last parse found stays until the feed is parsed again (a 304 after this failure is not)
-            run.notes["warning"] = warning
         new_state = replace(
             state,
             last_attempt=now,

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from mediawatch.models import Item, RawEntry, SourceKind
-from mediawatch.normalize import Skipped, normalize
+from mediawatch.normalize import Skipped, language_tag, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +52,7 @@ def normalize_entries(entries: tuple[RawEntry, ...] | list[RawEntry], fetched: d
             skipped.append(out)
             continue
         if raw.language != language and contradicts_script(out.language, f"{out.title} {out.summary}"):
-            out = normalize(replace(raw, language=language), fetched=fetched)
-            assert not isinstance(out, Skipped)  # the same entry, another language tag
+            out = replace(out, language=language_tag(language))
         if not out.language:
             out = replace(out, language=detect_language(f"{out.title}. {out.summary or out.text[:500]}"))
         items.append(out)
