@@ -20,8 +20,8 @@ _NO_AUTHOR = frozenset({
     "admin", "administrator", "webmaster", "editor", "redaktor", "редактор", "администратор", "unknown",
     "anonymous", "аноним", "noreply", "no-reply", "root", "user", "guest",
 })  # fmt: skip
-# "Qazaq TV — Жаңалықтар", "News | Qazaq TV": the parts a feed or page title joins the outlet's name with
-_TITLE_PARTS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
+# "Qazaq TV — Жаңалықтар", "News | Qazaq TV": the separators a feed or page title joins the outlet's name with
+TITLE_PARTS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
 
 
 def person(name: str | None, *, url: str, outlet_names: Iterable[str | None] = ()) -> str | None:
@@ -33,7 +33,7 @@ def person(name: str | None, *, url: str, outlet_names: Iterable[str | None] = (
     if not name or name.startswith(("http://", "https://")) or name.casefold() in _NO_AUTHOR:
         return None
     folded = name.casefold()
-    outlets = {" ".join(p.split()).casefold() for n in outlet_names if n for p in (n, *_TITLE_PARTS.split(n))}
+    outlets = {" ".join(p.split()).casefold() for n in outlet_names if n for p in (n, *TITLE_PARTS.split(n))}
     letters = re.sub(r"\W", "", folded)
     labels = (urlsplit(url).hostname or "").split(".")
     host = {*labels, *("".join(labels[i:]) for i in range(len(labels)))}  # "Egemen kz" is egemen.kz

@@ -349,7 +349,7 @@ def _headline(title: str | None, tree: lxml_html.HtmlElement | None, site: str |
     full = tree.findtext(".//title") if tree is not None else None
     if not title or not full or tree is None:
         return title
-    parts = [" ".join(part.split()) for part in _TITLE_PARTS.split(full.strip())]
+    parts = [" ".join(part.split()) for part in authors.TITLE_PARTS.split(full.strip())]
     if len(parts) < 2 or title not in parts:
         return title
     # an <h3> is as often a box's title as a headline, and a heading holding a link is a logo or a teaser
@@ -357,9 +357,6 @@ def _headline(title: str | None, tree: lxml_html.HtmlElement | None, site: str |
     if title in headings:
         return title
     return next((part for part in parts if part in headings and part != " ".join((site or "").split())), title)
-
-
-_TITLE_PARTS = re.compile(r"\s+[|–—-]\s+|\s+::\s+|\s+»\s+")
 
 
 def _clean(value: str | None, limit: int | None = None) -> str | None:
