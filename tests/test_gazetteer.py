@@ -358,3 +358,36 @@ def test_declined_forms_of_names_ending_in_y() -> None:
     assert declined_forms("Китай*") == ["Китая*", "Китаю*", "Китае*", "Китаем*"]
     assert declined_forms("Алтай") == ["Алтая", "Алтаю", "Алтае", "Алтаем"]
     assert declined_forms("Kazakh*") == [] and declined_forms("Монголи*") == [] and declined_forms("й") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "на китайско-казахстанской границе открыли новый терминал",  # was "Chinese Kazakhs" (CN)
+        "российско-казахстанские переговоры о транзите",  # was "Russian Kazakhs" (RU)
+        "монгольско-казахстанский бизнес-форум",  # was "Mongolian Kazakhs" (MN)
+        "узбекско-казахстанская торговля выросла",  # was Uzbekistan, by its adjective
+        "the Russian-Kazakhstani border crossing",  # was "Russian Kazakhs": Kazakh* matches Kazakhstani
+    ],
+)
+def test_an_adjective_of_two_states_names_no_community(gaz: Gazetteer, text: str) -> None:
+    """Bilateral trade and diplomacy are not the diaspora: a compound adjective of two states named the
+    Kazakhs of one of them. The home state stays named."""
+    ev = evidence(gaz, [text])
+    assert not ev.has(EntryKind.COMMUNITY) and not ev.of_kind(EntryKind.DEMONYM), ev.hits
+    assert ev.country_support() == {} and ev.has(EntryKind.HOME)
+
+
+def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> None:
+    assert countries(gaz, "китайские казахи переехали в Алматы") == {"CN"}
+    assert countries(gaz, "Казахи Китая и Монголии") == {"CN", "MN"}
+    assert countries(gaz, "Russian Kazakhs from Omsk visited Kazakhstan") == {"RU"}
+    assert countries(gaz, "русско-казахский словарь для казахов Узбекистана") == {"UZ"}
+
+
+def test_kazakh_verbs_and_other_peoples_are_not_places_or_kazakhs(gaz: Gazetteer) -> None:
+    # Kazakh тарту ("to pull": көкпар тарту, a kokpar match) is not Tartu; the Russian "в Тарту" still is
+    assert countries(gaz, "Моңғолия қазақтары көкпар тарту жарысын өткізді") == {"MN"}
+    assert countries(gaz, "Казахская община провела вечер в Тарту") == {"EE"}
+    # Dungans (Hui) in Kazakhstan and Kyrgyzstan are another people, in Chinese too
+    assert labels(gaz, "哈萨克斯坦东干族", EntryKind.OTHER_GROUP) == {"other_group"}

@@ -55,6 +55,7 @@ class Hit:
     start: int
     end: int
     part: int = 0  # which rendering of the item (original, transliterated) it was found in
+    people: bool = False  # a community name that holds the ethnonym ("Kazakhs of China"), not a place alone
 
 
 # --- YAML data files ----------------------------------------------------------------------------------------
@@ -122,15 +123,21 @@ class Gazetteer:
             for index, start, end in matcher.find(folded):
                 entry = self.entries[index]
                 if entry.kind in reported:
-                    hits.append(Hit(entry, folded[start:end], start, end))
+                    surface = folded[start:end]
+                    people = entry.kind is EntryKind.COMMUNITY and self._holds_ethnonym(surface)
+                    hits.append(Hit(entry, surface, start, end, people=people))
         # another people's name inside a longer name of the Kazakhs is not that people: Kyrgyz "казак тили" (the
         # Kazakh language) holds Russian "казак" (a Cossack)
         kazakh = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.KAZAKH and h.start >= 0]
         # and the ethnonym inside another group's name is not the Kazakhs: Persian "بریگاد قزاق" (the Cossack
         # Brigade) holds قزاق, the Kazakhs' name too
         other = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.OTHER_GROUP and h.start >= 0]
+        kept: list[Hit] = []
+        for hit in hits:
+            states = self._relation(hit)
+            kept.extend([hit] if states is None else states)
         return tuple(
-            h for h in hits
+            h for h in kept
             if not (
                 h.entry.kind is EntryKind.OTHER_GROUP
                 and any(a <= h.start and h.end <= b and (a, b) != (h.start, h.end) for a, b in kazakh)
@@ -141,6 +148,47 @@ class Gazetteer:
                 and any(a <= h.start and h.end <= b for a, b in other)
             )
         )
+
+    def _holds_ethnonym(self, surface: str) -> bool:
+        """Whether a word of a (folded) community name is the Kazakhs' own name ("kazakhs" in "kazakhs of
+        china"). A Chinese name is one word, matched as a whole: it counts as a place."""
+        for matcher, reported in self._layers[1:]:
+            if EntryKind.KAZAKH in reported:
+                return any(
+                    self.entries[index].kind is EntryKind.KAZAKH
+                    for word in surface.split()
+                    for index, _, _ in matcher.find(word)
+                )
+        return False
+
+    def _relation(self, hit: Hit) -> list[Hit] | None:
+        """``None``, or, when ``hit`` is a demonym or community name inside an adjective of two states, the
+        state names in it (the home state's, which still counts as such).
+
+        The first word of a Russian compound in its joining form (российско-казахстанской, узбекско-) names a
+        relation of two states or languages; a community name whose "ethnonym" is the home state's adjective
+        (Russian-Kazakhstani, китайско-казахстанской: the stem Kazakh* matches those too) names no community.
+        """
+        if hit.entry.kind not in (EntryKind.DEMONYM, EntryKind.COMMUNITY) or hit.start < 0:
+            return None
+        words = hit.surface.split()
+        places = self._layers[0][0]
+        states: list[Hit] = []
+        offset = hit.start
+        for word in words:
+            states.extend(
+                Hit(self.entries[index], word, offset, offset + len(word))
+                for index, start, end in places.find(word)
+                if self.entries[index].kind is EntryKind.HOME and (start, end) == (0, len(word))
+            )
+            offset += len(word) + 1
+        joining = not words[0].isascii() and _JOINING_FORM.search(words[0]) is not None
+        return states if joining or (hit.entry.kind is EntryKind.COMMUNITY and states) else None
+
+
+# The joining form of a Russian compound adjective (российско-, китайско-, узбекско-казахстанский): it names a
+# relation of two states or languages, never where a community lives.
+_JOINING_FORM = re.compile(r"(?:ск|цк)о$")
 
 
 def _entries_from(
@@ -351,8 +399,9 @@ class Evidence:
         """Indexes of place hits tied to the community.
 
         A place is tied when it stands next to the ethnonym or a diaspora term ("Kazakhs of Mongolia",
-        "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), or is listed right after a tied
-        place ("Kazakhs from Mongolia, China and Turkey").
+        "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), is a community name holding the
+        ethnonym, or is listed right after a tied place ("Kazakhs from Mongolia, China and Turkey", "Kazakhs
+        of China and Mongolia").
         """
         anchors = self.of_kind(EntryKind.KAZAKH, EntryKind.DIASPORA)
         places = [
@@ -360,7 +409,9 @@ class Evidence:
             for n, h in enumerate(self.hits)
             if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
         ]
-        tied: set[int] = set()
+        # a community name with the ethnonym ("Kazakhs of China") is tied by itself, so a list it opens ties
+        # the names after it ("Kazakhs of China and Mongolia"); a community place alone (Bayan-Ölgii) is not
+        tied: set[int] = {n for n, hit in places if hit.people}
         for n, hit in places:
             for anchor in anchors:
                 gap = self._gap(hit, anchor)
