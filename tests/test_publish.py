@@ -509,3 +509,26 @@ def test_right_to_left_names_are_isolated_in_the_why_and_bidi_controls_dropped(s
     from mediawatch.digest.render import md_escape  # the Markdown digest's outside text, the same way
 
     assert md_escape("Kazakh*s\u202e [of] ىله") == f"{FSI}Kazakh\\*s \\[of\\] ىله{PDI}"
+
+
+def test_the_why_says_when_a_long_text_was_read_in_parts(store: QStore) -> None:
+    """A long article is read in parts and its relevance is their mean: the why says so, and which part the
+    names come from; a text read whole gets the plain line. Malformed parts data is dropped, not raised."""
+    from dataclasses import replace
+
+    from mediawatch.publish.text import why_lines
+    from mediawatch.store.evidence import parse_why
+
+    add_rows(store, [Row(63, "olgii-mn", "en", ago(1), "Winter in the aimag", "Summary.", True, "MN", "festivals")])
+    item = store.find_items(ItemQuery(item_ids=(item_id(63),)), with_why=True)[0]
+    why = parse_why(json.dumps({"relevance": 0.67, "threshold": 0.5,
+                                "parts": {"relevance": [0.0036, 1.0, 1.0], "evidence_from": 1}}))
+    assert why is not None and why.parts == (0.0036, 1.0, 1.0) and why.evidence_from == 1
+    lines = why_lines(replace(item, relevance=0.67, why=why))
+    assert ("Model relevance 0.67 (threshold 0.50): the mean of the 3 parts the text was read in (0.00, 1.00, "
+            "1.00); the names and countries below are from part 2.") in lines
+    lead = parse_why(json.dumps({"threshold": 0.5, "parts": {"relevance": [0.9, 0.7], "evidence_from": 0}}))
+    assert "Model relevance 0.80 (threshold 0.50): the mean of the 2 parts the text was read in (0.90, 0.70)." in (
+        why_lines(replace(item, relevance=0.8, why=lead)))
+    assert "Model relevance 0.67 (threshold 0.50)." in why_lines(replace(item, relevance=0.67, why=parse_why(
+        json.dumps({"threshold": 0.5, "parts": {"relevance": "x", "evidence_from": True}}))))

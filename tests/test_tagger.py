@@ -28,6 +28,7 @@ from mediawatch.classify.train import (
     parse_examples,
     train_heads,
 )
+from mediawatch.classify.translit import text_windows
 from mediawatch.errors import ConfigError
 
 
@@ -219,7 +220,7 @@ def test_unreadable_cached_heads_are_retrained(
 def test_classify_edge_cases(built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy) -> None:
     tagger, _, _ = built
     assert tagger.classify([]) == []
-    with pytest.raises(ValueError, match="2 items but 1 vectors"):
+    with pytest.raises(ValueError, match="2 items read as 2 texts but 1 vectors"):
         tagger.classify_embedded(ITEMS[:2], np.zeros((1, 384), np.float32))
     other = Taxonomy(taxonomy.topics[:3], taxonomy.relevance, taxonomy.gazetteer, "x", taxonomy.cues)
     with pytest.raises(ValueError, match="topics"):
@@ -391,3 +392,86 @@ def test_a_place_read_in_two_scripts_is_listed_once(built: tuple[Tagger, Hashing
     assert "Bayan-Ölgii" in {name for name, _ in places} and len(places) == len(set(places)), places
     thresholds = result.why["topic_thresholds"]  # type: ignore[index]
     assert thresholds and all(value == round(value, 4) for value in thresholds.values())  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ long texts, read in parts
+
+LONG_BODY = [
+    "The regional council met on Tuesday to discuss the budget for roads and schools. Members argued about the "
+    "cost of snow clearing on the mountain passes and agreed to postpone the decision on a new bridge. " * 2,
+    "Prices at the central market rose again this month, the statistics office said. Meat and hay cost more "
+    "than a year ago, and the council promised to review the fodder reserves before the winter begins. " * 2,
+    "In Bayan-Ölgii the Kazakh families of the aimag prepared for Nauryz with horse races and a dombra "
+    "concert in Ölgii. Kazakh elders of Mongolia lit the fire and the Kazakh school held an aitys. " * 2,
+]
+
+
+def test_a_long_text_is_read_in_parts(built: tuple[Tagger, HashingEmbedder, Path]) -> None:
+    """Each lead-sized window of a long text is read with the title; relevance is the parts' mean, countries
+    come from the first relevant part that names one, and the why records each part's relevance."""
+    tagger, _, _ = built
+    title = "News from the western aimag"
+    item = TagInput("long", title, "\n\n".join(LONG_BODY))
+    windows = text_windows(item.title, item.text)
+    assert len(windows) == 3
+    assert len(tagger.texts([item, ITEMS[0]])) == 4  # three parts, then the short item's one
+    [result] = tagger.classify([item])
+    alone = tagger.classify([TagInput(f"w{k}", title, w) for k, w in enumerate(windows)])
+    parts = [r.relevance for r in alone]
+    assert result.why["parts"]["relevance"] == parts  # type: ignore[index]
+    assert result.relevance == pytest.approx(sum(parts) / 3, abs=1e-4)
+    assert result.relevant == (result.relevance >= tagger.heads.threshold)
+    if result.relevant:
+        named = [r for r in alone if r.relevant and r.countries]
+        assert named and result.countries == named[0].countries
+        assert result.why["parts"]["evidence_from"] == alone.index(named[0])  # type: ignore[index]
+    # a text of one lead is read as before: one part, no parts in the why
+    [short] = tagger.classify([ITEMS[0]])
+    assert "parts" not in short.why and len(tagger.texts([ITEMS[0]])) == 1
+
+
+LATE_ANGLE = TagInput(
+    "late",
+    "Winter arrives early in the western aimags",
+    "Snow closed the mountain passes of western Mongolia a fortnight earlier than usual this year, and the "
+    "meteorological agency warns of a hard winter after a dry summer. Hay prices at the markets have doubled "
+    "since September, and the provincial government has opened its fodder reserves.\n\n"
+    "Herders have been moving their flocks to winter camps in the valleys since the end of October. Veterinary "
+    "teams are vaccinating livestock along the main routes, and the road to the provincial centre is open only "
+    "to vehicles with chains.\n\n"
+    "In Bayan-Ölgii, where most of the population are ethnic Kazakhs, families prepared in their own way. "
+    "Kazakh herders slaughtered horses for sogym, the winter meat, as their grandparents did, and the elders "
+    "of the Kazakh villages around Ölgii organised shared transport of hay for families without trucks.\n\n"
+    "The Kazakh-language school in Tsengel moved its boarding pupils into town before the passes closed, and "
+    "the local Kazakh theatre postponed its tour. \"Our people have lived through harder winters in these "
+    "mountains,\" said an aksakal of the Kazakh community in Ölgii. \"What matters is that nobody is left "
+    "alone.\"\n\n"
+    "The Kazakh community's council has asked compatriots in Ulaanbaatar and in Kazakhstan to send warm "
+    "clothing for the children of herders in the remote bags of Bayan-Ölgii.",
+)
+PASSING_MENTION = TagInput(
+    "passing",
+    "Almaty opens its first tram line in thirty years",
+    "The city's new tram line, running eleven kilometres from the railway station to the Sairan bus terminal, "
+    "opened to passengers on Monday. The akimat says the line will carry forty thousand people a day once all "
+    "eighteen low-floor cars are delivered.\n\n"
+    "Construction took three years and cost more than the original estimate, after the contractor had to move "
+    "water mains and heating pipes along Tole Bi Street. Traffic on the street was restricted for most of "
+    "2025.\n\n"
+    "Tickets cost the same as a bus fare and can be paid with the Onay card or a bank card. Trams will run "
+    "every six minutes at peak hours and every twelve minutes in the evening.\n\n"
+    "Among the first passengers were residents of the new districts in the west of the city, where many "
+    "qandas families who moved from Mongolia and China have settled in recent years.\n\n"
+    "The akimat plans a second line to the Alatau district by 2028 and is studying a connection to the airport.",
+)
+
+
+@pytest.mark.model
+def test_real_model_reads_the_whole_of_a_long_article(real_tagger: Tagger) -> None:
+    """Written for this test: an article whose community angle starts in its third paragraph is relevant (the
+    lead alone is not), and one that mentions qandas in a single late sentence is not."""
+    late, passing = real_tagger.classify([LATE_ANGLE, PASSING_MENTION])
+    assert late.relevant and late.countries == ("MN",), late.why
+    parts = late.why["parts"]["relevance"]  # type: ignore[index]
+    assert parts[0] < real_tagger.heads.threshold <= max(parts)
+    assert not passing.relevant and passing.countries == (), passing.why

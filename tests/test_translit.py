@@ -7,12 +7,14 @@ import pytest
 from mediawatch.classify.lang import Script
 from mediawatch.classify.translit import (
     LEAD_CHARS,
+    MAX_WINDOWS,
     LatinVariant,
     arabic_to_cyrillic,
     detect_latin_variant,
     latin_to_cyrillic,
     lead_text,
     text_for,
+    text_windows,
     to_cyrillic,
 )
 
@@ -116,6 +118,26 @@ def test_lead_text_cuts_at_a_sentence() -> None:
     assert len(lead) <= LEAD_CHARS
     assert lead.endswith(".")
     assert lead_text("  short\n text ") == "short text"
+
+
+def test_text_windows_cut_a_long_text_into_successive_leads() -> None:
+    sentences = [f"Paragraph sentence number {n} tells one more thing." for n in range(100)]
+    text = "\n\n".join(" ".join(sentences[k : k + 4]) for k in range(0, 100, 4))
+    windows = text_windows("Headline", "Headline\n" + text)  # a repeated headline is not part of the text
+    body = " ".join(text.split())
+    assert 1 < len(windows) <= MAX_WINDOWS
+    assert windows[0] == lead_text(body)
+    assert text_for("Headline", text) == f"Headline. {windows[0]}"  # the first window is what text_for reads
+    assert all(0 < len(w) <= LEAD_CHARS and w.endswith(".") for w in windows)  # cut at sentences
+    assert body.startswith(" ".join(windows))  # in order, nothing skipped or repeated
+    assert len(" ".join(windows)) < len(body)  # 100 sentences are more than MAX_WINDOWS leads: the rest unread
+    assert text_windows("", body, most=2) == windows[:2]
+
+
+def test_text_windows_of_a_short_or_empty_text() -> None:
+    assert text_windows("Title", " Body  text. ") == ["Body text."]
+    assert text_windows("Title", "") == []
+    assert text_windows("Title", "Title") == []
 
 
 def test_text_for_joins_title_and_lead() -> None:

@@ -16,6 +16,12 @@ Decisions:
 * ``topics`` (only for relevant items) = topics whose head (embedding plus the topic's cue words) clears its
   cross-validated threshold; at least one (the topic closest to its threshold, one whose cue words the text
   contains first) and at most ``MAX_TOPICS``.
+
+A text longer than one lead (an article stored whole) is read in parts: the title with each successive lead
+of the text (:func:`~mediawatch.classify.translit.text_windows`, at most ``MAX_WINDOWS``). The item's
+relevance is the mean of its parts' relevance (is the item *mainly* about the community, not just in one
+paragraph); countries come from the first relevant part that names one; topic scores are the mean over the
+relevant parts. A text of one lead is read exactly as before, as one part.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from mediawatch.classify.train import (
     relevance_features,
     train_heads,
 )
-from mediawatch.classify.translit import text_for
+from mediawatch.classify.translit import text_for, text_windows
 
 if TYPE_CHECKING:
     from mediawatch.classify.embed import Embedder
@@ -101,8 +107,21 @@ class Tagger:
         """Embedder name and head version, for ``Classification.model``."""
         return f"{self.heads.model}+heads:{self.heads.key[:12]}"
 
+    def parts(self, items: Sequence[TagInput]) -> list[tuple[int, TagInput]]:
+        """What is read of each item, with the item's index: the item itself (its title and lead), then the
+        title with each later window of a longer text."""
+        out: list[tuple[int, TagInput]] = []
+        for n, item in enumerate(items):
+            out.append((n, item))
+            out.extend(
+                (n, TagInput(item.id, item.title, window, item.lang, item.url))
+                for window in text_windows(item.title, item.text)[1:]
+            )
+        return out
+
     def texts(self, items: Sequence[TagInput]) -> list[str]:
-        return [text_for(i.title, i.text, lang=i.lang) for i in items]
+        """The texts embedded for ``items``: one per part (see :meth:`parts`), in order."""
+        return [text_for(p.title, p.text, lang=p.lang) for _, p in self.parts(items)]
 
     def classify(self, items: Sequence[TagInput]) -> list[TagResult]:
         if not items:
@@ -111,40 +130,44 @@ class Tagger:
         return self.classify_embedded(items, np.asarray(vectors, dtype=np.float32))
 
     def classify_embedded(self, items: Sequence[TagInput], vectors: Vector) -> list[TagResult]:
-        """Classify items whose ``text_for`` texts were embedded (with ``kind=EMBED_KIND``) by the caller."""
-        if len(items) != len(vectors):
-            raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
+        """Classify items whose :meth:`texts` were embedded (with ``kind=EMBED_KIND``) by the caller."""
+        parts = self.parts(items)
+        if len(parts) != len(vectors):
+            raise ValueError(f"{len(items)} items read as {len(parts)} texts but {len(vectors)} vectors")
         if not items:
             return []
-        evidences = [item_evidence(self.taxonomy, i.title, i.text, i.lang) for i in items]
+        evidences = [item_evidence(self.taxonomy, p.title, p.text, p.lang) for _, p in parts]
         relevance = self.heads.relevance(relevance_features(vectors, evidences))
         cues = [self.taxonomy.cues.find(ev.texts) for ev in evidences]
         presence = np.stack([self.taxonomy.cues.presence(found) for found in cues])
         topic_scores = self.heads.topic_scores(vectors, presence)
         similarities = vectors @ self.heads.example_vectors.astype(np.float32).T
-        return [
-            self._result(item, float(relevance[n]), topic_scores[n], similarities[n], evidences[n], cues[n])
-            for n, item in enumerate(items)
-        ]
+        readings: list[list[_Reading]] = [[] for _ in items]
+        for k, (n, _) in enumerate(parts):
+            reading = _Reading(float(relevance[k]), topic_scores[k], similarities[k], evidences[k], cues[k])
+            readings[n].append(reading)
+        return [self._result(item, readings[n]) for n, item in enumerate(items)]
 
-    def _result(
-        self,
-        item: TagInput,
-        relevance: float,
-        topic_scores: np.ndarray,
-        similarity: np.ndarray,
-        ev: Evidence,
-        cues: dict[str, list[str]],
-    ) -> TagResult:
+    def _result(self, item: TagInput, readings: Sequence[_Reading]) -> TagResult:
         heads = self.heads
+        relevance = float(np.mean([r.relevance for r in readings]))
         relevant = relevance >= heads.threshold
-        support = ev.country_support()
+        # the parts that speak for the verdict: the relevant ones (the most relevant one when none is)
+        good = [r for r in readings if r.relevance >= heads.threshold]
+        good = good or [max(readings, key=lambda r: r.relevance)]
+        supports = [r.evidence.country_support() for r in good]
+        first = next((k for k, found in enumerate(supports) if found), 0)
+        shown, support = good[first], supports[first]
+        ev = shown.evidence
         countries = tuple(sorted(support)) if relevant else ()
+        topic_scores = np.mean([r.topic_scores for r in good], axis=0)
+        cues = _merged_cues([r.cues for r in good])
         topics: tuple[str, ...] = ()
         if relevant:
             cued = [bool(cues.get(t)) for t in heads.topics]
             chosen = choose_topics(topic_scores, heads.topic_thresholds, cued)
             topics = tuple(heads.topics[k] for k in sorted(chosen))
+        similarity = shown.similarity
         nearest = [
             {
                 "text": heads.example_texts[k][:160],
@@ -175,6 +198,13 @@ class Tagger:
             "model": self.model,
             "taxonomy": self.taxonomy.digest,
         }
+        if len(readings) > 1:
+            # relevance of each part in text order; places, terms and nearest examples are those of part
+            # ``evidence_from`` (0 = the title and lead)
+            why["parts"] = {
+                "relevance": [round(r.relevance, 4) for r in readings],
+                "evidence_from": next(k for k, r in enumerate(readings) if r is shown),
+            }
         return TagResult(item.id, bool(relevant), round(relevance, 4), countries, topics, why)
 
     def _language(self, item: TagInput) -> dict[str, object]:
@@ -191,6 +221,27 @@ class Tagger:
             "script": script.value,
             "transliterated_from": script.value if transliterated else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the heads and the gazetteer made of one part of an item."""
+
+    relevance: float
+    topic_scores: np.ndarray
+    similarity: np.ndarray  # to each training example
+    evidence: Evidence
+    cues: dict[str, list[str]]
+
+
+def _merged_cues(found: Sequence[dict[str, list[str]]]) -> dict[str, list[str]]:
+    """Cue words per topic over several parts, each word once, in the order first found."""
+    merged: dict[str, list[str]] = {}
+    for part in found:
+        for topic, words in part.items():
+            seen = merged.setdefault(topic, [])
+            seen.extend(w for w in words if w not in seen)
+    return merged
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")

@@ -245,6 +245,9 @@ def to_cyrillic(text: str, script: Script | None = None) -> tuple[str, Script | 
 # --- the text the model reads -------------------------------------------------------------------------------
 
 LEAD_CHARS = 600  # title + this much of the text: e5 reads at most 512 tokens, and leads carry the topic
+# A longer text is read as successive windows of LEAD_CHARS, each with the title, and at most this many (the
+# rest of a very long article is not read): see text_windows and the tagger.
+MAX_WINDOWS = 6
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s")
 
 
@@ -261,16 +264,40 @@ def lead_text(text: str, limit: int = LEAD_CHARS) -> str:
     return cut[: space if space > limit // 2 else limit].rstrip()
 
 
-def text_for(title: str, text: str, *, lang: str | None = None) -> str:
-    """What the model embeds for an item: title and lead, Kazakh in Latin/Arabic script turned Cyrillic.
-
-    Used for training examples, items and the evaluation alike. ``lang="kk"`` forces transliteration of
-    Latin or Arabic text that the heuristics would not recognise as Kazakh on their own.
-    """
+def _body(title: str, text: str) -> tuple[str, str]:
+    """Title and text with whitespace collapsed; the title is taken off the text's start when repeated there."""
     title = " ".join(title.split())
     body = " ".join(text.split())
     if title and body.startswith(title):
         body = body[len(title) :].lstrip(" .:-–—|")
+    return title, body
+
+
+def text_windows(title: str, text: str, most: int = MAX_WINDOWS) -> list[str]:
+    """The item's text (without a repeated title) cut into successive leads, at most ``most`` of them.
+
+    The first is the lead that :func:`text_for` reads; a text no longer than one lead gives one window (none
+    when empty). Each window ends at a sentence where one ends near the limit, like :func:`lead_text`.
+    """
+    _, body = _body(title, text)
+    windows: list[str] = []
+    while body and len(windows) < most:
+        window = lead_text(body)
+        if not window:
+            break
+        windows.append(window)
+        body = body[len(window) :].lstrip()
+    return windows
+
+
+def text_for(title: str, text: str, *, lang: str | None = None) -> str:
+    """What the model embeds for an item: title and lead, Kazakh in Latin/Arabic script turned Cyrillic.
+
+    Used for training examples, items and the evaluation alike. ``lang="kk"`` forces transliteration of
+    Latin or Arabic text that the heuristics would not recognise as Kazakh on their own. (The tagger reads a
+    longer text as several such leads: see :func:`text_windows`.)
+    """
+    title, body = _body(title, text)
     body = lead_text(body)
     if title and body:
         joined = f"{title} {body}" if title[-1] in ".!?。！？:" else f"{title}. {body}"

@@ -25,6 +25,7 @@ from markupsafe import escape
 from mediawatch.digest.names import country_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.topics import topics_line
+from mediawatch.store.evidence import Why
 from mediawatch.store.queries import TaggedItem
 from mediawatch.wording import isolate, shorten
 
@@ -80,6 +81,15 @@ def source_label(item: TaggedItem) -> str:
     return f"{name} ({item.source_id})" if name and name != item.source_id else as_text(item.source_id)
 
 
+def _parts(why: Why | None) -> str:
+    """How a long text was read, for the relevance line ("" for a text read whole)."""
+    if why is None or len(why.parts) < 2:
+        return ""
+    scores = ", ".join(f"{p:.2f}" for p in why.parts)
+    told = f"; the names and countries below are from part {why.evidence_from + 1}" if why.evidence_from else ""
+    return f": the mean of the {len(why.parts)} parts the text was read in ({scores}){told}"
+
+
 def why_lines(item: TaggedItem) -> list[str]:
     """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics). Outside
     words (matched names, an editor's name and note) are isolated, so names in Arabic script keep their order."""
@@ -92,7 +102,7 @@ def why_lines(item: TaggedItem) -> list[str]:
         lines.append(f"Marked {verdict} by an editor{who}{note}.")
     if item.relevance is not None:
         threshold = f" (threshold {why.threshold:.2f})" if why and why.threshold is not None else ""
-        lines.append(f"Model relevance {item.relevance:.2f}{threshold}.")
+        lines.append(f"Model relevance {item.relevance:.2f}{threshold}{_parts(why)}.")
     if why is not None:
         names = _unique(
             [

@@ -1,7 +1,8 @@
 """The tagger's evidence (``classification.why_json``) as typed values, parsed where it leaves the database.
 
 The tagger (:mod:`mediawatch.classify.tagger`) writes relevance, threshold, places and terms found, country
-support, the topic cue words found, topic scores, the detected language and the nearest training examples. Every field is optional here
+support, the topic cue words found, topic scores, the detected language and the nearest training examples, and
+for a text read in parts each part's relevance. Every field is optional here
 and anything malformed is dropped field by field, so an old or hand-edited row never breaks a page or a feed.
 """
 
@@ -44,6 +45,10 @@ class Why:
     transliterated_from: str | None = None
     nearest: tuple[Neighbour, ...] = ()
     model: str | None = None
+    # a long text is read in parts: each part's relevance (``relevance`` is their mean), and the part (0 = the
+    # title and lead) whose places, terms, countries and nearest examples are recorded
+    parts: tuple[float, ...] = ()
+    evidence_from: int | None = None
 
     def score(self, topic: str) -> float | None:
         return dict(self.topic_scores).get(topic)
@@ -59,6 +64,8 @@ def parse_why(text: str | None) -> Why | None:
         return None
     lang_data = data.get("language")
     lang: dict[str, Any] = lang_data if isinstance(lang_data, dict) else {}
+    parts_data = data.get("parts")
+    parts: dict[str, Any] = parts_data if isinstance(parts_data, dict) else {}
     places = tuple(
         PlaceHit(str(p.get("name", "")), str(p.get("country", "")), str(p.get("text", "")))
         for p in _list(data.get("places"))
@@ -88,6 +95,8 @@ def parse_why(text: str | None) -> Why | None:
         transliterated_from=_str(lang.get("transliterated_from")),
         nearest=nearest,
         model=_str(data.get("model")),
+        parts=tuple(f for v in _list(parts.get("relevance")) if (f := _float(v)) is not None),
+        evidence_from=_int(parts.get("evidence_from")),
     )
 
 
@@ -103,6 +112,10 @@ def _float(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _groups(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
