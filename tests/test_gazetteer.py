@@ -368,6 +368,8 @@ def test_declined_forms_of_names_ending_in_y() -> None:
         "монгольско-казахстанский бизнес-форум",  # was "Mongolian Kazakhs" (MN)
         "узбекско-казахстанская торговля выросла",  # was Uzbekistan, by its adjective
         "the Russian-Kazakhstani border crossing",  # was "Russian Kazakhs": Kazakh* matches Kazakhstani
+        "на казахстанско-китайской границе",  # the other order: was China, by its adjective
+        "казахстанско-российские переговоры",  # was Russia, by the country's stem
     ],
 )
 def test_an_adjective_of_two_states_names_no_community(gaz: Gazetteer, text: str) -> None:
@@ -383,11 +385,23 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
     assert countries(gaz, "Казахи Китая и Монголии") == {"CN", "MN"}
     assert countries(gaz, "Russian Kazakhs from Omsk visited Kazakhstan") == {"RU"}
     assert countries(gaz, "русско-казахский словарь для казахов Узбекистана") == {"UZ"}
+    assert countries(gaz, "Kazakhs of China and Mongolia") == {"CN", "MN"}  # a list the community name opens
+    # but a name right after it is no list: a new sentence (the full stop is folded away), or a destination
+    assert countries(gaz, "Kazakhs in Mongolia. China closed the border") == {"MN"}
+    assert countries(gaz, "Моңғолия қазақтары Қытайдағы туыстарына көмек жіберді") == {"MN"}
+    assert countries(gaz, "Moğolistan Kazakları Çin'e gitti") == {"MN"}
 
 
 def test_kazakh_verbs_and_other_peoples_are_not_places_or_kazakhs(gaz: Gazetteer) -> None:
     # Kazakh тарту ("to pull": көкпар тарту, a kokpar match) is not Tartu; the Russian "в Тарту" still is
     assert countries(gaz, "Моңғолия қазақтары көкпар тарту жарысын өткізді") == {"MN"}
     assert countries(gaz, "Казахская община провела вечер в Тарту") == {"EE"}
+    assert countries(gaz, "Казахи в городе Тарту") == {"EE"}
+    assert countries(gaz, "Mońǵolııa qazaqtary kókpar tartu saıysyn ótkizdi") == {"MN"}  # Latin script
+    # the prefecture's administrative name holds the ethnonym but is a place: Khorgos trade "in the Ili Kazakh
+    # Autonomous Prefecture" names no Kazakhs (哈萨克族, the people, still does)
+    assert labels(gaz, "伊犁哈萨克自治州霍尔果斯口岸", EntryKind.KAZAKH) == set()
+    assert labels(gaz, "伊犁哈萨克自治州霍尔果斯口岸", EntryKind.COMMUNITY) == {"Ili"}
+    assert labels(gaz, "新疆伊犁哈萨克族牧民", EntryKind.KAZAKH) == {"kazakh"}
     # Dungans (Hui) in Kazakhstan and Kyrgyzstan are another people, in Chinese too
     assert labels(gaz, "哈萨克斯坦东干族", EntryKind.OTHER_GROUP) == {"other_group"}

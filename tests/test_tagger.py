@@ -17,7 +17,15 @@ import numpy as np
 import pytest
 
 from mediawatch.classify.gazetteer import fold
-from mediawatch.classify.tagger import KEEP_HEADS, MAX_TOPICS, Tagger, TagInput, build_tagger, heads_path
+from mediawatch.classify.tagger import (
+    KEEP_HEADS,
+    MAX_TOPICS,
+    Tagger,
+    TagInput,
+    build_tagger,
+    heads_path,
+    item_relevance,
+)
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
 from mediawatch.classify.train import (
     EMBED_KIND,
@@ -413,13 +421,14 @@ def test_a_long_text_is_read_in_parts(built: tuple[Tagger, HashingEmbedder, Path
     title = "News from the western aimag"
     item = TagInput("long", title, "\n\n".join(LONG_BODY))
     windows = text_windows(item.title, item.text)
-    assert len(windows) == 3
-    assert len(tagger.texts([item, ITEMS[0]])) == 4  # three parts, then the short item's one
+    assert len(windows) >= 2
+    assert len(tagger.texts([item, ITEMS[0]])) == len(windows) + 1  # the parts, then the short item's one
     [result] = tagger.classify([item])
     alone = tagger.classify([TagInput(f"w{k}", title, w) for k, w in enumerate(windows)])
+    assert len(alone) == len(result.why["parts"]["relevance"])  # type: ignore[index,arg-type]
     parts = [r.relevance for r in alone]
     assert result.why["parts"]["relevance"] == parts  # type: ignore[index]
-    assert result.relevance == pytest.approx(sum(parts) / 3, abs=1e-4)
+    assert result.relevance == pytest.approx(item_relevance(parts, tagger.heads.threshold), abs=1e-4)
     assert result.relevant == (result.relevance >= tagger.heads.threshold)
     if result.relevant:
         named = [r for r in alone if r.relevant and r.countries]
@@ -428,6 +437,17 @@ def test_a_long_text_is_read_in_parts(built: tuple[Tagger, HashingEmbedder, Path
     # a text of one lead is read as before: one part, no parts in the why
     [short] = tagger.classify([ITEMS[0]])
     assert "parts" not in short.why and len(tagger.texts([ITEMS[0]])) == 1
+
+
+def test_an_items_relevance_from_its_parts() -> None:
+    """The parts' mean (one relevant paragraph does not make an article relevant), or, when the lead is
+    relevant, at least the parts' upper median (a footer or a list of links does not unmake it)."""
+    assert item_relevance([0.9], 0.5) == 0.9
+    assert item_relevance([0.0004, 0.66], 0.5) == pytest.approx(0.3302)  # a passing mention after the lead
+    assert item_relevance([0.02, 1.0, 1.0, 0.98], 0.5) == pytest.approx(0.75)  # the angle after the lead
+    assert item_relevance([0.96, 0.003], 0.5) == 0.96  # an excerpt followed by a site footer
+    assert item_relevance([0.8, 0.0, 0.0], 0.5) == pytest.approx(0.2667, abs=1e-4)  # only the lead
+    assert item_relevance([0.97, 0.2, 0.78, 0.1], 0.5) == 0.78  # lead and half the parts
 
 
 LATE_ANGLE = TagInput(

@@ -136,6 +136,7 @@ def test_text_windows_cut_a_long_text_into_successive_leads() -> None:
 
 def test_text_windows_of_a_short_or_empty_text() -> None:
     assert text_windows("Title", " Body  text. ") == ["Body text."]
+    assert text_windows("T", "a" * 601) == ["a" * 600, "a"]  # cut inside a word when there is no space
     assert text_windows("Title", "") == []
     assert text_windows("Title", "Title") == []
 

@@ -134,7 +134,7 @@ class Gazetteer:
         other = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.OTHER_GROUP and h.start >= 0]
         kept: list[Hit] = []
         for hit in hits:
-            states = self._relation(hit)
+            states = self._relation(hit, folded)
             kept.extend([hit] if states is None else states)
         return tuple(
             h for h in kept
@@ -161,15 +161,22 @@ class Gazetteer:
                 )
         return False
 
-    def _relation(self, hit: Hit) -> list[Hit] | None:
+    def _relation(self, hit: Hit, folded: str) -> list[Hit] | None:
         """``None``, or, when ``hit`` is a demonym or community name inside an adjective of two states, the
         state names in it (the home state's, which still counts as such).
 
-        The first word of a Russian compound in its joining form (российско-казахстанской, узбекско-) names a
-        relation of two states or languages; a community name whose "ethnonym" is the home state's adjective
-        (Russian-Kazakhstani, китайско-казахстанской: the stem Kazakh* matches those too) names no community.
+        A Russian compound in its joining form (российско-казахстанской, узбекско-, казахстанско-китайской)
+        names a relation of two states or languages; a community name whose "ethnonym" is the home state's
+        adjective (Russian-Kazakhstani, китайско-казахстанской: the stem Kazakh* matches those too) names no
+        community.
         """
-        if hit.entry.kind not in (EntryKind.DEMONYM, EntryKind.COMMUNITY) or hit.start < 0:
+        kind = hit.entry.kind
+        if kind not in (EntryKind.DEMONYM, EntryKind.COMMUNITY, EntryKind.COUNTRY) or hit.start < 0:
+            return None
+        before = folded[: hit.start].split()[-1:]
+        if kind is not EntryKind.COMMUNITY and before and _joining(before[0]):
+            return []  # the second half of a compound (казахстанско-китайской, казахстанско-российские)
+        if kind is EntryKind.COUNTRY:
             return None
         words = hit.surface.split()
         places = self._layers[0][0]
@@ -182,13 +189,16 @@ class Gazetteer:
                 if self.entries[index].kind is EntryKind.HOME and (start, end) == (0, len(word))
             )
             offset += len(word) + 1
-        joining = not words[0].isascii() and _JOINING_FORM.search(words[0]) is not None
-        return states if joining or (hit.entry.kind is EntryKind.COMMUNITY and states) else None
+        return states if _joining(words[0]) or (hit.entry.kind is EntryKind.COMMUNITY and states) else None
 
 
 # The joining form of a Russian compound adjective (российско-, китайско-, узбекско-казахстанский): it names a
 # relation of two states or languages, never where a community lives.
 _JOINING_FORM = re.compile(r"(?:ск|цк)о$")
+
+
+def _joining(word: str) -> bool:
+    return not word.isascii() and _JOINING_FORM.search(word) is not None
 
 
 def _entries_from(
@@ -400,8 +410,8 @@ class Evidence:
 
         A place is tied when it stands next to the ethnonym or a diaspora term ("Kazakhs of Mongolia",
         "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), is a community name holding the
-        ethnonym, or is listed right after a tied place ("Kazakhs from Mongolia, China and Turkey", "Kazakhs
-        of China and Mongolia").
+        ethnonym, or is listed right after a tied place ("Kazakhs from Mongolia, China and Turkey") or, with a
+        connecting word, after such a community name ("Kazakhs of China and Mongolia").
         """
         anchors = self.of_kind(EntryKind.KAZAKH, EntryKind.DIASPORA)
         places = [
@@ -409,9 +419,13 @@ class Evidence:
             for n, h in enumerate(self.hits)
             if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
         ]
-        # a community name with the ethnonym ("Kazakhs of China") is tied by itself, so a list it opens ties
-        # the names after it ("Kazakhs of China and Mongolia"); a community place alone (Bayan-Ölgii) is not
-        tied: set[int] = {n for n, hit in places if hit.people}
+        # a community name with the ethnonym ("Kazakhs of China") is tied by itself, and a list it opens with a
+        # word such as "and" ties the names after it ("Kazakhs of China and Mongolia"). Nothing between them
+        # is no list: the punctuation is folded away, so that is also "Kazakhs in Mongolia. China closed...",
+        # or a destination in verb-last Kazakh and Turkish ("Моңғолия қазақтары Қытайға көшті").
+        # A community place alone (Bayan-Ölgii) is not tied.
+        named = {n for n, hit in places if hit.people}
+        tied: set[int] = set()
         for n, hit in places:
             for anchor in anchors:
                 gap = self._gap(hit, anchor)
@@ -425,12 +439,17 @@ class Evidence:
                 if n in tied:
                     continue
                 for m, other in places:
-                    gap = self._gap(hit, other) if m in tied else None
-                    if gap is not None and len(gap) <= 3 and all(w in CONNECTORS for w in gap):
+                    gap = self._gap(hit, other) if m in tied or m in named else None
+                    if (
+                        gap is not None
+                        and len(gap) <= 3
+                        and all(w in CONNECTORS for w in gap)
+                        and (gap or m in tied)
+                    ):
                         tied.add(n)
                         changed = True
                         break
-        return tied
+        return tied | named
 
     def _place_spans(self) -> tuple[list[int], list[tuple[int, int, int]]]:
         kinds = COUNTRY_KINDS | {EntryKind.DEMONYM}

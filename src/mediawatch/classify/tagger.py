@@ -2,9 +2,9 @@
 
 ``build_tagger(embedder, cache_dir)`` loads the taxonomy, the gazetteer and the written examples (pass
 ``taxonomy=load_taxonomy(override, gazetteer_override)`` for operators' additions), and trains the heads (or
-loads them from the cache). ``Tagger.classify(items)`` embeds ``text_for(title, text)`` and
-applies the heads; ``Tagger.classify_embedded`` does the same for vectors computed elsewhere (the pipeline
-embeds once and reuses the vectors for story clustering).
+loads them from the cache). ``Tagger.classify(items)`` embeds ``text_for(title, text)`` (for a long text,
+each of its parts: see below) and applies the heads; ``Tagger.classify_embedded`` does the same for vectors
+computed elsewhere.
 
 Decisions:
 
@@ -19,9 +19,9 @@ Decisions:
 
 A text longer than one lead (an article stored whole) is read in parts: the title with each successive lead
 of the text (:func:`~mediawatch.classify.translit.text_windows`, at most ``MAX_WINDOWS``). The item's
-relevance is the mean of its parts' relevance (is the item *mainly* about the community, not just in one
-paragraph); countries come from the first relevant part that names one; topic scores are the mean over the
-relevant parts. A text of one lead is read exactly as before, as one part.
+relevance comes from its parts' (:func:`item_relevance`: is the item *mainly* about the community, not just
+in one paragraph); countries come from the first relevant part that names one; topic scores are the mean over
+the relevant parts. A text of one lead is read exactly as before, as one part.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from mediawatch.classify.translit import text_for, text_windows
 if TYPE_CHECKING:
     from mediawatch.classify.embed import Embedder
 
-__all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "text_for"]
+__all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "item_relevance", "text_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Tagger:
 
     def _result(self, item: TagInput, readings: Sequence[_Reading]) -> TagResult:
         heads = self.heads
-        relevance = float(np.mean([r.relevance for r in readings]))
+        relevance = item_relevance([r.relevance for r in readings], heads.threshold)
         relevant = relevance >= heads.threshold
         # the parts that speak for the verdict: the relevant ones (the most relevant one when none is)
         good = [r for r in readings if r.relevance >= heads.threshold]
@@ -221,6 +221,17 @@ class Tagger:
             "script": script.value,
             "transliterated_from": script.value if transliterated else None,
         }
+
+
+def item_relevance(parts: Sequence[float], threshold: float) -> float:
+    """An item's relevance from its parts' (in text order): their mean, so that one paragraph about the
+    community does not make an article about something else relevant. When the lead (the first part) is
+    relevant, at least the parts' upper median: an article whose lead and half its parts are about the
+    community is, whatever its other parts say (a site's footer, a list of links)."""
+    mean = float(np.mean(parts))
+    if parts[0] >= threshold:
+        return max(mean, float(sorted(parts)[len(parts) // 2]))
+    return mean
 
 
 @dataclass(frozen=True, slots=True)
