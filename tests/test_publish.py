@@ -525,10 +525,10 @@ def test_the_why_says_when_a_long_text_was_read_in_parts(store: QStore) -> None:
                                 "parts": {"relevance": [0.0036, 1.0, 1.0], "evidence_from": 1}}))
     assert why is not None and why.parts == (0.0036, 1.0, 1.0) and why.evidence_from == 1
     lines = why_lines(replace(item, relevance=0.67, why=why))
-    assert ("Model relevance 0.67 (threshold 0.50): the mean of the 3 parts the text was read in (0.00, 1.00, "
+    assert ("Model relevance 0.67 (threshold 0.50), from the 3 parts the text was read in (0.00, 1.00, "
             "1.00); the names and countries below are from part 2.") in lines
     lead = parse_why(json.dumps({"threshold": 0.5, "parts": {"relevance": [0.9, 0.7], "evidence_from": 0}}))
-    assert "Model relevance 0.80 (threshold 0.50): the mean of the 2 parts the text was read in (0.90, 0.70)." in (
+    assert "Model relevance 0.80 (threshold 0.50), from the 2 parts the text was read in (0.90, 0.70)." in (
         why_lines(replace(item, relevance=0.8, why=lead)))
     assert "Model relevance 0.67 (threshold 0.50)." in why_lines(replace(item, relevance=0.67, why=parse_why(
         json.dumps({"threshold": 0.5, "parts": {"relevance": "x", "evidence_from": True}}))))

@@ -87,7 +87,7 @@ def _parts(why: Why | None) -> str:
         return ""
     scores = ", ".join(f"{p:.2f}" for p in why.parts)
     told = f"; the names and countries below are from part {why.evidence_from + 1}" if why.evidence_from else ""
-    return f": the mean of the {len(why.parts)} parts the text was read in ({scores}){told}"
+    return f", from the {len(why.parts)} parts the text was read in ({scores}){told}"
 
 
 def why_lines(item: TaggedItem) -> list[str]:
