@@ -173,7 +173,7 @@ class Gazetteer:
         kind = hit.entry.kind
         if kind not in (EntryKind.DEMONYM, EntryKind.COMMUNITY, EntryKind.COUNTRY) or hit.start < 0:
             return None
-        before = folded[: hit.start].split()[-1:]
+        before = folded[max(0, hit.start - 40) : hit.start].split()[-1:]  # the word before (its end suffices)
         if kind is not EntryKind.COMMUNITY and before and _joining(before[0]):
             return []  # the second half of a compound (казахстанско-китайской, казахстанско-российские)
         if kind is EntryKind.COUNTRY:

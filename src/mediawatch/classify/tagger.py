@@ -121,19 +121,25 @@ class Tagger:
 
     def texts(self, items: Sequence[TagInput]) -> list[str]:
         """The texts embedded for ``items``: one per part (see :meth:`parts`), in order."""
-        return [text_for(p.title, p.text, lang=p.lang) for _, p in self.parts(items)]
+        return _texts(self.parts(items))
 
     def classify(self, items: Sequence[TagInput]) -> list[TagResult]:
         if not items:
             return []
-        vectors = self.embedder.embed(self.texts(items), kind=EMBED_KIND)
-        return self.classify_embedded(items, np.asarray(vectors, dtype=np.float32))
+        parts = self.parts(items)
+        vectors = self.embedder.embed(_texts(parts), kind=EMBED_KIND)
+        return self._classify_parts(items, parts, np.asarray(vectors, dtype=np.float32))
 
     def classify_embedded(self, items: Sequence[TagInput], vectors: Vector) -> list[TagResult]:
         """Classify items whose :meth:`texts` were embedded (with ``kind=EMBED_KIND``) by the caller."""
         parts = self.parts(items)
         if len(parts) != len(vectors):
             raise ValueError(f"{len(items)} items read as {len(parts)} texts but {len(vectors)} vectors")
+        return self._classify_parts(items, parts, vectors)
+
+    def _classify_parts(
+        self, items: Sequence[TagInput], parts: Sequence[tuple[int, TagInput]], vectors: Vector
+    ) -> list[TagResult]:
         if not items:
             return []
         evidences = [item_evidence(self.taxonomy, p.title, p.text, p.lang) for _, p in parts]
@@ -221,6 +227,10 @@ class Tagger:
             "script": script.value,
             "transliterated_from": script.value if transliterated else None,
         }
+
+
+def _texts(parts: Sequence[tuple[int, TagInput]]) -> list[str]:
+    return [text_for(p.title, p.text, lang=p.lang) for _, p in parts]
 
 
 def item_relevance(parts: Sequence[float], threshold: float) -> float:

@@ -45,8 +45,9 @@ class Why:
     transliterated_from: str | None = None
     nearest: tuple[Neighbour, ...] = ()
     model: str | None = None
-    # a long text is read in parts: each part's relevance (``relevance`` is their mean), and the part (0 = the
-    # title and lead) whose places, terms, countries and nearest examples are recorded
+    # a long text is read in parts: each part's relevance (``relevance`` comes from them: see the tagger's
+    # item_relevance), and the part (0 = the title and lead) whose places, terms, countries and nearest
+    # examples are recorded
     parts: tuple[float, ...] = ()
     evidence_from: int | None = None
 
