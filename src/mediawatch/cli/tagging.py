@@ -33,8 +33,8 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
 
     With --input: one JSON object per line (UTF-8, a BOM and CRLF endings accepted, blank lines skipped)
     with 'id' (non-empty string or integer, unique in the file), 'title' and 'text' (strings, not both
-    empty) and optionally 'lang' and 'url' (strings). Only the title and the first ~600 characters of the
-    text are read, so long texts are fine. Any bad line stops the run before tagging, with every bad line
+    empty) and optionally 'lang' and 'url' (strings). A long text is read in parts of ~600 characters (at
+    most 6; the rest is not read), so whole articles are fine. Any bad line stops the run before tagging, with every bad line
     named as FILE:LINE (exit 2). Each output line (same order as the input) has exactly id, relevant,
     relevance, countries, topics and why; standard output carries nothing else (logs go to stderr).
     """
