@@ -3,7 +3,8 @@
 The real-world feed corpus (../shared/eval/feeds/real-world) is served by the loopback test server under 1,000
 distinct paths, each response delayed by 100 ms. Printed: both cold times and their ratio (goal >= 20x), the warm
 re-poll (conditional GET, nothing changed) as a fraction of the cold run (goal <= 10 %), the same re-poll sent
-through bare asyncio sockets (the loopback server's own floor), the time spent waiting alone (feeds x latency /
+through bare asyncio sockets (the loopback server's own floor), the same re-poll through plain httpx clients
+with nothing of mediawatch (the HTTP library's floor, with its CPU seconds), the time spent waiting alone (feeds x latency /
 concurrency, which no client can beat), and peak memory of each phase (each phase runs in its own process so the figures do not mix).
 
     .venv/bin/python bench/bench_collect.py [--feeds 1000] [--latency 0.1] [--concurrency 64] [--repeat 3]
@@ -88,6 +89,43 @@ def phase_floor(urls: list[str], concurrency: int) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "not_modified": not_modified}
 
 
+def phase_httpx(urls: list[str], concurrency: int) -> dict[str, float]:
+    """The warm re-poll through plain httpx and nothing of mediawatch: the same conditional GETs at the same
+    concurrency, through clients of 4 connections each (one client with a big pool is much slower: its
+    bookkeeping grows with the pool), bodies read whole. This is the HTTP library's own floor; the process's
+    CPU seconds show whether the run waits or computes."""
+    import asyncio
+    import itertools
+
+    import httpx
+
+    verify = httpx.create_ssl_context()  # one for all clients, as mediawatch does (each costs ~0.1 s CPU)
+
+    async def run() -> dict[str, float]:
+        limit = asyncio.Semaphore(concurrency)
+        clients = [httpx.AsyncClient(timeout=30, verify=verify,
+                                     limits=httpx.Limits(max_connections=8, max_keepalive_connections=4))
+                   for _ in range(-(-concurrency // 4))]
+        turn = itertools.cycle(clients)
+
+        async def one(i: int, url: str) -> bool:
+            async with limit:
+                response = await next(turn).get(url, headers={"If-None-Match": f'"v{i}"'})
+                return response.status_code == 304
+
+        # timed: the requests only (building the clients is left out, so this is a floor)
+        cpu, started = time.process_time(), time.perf_counter()
+        try:
+            not_modified = sum(await asyncio.gather(*(one(i, u) for i, u in enumerate(urls))))
+        finally:
+            for client in clients:
+                await client.aclose()
+        return {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                "not_modified": not_modified}
+
+    return asyncio.run(run())
+
+
 def phase_mediawatch(urls: list[str], concurrency: int) -> dict[str, float]:
     from mediawatch.app import open_app
     from mediawatch.pipeline import run_collect, select_sources
@@ -103,10 +141,14 @@ def phase_mediawatch(urls: list[str], concurrency: int) -> dict[str, float]:
                         per_host=concurrency, timeout=30)
     app = open_app(settings)
     specs = select_sources(app, all_sources=True)
+    cpu = time.process_time()
     cold = run_collect(app, specs)
+    cold_cpu, cpu = time.process_time() - cpu, time.process_time()
     warm = run_collect(app, specs)
+    warm_cpu = time.process_time() - cpu
     return {
-        "cold_seconds": cold.seconds, "warm_seconds": warm.seconds, "cold_new": cold.items_new,
+        "cold_seconds": cold.seconds, "warm_seconds": warm.seconds, "cold_cpu_seconds": cold_cpu,
+        "warm_cpu_seconds": warm_cpu, "cold_new": cold.items_new,
         "cold_seen": cold.items_seen, "failed": cold.sources_failed, "warm_new": warm.items_new,
         "warm_unchanged": warm.sources_unchanged,
     }
@@ -118,6 +160,8 @@ def child(phase: str, urls_file: str, concurrency: int) -> None:
         out = phase_baseline(urls)
     elif phase == "floor":
         out = phase_floor(urls, concurrency)
+    elif phase == "httpx":
+        out = phase_httpx(urls, concurrency)
     else:
         out = phase_mediawatch(urls, concurrency)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -142,8 +186,8 @@ def main() -> None:
         urls = serve(server, args.feeds, args.latency)
         json.dump(urls, f)
         f.flush()
-        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "floor": [], "mediawatch": []}
-        for phase, times in (("baseline", 1), ("floor", 1), ("mediawatch", args.repeat)):
+        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "floor": [], "httpx": [], "mediawatch": []}
+        for phase, times in (("baseline", 1), ("floor", 1), ("httpx", 1), ("mediawatch", args.repeat)):
             for _ in range(times):
                 proc = subprocess.run(
                     [sys.executable, __file__, "--phase", phase, "--urls", f.name, "--concurrency", str(args.concurrency)],
@@ -171,6 +215,11 @@ def main() -> None:
     floor = runs["floor"][0]
     print(f"warm floor, bare asyncio sockets (no HTTP library), same conditional GETs: {floor['seconds']:.2f} s = "
           f"{100 * floor['seconds'] / mw['cold_seconds']:.1f} % of cold, {floor['not_modified']:.0f} answered 304")
+    plain = runs["httpx"][0]
+    print(f"warm floor, plain httpx (same conditional GETs, nothing of mediawatch): {plain['seconds']:.2f} s = "
+          f"{100 * plain['seconds'] / mw['cold_seconds']:.1f} % of cold, {plain['cpu_seconds']:.2f} s CPU, "
+          f"{plain['not_modified']:.0f} answered 304; mediawatch's re-poll used {mw['warm_cpu_seconds']:.2f} s CPU "
+          f"(its cold run {mw['cold_cpu_seconds']:.2f} s, parse workers not counted)")
     # Waiting alone: N responses, each held `latency` by the server, at most `concurrency` at once.
     waiting = args.feeds * args.latency / args.concurrency
     print(f"warm floor, waiting alone (feeds x latency / concurrency): {waiting:.2f} s = "
