@@ -13,6 +13,7 @@ from mediawatch.classify.gazetteer import (
     evidence,
     fold,
     load_gazetteer,
+    sentence_breaks,
 )
 from mediawatch.errors import ConfigError
 
@@ -390,6 +391,69 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
     assert countries(gaz, "Kazakhs in Mongolia. China closed the border") == {"MN"}
     assert countries(gaz, "Моңғолия қазақтары Қытайдағы туыстарына көмек жіберді") == {"MN"}
     assert countries(gaz, "Moğolistan Kazakları Çin'e gitti") == {"MN"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a list closed by a connecting word, right after a community name that starts with the ethnonym
+        ("Kazakhs of China, Mongolia and Turkey met in Astana", {"CN", "MN", "TR"}),
+        ("Kazakhs of China, Mongolia, Russia and Turkey", {"CN", "MN", "RU", "TR"}),
+        ("Казахи Китая, Монголии и Турции соберутся в Астане", {"CN", "MN", "TR"}),
+        # Kazakh connectors and anchor words hold letters that folding changes (және -> жане, тұратын)
+        ("Қытай, Моңғолия және Түркия қазақтары Астанада бас қосады", {"CN", "MN", "TR"}),
+        ("Ресей елшісі Германияда тұратын қазақтармен кездесті", {"DE"}),
+        ("Rusya büyükelçisi Almanya'da yaşayan Kazaklarla görüştü", {"DE"}),  # yaşayan -> yasayan
+        # Chinese lists: 、 and 和
+        ("中国、蒙古和土耳其的哈萨克族代表齐聚阿斯塔纳", {"CN", "MN", "TR"}),
+        # an open list (no connecting word) after the name is not taken for one
+        ("Kazakhs of China, Mongolia hold talks", {"CN"}),
+        # a verb-last destination after a community name that ends with the ethnonym is no list
+        ("Моңғолия қазақтары Қытайға және Ресейге көшті", {"MN"}),
+        # a new sentence is not the same list or phrase, whatever comes before it
+        ("The festival gathered the Kazakhs of Mongolia. China and Russia signed a gas deal", {"MN"}),
+        ("The festival gathered Kazakhs living in Mongolia. China and Russia signed a gas deal", {"MN"}),
+        ("Праздник собрал казахов Монголии. Китай и Россия подписали соглашение", {"MN"}),
+        ("节日聚集了蒙古国的哈萨克族。中国和俄罗斯签署协议", {"MN"}),
+        # ... but an abbreviation's full stop ends no sentence
+        ("Kazakhs living in the U.S. and Canada gathered online", {"US", "CA"}),
+    ],
+)
+def test_lists_of_community_places(gaz: Gazetteer, text: str, expected: set[str]) -> None:
+    assert countries(gaz, text) == expected
+
+
+def test_word_lists_read_against_folded_text_are_folded() -> None:
+    """A word that folding changes (Kazakh және is жане in folded text) can never match: every word list
+    compared with folded text must hold folded words."""
+    from mediawatch.classify import departures, gazetteer
+
+    lists = {
+        name: value
+        for module in (gazetteer, departures)
+        for name, value in vars(module).items()
+        if name.isupper() and isinstance(value, frozenset) and all(isinstance(w, str) for w in value)
+    }
+    assert {"CONNECTORS", "ANCHOR_WORDS", "LIST_WORDS", "LEAVE_WORDS"} <= set(lists)
+    unfolded = {name: sorted(w for w in words if fold(w) != w) for name, words in lists.items()}
+    assert not any(unfolded.values()), unfolded
+
+
+def test_chinese_names_of_returnee_status_name_the_kazakhs(gaz: Gazetteer) -> None:
+    # statistics of returnees may never name the people: 坎达斯 (qandas) and 奥拉尔曼 (oralman) do
+    assert labels(gaz, "今年获得“坎达斯”身份的回归同胞中，来自中国的占45%", EntryKind.KAZAKH) == {"kazakh"}
+    assert labels(gaz, "奥拉尔曼在阿拉木图定居", EntryKind.KAZAKH) == {"kazakh"}
+    assert labels(gaz, "中国游客在阿拉木图购物", EntryKind.KAZAKH) == set()
+
+
+def test_sentence_breaks_fall_on_spaces_of_the_folded_text() -> None:
+    text = "Kazakhs of the U.S. met. 2024. «Китай» и Россия! 中国。蒙古"
+    folded = fold(text)
+    breaks = sentence_breaks(text, folded)
+    assert sorted(folded[:k].split()[-1] for k in breaks) == ["2024", "met", "россия", "中国"]
+    assert all(folded[k] == " " for k in breaks)
+    # pieces that do not fold back into the folded text exactly cut nothing
+    assert sentence_breaks(text, folded + " x") == frozenset()
 
 
 def test_kazakh_verbs_and_other_peoples_are_not_places_or_kazakhs(gaz: Gazetteer) -> None:

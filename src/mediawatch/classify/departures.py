@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from mediawatch.classify.names import fold
+
 __all__ = ["about_persecution", "departure_spans", "origin_spans"]
 
 # (part, start, end) of a place name in the folded texts; a start below 0: position unknown (an acronym)
@@ -49,8 +51,9 @@ TO_WORDS = frozenset({"to", "into", "в", "во"})
 SETTLE_WORDS = frozenset({"settling", "settled", "settle"})
 # Words that continue a list of places ("fled China and Mongolia", "left Xinjiang, China"), with the figures
 # of a statistic ("came from Uzbekistan (48 percent), China (21 percent) and Turkmenistan").
-LIST_WORDS = frozenset(
-    """
+LIST_WORDS = frozenset(  # folded, as the text they are compared with (және is жане there)
+    fold(word)
+    for word in """
     and or as well и или а также мен пен бен және немесе ve veya und oder et ou e y va percent per cent pct
     процента процентов процент пайыз пайызы yuzde people persons families человек семей семьи адам отбасы
     kisi aile followed by then далее затем следом ardindan

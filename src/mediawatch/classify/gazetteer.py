@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from mediawatch.classify.departures import about_persecution, departure_spans, origin_spans
-from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, parse_name
+from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, is_cjk, parse_name
 from mediawatch.errors import ConfigError
 
 
@@ -56,6 +56,9 @@ class Hit:
     end: int
     part: int = 0  # which rendering of the item (original, transliterated) it was found in
     people: bool = False  # a community name that holds the ethnonym ("Kazakhs of China"), not a place alone
+    # ... with the ethnonym first ("Kazakhs of China", «казахи Китая»), so that a list may follow it; not
+    # "Chinese Kazakhs" or «Моңғолия қазақтары», after which Kazakh and Turkish go on with the sentence
+    opens: bool = False
 
 
 # --- YAML data files ----------------------------------------------------------------------------------------
@@ -125,7 +128,8 @@ class Gazetteer:
                 if entry.kind in reported:
                     surface = folded[start:end]
                     people = entry.kind is EntryKind.COMMUNITY and self._holds_ethnonym(surface)
-                    hits.append(Hit(entry, surface, start, end, people=people))
+                    opens = people and len(surface.split()) > 1 and self._holds_ethnonym(surface.split()[0])
+                    hits.append(Hit(entry, surface, start, end, people=people, opens=opens))
         # another people's name inside a longer name of the Kazakhs is not that people: Kyrgyz "казак тили" (the
         # Kazakh language) holds Russian "казак" (a Cossack)
         kazakh = [(h.start, h.end) for h in hits if h.entry.kind is EntryKind.KAZAKH and h.start >= 0]
@@ -358,25 +362,31 @@ def load_gazetteer(override: Path | None = None) -> Gazetteer:
 # --- evidence -----------------------------------------------------------------------------------------------
 
 
+def folded_words(text: str) -> frozenset[str]:
+    """The words of ``text`` as they appear in folded text (``және`` is ``жане`` there, ``yaşayan`` is
+    ``yasayan``): word lists are compared with folded text, so they must be folded too."""
+    return frozenset(fold(word) for word in text.split())
+
+
 # Words that may stand between names of one list ("Mongolia, China and Turkey"; punctuation is folded away).
-CONNECTORS = frozenset(
+CONNECTORS = folded_words(
     """
     and or as well also from of in to the и или а также из в мен пен бен және немесе ve veya ile und
-    oder et ou e y va yoki ham hem da de ва
-    """.split()
+    oder et ou e y va yoki ham hem da de ва 和 及 与 與 以及
+    """
 )
 # Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
 # "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Afghanistan's
 # ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between ("refugees crossed Pakistan")
 # breaks the tie.
-ANCHOR_WORDS = CONNECTORS | frozenset(
+ANCHOR_WORDS = CONNECTORS | folded_words(
     """
     s who that which living live lives lived settled moved residing resident based born families family
     community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
     проживающих проживающий семьи семей община общины диаспора диаспоры на по со тұратын тұрған
     қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
     den dem im 的 在
-    """.split()
+    """
 )
 ANCHOR_GAP = 3  # at most this many such words
 
@@ -389,6 +399,7 @@ class Evidence:
     home: str
     texts: tuple[str, ...] = ()  # the folded texts the positions refer to, one per part
     transit: frozenset[str] = frozenset()  # countries that count only when anchored (see gazetteer.yaml)
+    breaks: tuple[frozenset[int], ...] = ()  # per part: offsets in the folded text where a sentence ended
 
     def of_kind(self, *kinds: EntryKind) -> tuple[Hit, ...]:
         return tuple(h for h in self.hits if h.entry.kind in kinds)
@@ -403,6 +414,8 @@ class Evidence:
         first, second = (a, b) if a.start <= b.start else (b, a)
         if second.start < first.end:
             return None
+        if a.part < len(self.breaks) and any(first.end <= k <= second.start for k in self.breaks[a.part]):
+            return None  # "Kazakhs of Mongolia. China and Russia signed…": not one phrase
         return self.texts[a.part][first.end : second.start].split()
 
     def anchored(self) -> set[int]:
@@ -411,7 +424,9 @@ class Evidence:
         A place is tied when it stands next to the ethnonym or a diaspora term ("Kazakhs of Mongolia",
         "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), is a community name holding the
         ethnonym, or is listed right after a tied place ("Kazakhs from Mongolia, China and Turkey") or, with a
-        connecting word, after such a community name ("Kazakhs of China and Mongolia").
+        connecting word, after such a community name ("Kazakhs of China and Mongolia"). Right after a community
+        name that starts with the ethnonym, a list that a connecting word closes is tied without one
+        ("Kazakhs of China, Mongolia and Turkey", «казахи Китая, Монголии и Турции»).
         """
         anchors = self.of_kind(EntryKind.KAZAKH, EntryKind.DIASPORA)
         places = [
@@ -425,6 +440,7 @@ class Evidence:
         # or a destination in verb-last Kazakh and Turkish ("Моңғолия қазақтары Қытайға көшті").
         # A community place alone (Bayan-Ölgii) is not tied.
         named = {n for n, hit in places if hit.people}
+        opening = {n for n, hit in places if hit.opens}
         tied: set[int] = set()
         for n, hit in places:
             for anchor in anchors:
@@ -432,19 +448,38 @@ class Evidence:
                 if gap is not None and len(gap) <= ANCHOR_GAP and all(w in ANCHOR_WORDS for w in gap):
                     tied.add(n)
                     break
+        def listed(a: Hit, b: Hit) -> list[str] | None:
+            gap = self._gap(a, b)
+            return gap if gap is not None and len(gap) <= 3 and all(w in CONNECTORS for w in gap) else None
+
+        def closed(k: int) -> bool:
+            """Whether the names listed after ``places[k]`` end with a connecting word ("…, Mongolia and
+            Turkey"): then ``places[k]`` is in a list, not the start of a new sentence."""
+            seen = {k}
+            while True:
+                here = places[k][1]
+                after = [
+                    (other.start, j, gap)
+                    for j, (_, other) in enumerate(places)
+                    if j not in seen and other.start >= here.end and (gap := listed(here, other)) is not None
+                ]
+                if not after:
+                    return False
+                _, k, gap = min(after, key=lambda a: a[0])
+                if gap:
+                    return True
+                seen.add(k)
+
         changed = True
         while changed:
             changed = False
-            for n, hit in places:
+            for i, (n, hit) in enumerate(places):
                 if n in tied:
                     continue
                 for m, other in places:
-                    gap = self._gap(hit, other) if m in tied or m in named else None
-                    if (
-                        gap is not None
-                        and len(gap) <= 3
-                        and all(w in CONNECTORS for w in gap)
-                        and (gap or m in tied)
+                    gap = listed(hit, other) if m in tied or m in named else None
+                    if gap is not None and (
+                        gap or m in tied or (m in opening and other.end <= hit.start and closed(i))
                     ):
                         tied.add(n)
                         changed = True
@@ -514,16 +549,51 @@ class Evidence:
         return support
 
 
+_STOP = re.compile(r"[.!?…]+|[。！？]+")
+_OPENERS = "\"'«“„‘([ "
+
+
+def sentence_breaks(text: str, folded: str) -> frozenset[int]:
+    """Offsets in ``folded`` (``fold(text)``) where a sentence of ``text`` ended: at 。！？, and at . ! ? …
+    followed by a space and a capital letter, a digit or an ideograph ("U.S. and Canada" goes on). Empty
+    when the pieces do not fold back into ``folded`` exactly (then nothing is cut)."""
+    cuts = [0]
+    for m in _STOP.finditer(text):
+        if m.group()[-1] not in "。！？":
+            rest = text[m.end() : m.end() + 4]
+            following = rest.lstrip(_OPENERS)[:1]
+            if not rest[:1].isspace() or not following or not (
+                following.isupper() or following.isdigit() or is_cjk(following)
+            ):
+                continue
+        cuts.append(m.end())
+    if len(cuts) == 1:
+        return frozenset()
+    pieces = [fold(text[a:b]) for a, b in zip(cuts, [*cuts[1:], len(text)], strict=True)]
+    offsets: list[int] = []
+    joined = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        if joined:
+            offsets.append(len(joined))
+            joined += " "
+        joined += piece
+    return frozenset(offsets) if joined == folded else frozenset()
+
+
 def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
     """Gazetteer hits over several renderings of one item (original and transliterated), de-duplicated."""
     seen: set[tuple[str, str, str]] = set()
     hits: list[Hit] = []
     folded: list[str] = []
+    breaks: list[frozenset[int]] = []
     for part, text in enumerate(texts):
         folded.append(fold(text))
+        breaks.append(sentence_breaks(text, folded[-1]))
         for hit in gazetteer.find(text):
             key = (hit.entry.label, hit.entry.kind, hit.surface)
             if key not in seen:
                 seen.add(key)
                 hits.append(replace(hit, part=part))
-    return Evidence(tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit)
+    return Evidence(tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit, tuple(breaks))
