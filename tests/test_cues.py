@@ -66,6 +66,17 @@ def test_item_evidence_reads_transliterated_kazakh() -> None:
     assert presence.sum() >= 1.0 and set(np.unique(presence)) <= {0.0, 1.0}
 
 
+def test_item_evidence_ends_the_title_as_a_sentence() -> None:
+    """The title's last name and the lead's first are not one phrase: "…festival in Hungary" then "Kazakh
+    families from Xinjiang…" is not "Hungary's Kazakhs"."""
+    taxonomy = load_taxonomy()
+    ev = item_evidence(taxonomy, "Steppe festival opens in Hungary", "Kazakh families from Xinjiang sang.")
+    assert set(ev.country_support()) == {"CN"}
+    # a title that ends with its own mark keeps it
+    ev = item_evidence(taxonomy, "Who came?", "Kazakhs of Mongolia.")
+    assert ev.texts[0] == "who came kazakhs of mongolia"
+
+
 def test_override_adds_cues(tmp_path: Path) -> None:
     override = tmp_path / "taxonomy.yaml"
     override.write_text("topics:\n  sport:\n    cues: [bowling*]\n", encoding="utf-8")

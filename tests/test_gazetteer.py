@@ -417,6 +417,15 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
         ("节日聚集了蒙古国的哈萨克族。中国和俄罗斯签署协议", {"MN"}),
         # ... but an abbreviation's full stop ends no sentence
         ("Kazakhs living in the U.S. and Canada gathered online", {"US", "CA"}),
+        # German lists carry articles, as English ones do ("the"); German words that tie a place
+        ("Kasachen aus China, der Mongolei und Usbekistan kehrten zurück", {"CN", "MN", "UZ"}),
+        ("Ein Fotograf aus Frankreich besuchte kasachische Familien in Omsk, Orenburg und der Mongolei",
+         {"RU", "MN"}),
+        # each mention of a place is read where it stands (the second Omsk is tied, and Orenburg with it)
+        ("Ein Fotograf aus Frankreich fotografierte Omsk und die Mongolei. Er zeigt kasachische Familien in "
+         "Omsk und Orenburg", {"RU"}),
+        # a name tied at one mention does not tie what follows its other mentions
+        ("Kazakhs of Mongolia held a fair. Later, Mongolia and Russia signed a gas deal", {"MN"}),
     ],
 )
 def test_lists_of_community_places(gaz: Gazetteer, text: str, expected: set[str]) -> None:

@@ -38,6 +38,7 @@ class EntryKind(StrEnum):
 
 
 COUNTRY_KINDS = frozenset({EntryKind.COUNTRY, EntryKind.PLACE, EntryKind.COMMUNITY})
+PLACE_KINDS = COUNTRY_KINDS | {EntryKind.DEMONYM}  # names that place a community (tied or not)
 TERM_KINDS = (EntryKind.KAZAKH, EntryKind.DIASPORA, EntryKind.OTHER_GROUP)
 
 
@@ -372,7 +373,7 @@ def folded_words(text: str) -> frozenset[str]:
 CONNECTORS = folded_words(
     """
     and or as well also from of in to the и или а также из в мен пен бен және немесе ve veya ile und
-    oder et ou e y va yoki ham hem da de ва 和 及 与 與 以及
+    oder et ou e y va yoki ham hem da de ва 和 及 与 與 以及 der die das den dem des la le les
     """
 )
 # Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
@@ -385,7 +386,8 @@ ANCHOR_WORDS = CONNECTORS | folded_words(
     community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
     проживающих проживающий семьи семей община общины диаспора диаспоры на по со тұратын тұрған
     қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
-    den dem im 的 在
+    den dem im lebende lebenden leben wohnen wohnende wohnenden familien familie gemeinschaft gemeinde
+    的 在
     """
 )
 ANCHOR_GAP = 3  # at most this many such words
@@ -400,6 +402,9 @@ class Evidence:
     texts: tuple[str, ...] = ()  # the folded texts the positions refer to, one per part
     transit: frozenset[str] = frozenset()  # countries that count only when anchored (see gazetteer.yaml)
     breaks: tuple[frozenset[int], ...] = ()  # per part: offsets in the folded text where a sentence ended
+    # A place's later mentions in the same text, with the index of its hit in ``hits``: counted once, but
+    # each mention can be tied where it stands
+    repeats: tuple[tuple[int, Hit], ...] = ()
 
     def of_kind(self, *kinds: EntryKind) -> tuple[Hit, ...]:
         return tuple(h for h in self.hits if h.entry.kind in kinds)
@@ -424,14 +429,16 @@ class Evidence:
         A place is tied when it stands next to the ethnonym or a diaspora term ("Kazakhs of Mongolia",
         "Afghanistan's ethnic Kazakhs", "Kazakh families in the Netherlands"), is a community name holding the
         ethnonym, or is listed right after a tied place ("Kazakhs from Mongolia, China and Turkey") or, with a
-        connecting word, after such a community name ("Kazakhs of China and Mongolia"). Right after a community
-        name that starts with the ethnonym, a list that a connecting word closes is tied without one
-        ("Kazakhs of China, Mongolia and Turkey", «казахи Китая, Монголии и Турции»).
+        connecting word, after such a community name ("Kazakhs of China and Mongolia"). Right after a
+        community name that starts with the ethnonym, a list that a connecting word closes is tied without
+        one ("Kazakhs of China, Mongolia and Turkey", «казахи Китая, Монголии и Турции»). Each mention of a
+        place is read where it stands; the place is tied when one of its mentions is.
         """
         anchors = self.of_kind(EntryKind.KAZAKH, EntryKind.DIASPORA)
+        # every mention of a place: (index of the place's hit, the mention)
         places = [
             (n, h)
-            for n, h in enumerate(self.hits)
+            for n, h in [*enumerate(self.hits), *self.repeats]
             if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
         ]
         # a community name with the ethnonym ("Kazakhs of China") is tied by itself, and a list it opens with a
@@ -439,15 +446,15 @@ class Evidence:
         # is no list: the punctuation is folded away, so that is also "Kazakhs in Mongolia. China closed...",
         # or a destination in verb-last Kazakh and Turkish ("Моңғолия қазақтары Қытайға көшті").
         # A community place alone (Bayan-Ölgii) is not tied.
-        named = {n for n, hit in places if hit.people}
-        opening = {n for n, hit in places if hit.opens}
-        tied: set[int] = set()
-        for n, hit in places:
+        named = {i for i, (_, hit) in enumerate(places) if hit.people}
+        tied: set[int] = set()  # mentions, by index in ``places``
+        for i, (_, hit) in enumerate(places):
             for anchor in anchors:
                 gap = self._gap(hit, anchor)
                 if gap is not None and len(gap) <= ANCHOR_GAP and all(w in ANCHOR_WORDS for w in gap):
-                    tied.add(n)
+                    tied.add(i)
                     break
+
         def listed(a: Hit, b: Hit) -> list[str] | None:
             gap = self._gap(a, b)
             return gap if gap is not None and len(gap) <= 3 and all(w in CONNECTORS for w in gap) else None
@@ -473,18 +480,18 @@ class Evidence:
         changed = True
         while changed:
             changed = False
-            for i, (n, hit) in enumerate(places):
-                if n in tied:
+            for i, (_, hit) in enumerate(places):
+                if i in tied:
                     continue
-                for m, other in places:
-                    gap = listed(hit, other) if m in tied or m in named else None
+                for j, (_, other) in enumerate(places):
+                    gap = listed(hit, other) if j in tied or j in named else None
                     if gap is not None and (
-                        gap or m in tied or (m in opening and other.end <= hit.start and closed(i))
+                        gap or j in tied or (other.opens and other.end <= hit.start and closed(i))
                     ):
-                        tied.add(n)
+                        tied.add(i)
                         changed = True
                         break
-        return tied | named
+        return {places[i][0] for i in tied | named}
 
     def _place_spans(self) -> tuple[list[int], list[tuple[int, int, int]]]:
         kinds = COUNTRY_KINDS | {EntryKind.DEMONYM}
@@ -584,8 +591,9 @@ def sentence_breaks(text: str, folded: str) -> frozenset[int]:
 
 def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
     """Gazetteer hits over several renderings of one item (original and transliterated), de-duplicated."""
-    seen: set[tuple[str, str, str]] = set()
+    first: dict[tuple[str, str, str], int] = {}  # a name's first hit, by index in ``hits``
     hits: list[Hit] = []
+    repeats: list[tuple[int, Hit]] = []
     folded: list[str] = []
     breaks: list[frozenset[int]] = []
     for part, text in enumerate(texts):
@@ -593,7 +601,11 @@ def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
         breaks.append(sentence_breaks(text, folded[-1]))
         for hit in gazetteer.find(text):
             key = (hit.entry.label, hit.entry.kind, hit.surface)
-            if key not in seen:
-                seen.add(key)
+            if key not in first:
+                first[key] = len(hits)
                 hits.append(replace(hit, part=part))
-    return Evidence(tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit, tuple(breaks))
+            elif part == hits[first[key]].part and hit.entry.kind in PLACE_KINDS:
+                repeats.append((first[key], replace(hit, part=part)))  # a place named again
+    return Evidence(
+        tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit, tuple(breaks), tuple(repeats)
+    )

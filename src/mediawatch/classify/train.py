@@ -184,7 +184,11 @@ def gazetteer_features(ev: Evidence) -> NDArray[np.float32]:
 
 def item_evidence(taxonomy: Taxonomy, title: str, text: str, lang: str | None = None) -> Evidence:
     """Gazetteer evidence from the original title and lead and from the text the model reads."""
-    original = f"{title} {lead_text(text)}".strip()
+    lead = lead_text(text)
+    # a full stop after a title that has none, as in the text the model reads: the title's last name and the
+    # lead's first are not one phrase ("…festival in Hungary" + "Kazakh akyns from Xinjiang…")
+    stop = "." if title and lead and title.rstrip()[-1:] not in (".", "!", "?", "。", "！", "？", ":") else ""
+    original = f"{title.rstrip()}{stop} {lead}".strip()
     prepared = text_for(title, text, lang=lang)
     parts = [original] if prepared == original else [original, prepared]
     return evidence(taxonomy.gazetteer, parts)
