@@ -72,9 +72,9 @@ def test_item_evidence_ends_the_title_as_a_sentence() -> None:
     taxonomy = load_taxonomy()
     ev = item_evidence(taxonomy, "Steppe festival opens in Hungary", "Kazakh families from Xinjiang sang.")
     assert set(ev.country_support()) == {"CN"}
-    # a title that ends with its own mark keeps it
-    ev = item_evidence(taxonomy, "Who came?", "Kazakhs of Mongolia.")
-    assert ev.texts[0] == "who came kazakhs of mongolia"
+    # so does a title that ends with a colon
+    ev = item_evidence(taxonomy, "Kazakhs of Mongolia:", "China and Russia sign a gas deal.")
+    assert set(ev.country_support()) == {"MN"}
 
 
 def test_override_adds_cues(tmp_path: Path) -> None:

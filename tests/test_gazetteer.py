@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mediawatch.classify.gazetteer import (
+    MAX_REPEATS,
     EntryKind,
     Gazetteer,
     build_gazetteer,
@@ -425,7 +426,21 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
         ("Ein Fotograf aus Frankreich fotografierte Omsk und die Mongolei. Er zeigt kasachische Familien in "
          "Omsk und Orenburg", {"RU"}),
         # a name tied at one mention does not tie what follows its other mentions
-        ("Kazakhs of Mongolia held a fair. Later, Mongolia and Russia signed a gas deal", {"MN"}),
+        ("Kazakhs living in Mongolia held a fair. Later, Mongolia and Russia signed a gas deal", {"MN"}),
+        # clause and headline breaks, and a full stop before a closing quote or bracket
+        ('Kazakhs of Mongolia." China and Russia signed a gas deal', {"MN"}),
+        ("He spoke of the Kazakhs of Mongolia.) China and Russia signed", {"MN"}),
+        ("Kazakhs of Mongolia – China and Russia sign gas deal", {"MN"}),
+        ("Kazakhs of Mongolia; China and Russia signed a gas deal", {"MN"}),
+        ("Kazakhs of Mongolia | China and Russia sign gas deal", {"MN"}),
+        ("Festival of the Kazakhs of Mongolia\nChina and Russia sign a gas deal", {"MN"}),
+        ("Kazakhs of Mongolia．中国和俄罗斯签署协议", {"MN"}),
+        # an organisation's name starting with the ethnonym opens no list (Turkish goes on with the sentence)
+        ("Kazak Kültür Derneği Almanya ve Fransa'ya gezi düzenledi", {"TR"}),
+        ("Kazak Türkleri Derneği Rusya, Çin ve Moğolistan'a heyet gönderdi", {"TR"}),
+        # Chinese 与/和 join lists but do not tie a place to the Kazakhs: they also mean "with"
+        ("蒙古国哈萨克族与中国、俄罗斯代表会谈", {"MN"}),
+        ("新疆哈萨克族和俄罗斯签署协议", {"CN"}),
     ],
 )
 def test_lists_of_community_places(gaz: Gazetteer, text: str, expected: set[str]) -> None:
@@ -441,9 +456,11 @@ def test_word_lists_read_against_folded_text_are_folded() -> None:
         name: value
         for module in (gazetteer, departures)
         for name, value in vars(module).items()
-        if name.isupper() and isinstance(value, frozenset) and all(isinstance(w, str) for w in value)
+        if name.isupper()
+        and isinstance(value, frozenset | tuple)
+        and all(isinstance(w, str) and not isinstance(w, EntryKind) for w in value)
     }
-    assert {"CONNECTORS", "ANCHOR_WORDS", "LIST_WORDS", "LEAVE_WORDS"} <= set(lists)
+    assert {"CONNECTORS", "ANCHOR_WORDS", "LIST_WORDS", "LEAVE_WORDS", "KK_VERB_STEMS"} <= set(lists)
     unfolded = {name: sorted(w for w in words if fold(w) != w) for name, words in lists.items()}
     assert not any(unfolded.values()), unfolded
 
@@ -453,6 +470,14 @@ def test_chinese_names_of_returnee_status_name_the_kazakhs(gaz: Gazetteer) -> No
     assert labels(gaz, "今年获得“坎达斯”身份的回归同胞中，来自中国的占45%", EntryKind.KAZAKH) == {"kazakh"}
     assert labels(gaz, "奥拉尔曼在阿拉木图定居", EntryKind.KAZAKH) == {"kazakh"}
     assert labels(gaz, "中国游客在阿拉木图购物", EntryKind.KAZAKH) == set()
+
+
+def test_a_place_named_many_times_is_read_at_a_few_mentions(gaz: Gazetteer) -> None:
+    """Each mention of a place is read where it stands, up to MAX_REPEATS later ones: a tag cloud that names
+    one country 200 times stays as cheap to read as one that names it once."""
+    ev = evidence(gaz, ["China, " * 200 + "Mongolia and Turkey Kazakhs"])
+    assert len(ev.repeats) == MAX_REPEATS
+    assert {ev.hits[n].surface for n, _ in ev.repeats} == {"china"}
 
 
 def test_sentence_breaks_fall_on_spaces_of_the_folded_text() -> None:

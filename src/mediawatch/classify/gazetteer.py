@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from mediawatch.classify.departures import about_persecution, departure_spans, origin_spans
-from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, is_cjk, parse_name
+from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, parse_name
 from mediawatch.errors import ConfigError
 
 
@@ -129,7 +129,7 @@ class Gazetteer:
                 if entry.kind in reported:
                     surface = folded[start:end]
                     people = entry.kind is EntryKind.COMMUNITY and self._holds_ethnonym(surface)
-                    opens = people and len(surface.split()) > 1 and self._holds_ethnonym(surface.split()[0])
+                    opens = people and self._opens(surface)
                     hits.append(Hit(entry, surface, start, end, people=people, opens=opens))
         # another people's name inside a longer name of the Kazakhs is not that people: Kyrgyz "казак тили" (the
         # Kazakh language) holds Russian "казак" (a Cossack)
@@ -165,6 +165,19 @@ class Gazetteer:
                     for index, _, _ in matcher.find(word)
                 )
         return False
+
+    def _opens(self, surface: str) -> bool:
+        """Whether a (folded) community name starts with the ethnonym and ends with a place: "kazakhs of
+        china", «казахи китая», after which a list may go on. Not "chinese kazakhs" or «моңғолия қазақтары»
+        (Kazakh and Turkish go on with the sentence), nor an organisation ("kazak kultur dernegi")."""
+        words = surface.split()
+        if len(words) < 2 or not self._holds_ethnonym(words[0]):
+            return False
+        places = self._layers[0][0]
+        return any(
+            self.entries[index].kind in COUNTRY_KINDS and end == len(words[-1])
+            for index, _, end in places.find(words[-1])
+        )
 
     def _relation(self, hit: Hit, folded: str) -> list[Hit] | None:
         """``None``, or, when ``hit`` is a demonym or community name inside an adjective of two states, the
@@ -370,17 +383,19 @@ def folded_words(text: str) -> frozenset[str]:
 
 
 # Words that may stand between names of one list ("Mongolia, China and Turkey"; punctuation is folded away).
-CONNECTORS = folded_words(
+# The Chinese ones only join a list: 与 and 和 also mean "with" (蒙古国哈萨克族与中国代表会谈).
+LIST_ONLY = folded_words("和 及 与 與 以及")
+CONNECTORS = LIST_ONLY | folded_words(
     """
     and or as well also from of in to the и или а также из в мен пен бен және немесе ve veya ile und
-    oder et ou e y va yoki ham hem da de ва 和 及 与 與 以及 der die das den dem des la le les
+    oder et ou e y va yoki ham hem da de ва der die das den dem des la le les
     """
 )
 # Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
 # "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Afghanistan's
 # ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between ("refugees crossed Pakistan")
 # breaks the tie.
-ANCHOR_WORDS = CONNECTORS | folded_words(
+ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     """
     s who that which living live lives lived settled moved residing resident based born families family
     community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
@@ -556,24 +571,26 @@ class Evidence:
         return support
 
 
-_STOP = re.compile(r"[.!?…]+|[。！？]+")
-_OPENERS = "\"'«“„‘([ "
+# a sentence's end: . ! ? … (closing quotes or brackets may follow), then a space and the next sentence
+_STOP = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
+# always an end: ideographic and fullwidth stops; a clause or headline break: ; | a spaced dash, a line break
+_BREAK = re.compile(r"[。！？．｡]+|\s*[;|]\s*|\s+[–—]\s+|[ \t]*\n\s*")
+_OPENERS = "\"'«“„‘([ \t\n"
 
 
 def sentence_breaks(text: str, folded: str) -> frozenset[int]:
-    """Offsets in ``folded`` (``fold(text)``) where a sentence of ``text`` ended: at 。！？, and at . ! ? …
-    followed by a space and a capital letter, a digit or an ideograph ("U.S. and Canada" goes on). Empty
-    when the pieces do not fold back into ``folded`` exactly (then nothing is cut)."""
-    cuts = [0]
+    """Offsets in ``folded`` (``fold(text)``) where a sentence or clause of ``text`` ended: at . ! ? …
+    (closing quotes or brackets may follow) before a space and a capital letter, a digit or a letter of a
+    script without capitals (Chinese, Arabic), so "U.S. and Canada" goes on; and always at 。！？, ; | a
+    spaced dash and a line break. Empty when the pieces do not fold back into ``folded`` exactly (then
+    nothing is cut)."""
+    ends = [m.end() for m in _BREAK.finditer(text)]
     for m in _STOP.finditer(text):
-        if m.group()[-1] not in "。！？":
-            rest = text[m.end() : m.end() + 4]
-            following = rest.lstrip(_OPENERS)[:1]
-            if not rest[:1].isspace() or not following or not (
-                following.isupper() or following.isdigit() or is_cjk(following)
-            ):
-                continue
-        cuts.append(m.end())
+        following = text[m.end() : m.end() + 6].lstrip(_OPENERS)[:1]
+        caseless = following.isalpha() and following.upper() == following.lower()
+        if following and (following.isupper() or following.isdigit() or caseless):
+            ends.append(m.end())
+    cuts = [0, *sorted(set(ends))]
     if len(cuts) == 1:
         return frozenset()
     pieces = [fold(text[a:b]) for a, b in zip(cuts, [*cuts[1:], len(text)], strict=True)]
@@ -587,6 +604,9 @@ def sentence_breaks(text: str, folded: str) -> frozenset[int]:
             joined += " "
         joined += piece
     return frozenset(offsets) if joined == folded else frozenset()
+
+
+MAX_REPEATS = 2  # later mentions of one place that are read (a tag cloud names one 50 times)
 
 
 def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
@@ -604,7 +624,11 @@ def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
             if key not in first:
                 first[key] = len(hits)
                 hits.append(replace(hit, part=part))
-            elif part == hits[first[key]].part and hit.entry.kind in PLACE_KINDS:
+            elif (
+                part == hits[first[key]].part
+                and hit.entry.kind in PLACE_KINDS
+                and sum(n == first[key] for n, _ in repeats) < MAX_REPEATS
+            ):
                 repeats.append((first[key], replace(hit, part=part)))  # a place named again
     return Evidence(
         tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit, tuple(breaks), tuple(repeats)

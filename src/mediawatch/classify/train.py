@@ -187,7 +187,7 @@ def item_evidence(taxonomy: Taxonomy, title: str, text: str, lang: str | None = 
     lead = lead_text(text)
     # a full stop after a title that has none, as in the text the model reads: the title's last name and the
     # lead's first are not one phrase ("…festival in Hungary" + "Kazakh akyns from Xinjiang…")
-    stop = "." if title and lead and title.rstrip()[-1:] not in (".", "!", "?", "。", "！", "？", ":") else ""
+    stop = "." if title and lead and title.rstrip()[-1:] not in (".", "!", "?", "。", "！", "？") else ""
     original = f"{title.rstrip()}{stop} {lead}".strip()
     prepared = text_for(title, text, lang=lang)
     parts = [original] if prepared == original else [original, prepared]
