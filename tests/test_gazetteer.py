@@ -425,6 +425,11 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
         # each mention of a place is read where it stands (the second Omsk is tied, and Orenburg with it)
         ("Ein Fotograf aus Frankreich fotografierte Omsk und die Mongolei. Er zeigt kasachische Familien in "
          "Omsk und Orenburg", {"RU"}),
+        # a word for people between the ethnonym and the place still ties it; a word for a thing does not
+        ("Kazakh entrepreneurs from Turkey, Germany and France met at an Istanbul diaspora forum",
+         {"TR", "DE", "FR"}),
+        ("Kazakh exports to China grew, the Kazakh community of Turkey said", {"TR"}),
+        ("Казахские студенты в Праге провели Наурыз вместе с гостями из Австрии", {"CZ"}),
         # a name tied at one mention does not tie what follows its other mentions
         ("Kazakhs living in Mongolia held a fair. Later, Mongolia and Russia signed a gas deal", {"MN"}),
         # clause and headline breaks, and a full stop before a closing quote or bracket

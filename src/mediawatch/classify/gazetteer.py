@@ -392,9 +392,9 @@ CONNECTORS = LIST_ONLY | folded_words(
     """
 )
 # Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
-# "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Afghanistan's
-# ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between ("refugees crossed Pakistan")
-# breaks the tie.
+# "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Kazakh students
+# in Prague", "Afghanistan's ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between
+# ("refugees crossed Pakistan") breaks the tie, and so does a word for a thing ("Kazakh exports to China").
 ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     """
     s who that which living live lives lived settled moved residing resident based born families family
@@ -403,6 +403,12 @@ ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
     den dem im lebende lebenden leben wohnen wohnende wohnenden familien familie gemeinschaft gemeinde
     的 在
+    students student pupils youth women elders children herders nomads craftsmen artisans artists musicians
+    singers poets writers scholars teachers entrepreneurs businessmen businesspeople refugees migrants
+    emigrants returnees activists organisations organizations associations societies groups
+    студенты студентов учащиеся молодёжь молодежь молодежи женщины дети предприниматели бизнесмены
+    художники музыканты писатели беженцы мигранты организации общества объединения
+    studenten schüler jugendliche frauen kinder unternehmer künstler flüchtlinge vereine verbände
     """
 )
 ANCHOR_GAP = 3  # at most this many such words
