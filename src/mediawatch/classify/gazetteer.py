@@ -460,7 +460,7 @@ class Evidence:
         places = [
             (n, h)
             for n, h in [*enumerate(self.hits), *self.repeats]
-            if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM
+            if h.entry.kind in PLACE_KINDS
         ]
         # a community name with the ethnonym ("Kazakhs of China") is tied by itself, and a list it opens with a
         # word such as "and" ties the names after it ("Kazakhs of China and Mongolia"). Nothing between them
@@ -515,8 +515,7 @@ class Evidence:
         return {places[i][0] for i in tied | named}
 
     def _place_spans(self) -> tuple[list[int], list[tuple[int, int, int]]]:
-        kinds = COUNTRY_KINDS | {EntryKind.DEMONYM}
-        places = [n for n, h in enumerate(self.hits) if h.entry.kind in kinds]
+        places = [n for n, h in enumerate(self.hits) if h.entry.kind in PLACE_KINDS]
         return places, [(self.hits[n].part, self.hits[n].start, self.hits[n].end) for n in places]
 
     def country_support(self) -> dict[str, list[str]]:
@@ -557,7 +556,7 @@ class Evidence:
         focus: dict[str, list[str]] = {}
         for n, hit in enumerate(self.hits):
             kind = hit.entry.kind
-            if n in skip or (kind not in COUNTRY_KINDS and kind is not EntryKind.DEMONYM):
+            if n in skip or kind not in PLACE_KINDS:
                 continue
             code = hit.entry.countries[0]
             is_focus = n in tied or kind is EntryKind.COMMUNITY
@@ -620,6 +619,7 @@ def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
     first: dict[tuple[str, str, str], int] = {}  # a name's first hit, by index in ``hits``
     hits: list[Hit] = []
     repeats: list[tuple[int, Hit]] = []
+    read_again: dict[int, int] = {}  # later mentions kept, by the name's index in ``hits``
     folded: list[str] = []
     breaks: list[frozenset[int]] = []
     for part, text in enumerate(texts):
@@ -631,11 +631,12 @@ def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
                 first[key] = len(hits)
                 hits.append(replace(hit, part=part))
             elif (
-                part == hits[first[key]].part
+                part == hits[n := first[key]].part
                 and hit.entry.kind in PLACE_KINDS
-                and sum(n == first[key] for n, _ in repeats) < MAX_REPEATS
+                and read_again.get(n, 0) < MAX_REPEATS
             ):
-                repeats.append((first[key], replace(hit, part=part)))  # a place named again
+                read_again[n] = read_again.get(n, 0) + 1
+                repeats.append((n, replace(hit, part=part)))  # a place named again
     return Evidence(
         tuple(hits), gazetteer.home, tuple(folded), gazetteer.transit, tuple(breaks), tuple(repeats)
     )

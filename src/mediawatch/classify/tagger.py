@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mediawatch.classify.gazetteer import COUNTRY_KINDS, EntryKind, Evidence, Hit
+from mediawatch.classify.gazetteer import PLACE_KINDS, EntryKind, Evidence, Hit
 from mediawatch.classify.heads import Heads, Vector
 from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
@@ -161,9 +161,12 @@ class Tagger:
         # the parts that speak for the verdict: the relevant ones (the most relevant one when none is)
         good = [r for r in readings if r.relevance >= heads.threshold]
         good = good or [max(readings, key=lambda r: r.relevance)]
-        supports = [r.evidence.country_support() for r in good]
-        first = next((k for k, found in enumerate(supports) if found), 0)
-        shown, support = good[first], supports[first]
+        shown = good[0]
+        support: dict[str, list[str]] = {}
+        for reading in good:  # the first that names a country (worked out no further than needed)
+            if found := reading.evidence.country_support():
+                shown, support = reading, found
+                break
         ev = shown.evidence
         countries = tuple(sorted(support)) if relevant else ()
         topic_scores = np.mean([r.topic_scores for r in good], axis=0)
@@ -273,7 +276,7 @@ def _places(hits: Sequence[Hit]) -> list[dict[str, str]]:
     transliterated, and the first reading (the text as written) is the one shown."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     for h in hits:
-        if h.entry.kind in COUNTRY_KINDS or h.entry.kind is EntryKind.DEMONYM:
+        if h.entry.kind in PLACE_KINDS:
             out.setdefault((h.entry.label, h.entry.kind.value), {
                 "name": h.entry.label, "country": h.entry.countries[0], "kind": h.entry.kind.value, "text": h.surface,
             })

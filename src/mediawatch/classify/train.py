@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from mediawatch.classify.gazetteer import EntryKind, Evidence, evidence, load_yaml_mapping
 from mediawatch.classify.heads import Heads, Vector, sigmoid
 from mediawatch.classify.taxonomy import Taxonomy
-from mediawatch.classify.translit import lead_text, text_for
+from mediawatch.classify.translit import join_title, lead_text, text_for
 from mediawatch.errors import ConfigError
 from mediawatch.files import write_atomic
 
@@ -184,11 +184,9 @@ def gazetteer_features(ev: Evidence) -> NDArray[np.float32]:
 
 def item_evidence(taxonomy: Taxonomy, title: str, text: str, lang: str | None = None) -> Evidence:
     """Gazetteer evidence from the original title and lead and from the text the model reads."""
-    lead = lead_text(text)
-    # a full stop after a title that has none, as in the text the model reads: the title's last name and the
-    # lead's first are not one phrase ("…festival in Hungary" + "Kazakh akyns from Xinjiang…")
-    stop = "." if title and lead and title.rstrip()[-1:] not in (".", "!", "?", "。", "！", "？") else ""
-    original = f"{title.rstrip()}{stop} {lead}".strip()
+    # the title ends as a sentence, as in the text the model reads ("…festival in Hungary" + "Kazakh families
+    # from Xinjiang…" is not Hungary), and here after a colon too ("Kazakhs of Mongolia:" + "China and Russia…")
+    original = join_title(title, lead_text(text), ends=".!?。！？").strip()
     prepared = text_for(title, text, lang=lang)
     parts = [original] if prepared == original else [original, prepared]
     return evidence(taxonomy.gazetteer, parts)

@@ -264,6 +264,15 @@ def lead_text(text: str, limit: int = LEAD_CHARS) -> str:
     return cut[: space if space > limit // 2 else limit].rstrip()
 
 
+def join_title(title: str, body: str, ends: str = ".!?。！？:") -> str:
+    """``title`` and ``body`` as one text, with a full stop between them unless the title ends with one of
+    ``ends``: the title's last words and the body's first are not one phrase."""
+    title = title.rstrip()
+    if not (title and body):
+        return title or body
+    return f"{title} {body}" if title[-1] in ends else f"{title}. {body}"
+
+
 def _body(title: str, text: str) -> tuple[str, str]:
     """Title and text with whitespace collapsed; the title is taken off the text's start when repeated there."""
     title = " ".join(title.split())
@@ -298,11 +307,7 @@ def text_for(title: str, text: str, *, lang: str | None = None) -> str:
     longer text as several such leads: see :func:`text_windows`.)
     """
     title, body = _body(title, text)
-    body = lead_text(body)
-    if title and body:
-        joined = f"{title} {body}" if title[-1] in ".!?。！？:" else f"{title}. {body}"
-    else:
-        joined = title or body
+    joined = join_title(title, lead_text(body))
     script: Script | None = None
     if lang == "kk":
         found = dominant_script(joined)
