@@ -1,5 +1,6 @@
-"""Places a migration started from: "Kazakhs who fled Xinjiang", "left China in 1949", «бежавшие из Китая»,
-"Қытайдан көшіп келген", "Doğu Türkistan'dan göç eden", "从新疆迁往土耳其".
+"""Places a migration started from or passed through: "Kazakhs who fled Xinjiang", "left China in 1949",
+«бежавшие из Китая», "Қытайдан көшіп келген", "Doğu Türkistan'dan göç eden", "从新疆迁往土耳其", "moved to
+Sweden from Turkey", "via Iran".
 
 Such a place names where a community came from, not where it lives. The gazetteer's country evidence
 (:meth:`mediawatch.classify.gazetteer.Evidence.country_support`) sets these places aside when the text places
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 from mediawatch.classify.names import fold
 
-__all__ = ["about_persecution", "departure_spans", "origin_spans"]
+__all__ = ["about_persecution", "departure_spans", "destination_spans", "origin_spans", "origins_listed"]
 
 # (part, start, end) of a place name in the folded texts; a start below 0: position unknown (an acronym)
 Span = tuple[int, int, int]
@@ -40,14 +41,17 @@ FROM_VERBS = frozenset(
     """.split()
 )
 FROM_VERB_STEMS = ("переех", "переезж", "беж", "сбеж", "убеж", "уех", "уезж", "выех", "эмигр", "мигрир",
-                   "ушл", "ушед", "перебрал", "перебира", "выселе", "депортир")
-FROM_WORDS = frozenset({"from", "из"})
+                   "ушл", "ушед", "перебрал", "перебира", "выселе", "депортир",
+                   # German, folded (geflüchtet is gefluchtet): "aus China geflohen", "flohen aus der Mongolei"
+                   "geflohen", "floh", "gefluchtet", "fluchtet", "ausgewandert", "vertrieben", "umgesiedelt")
+FROM_WORDS = frozenset({"from", "из", "aus"})
 FILLERS = frozenset(
-    "the their his her its our native homeland home out of communist soviet era then what is now".split()
+    "the their his her its our native homeland home out of communist soviet era then what is now"
+    " der die dem den des".split()
 )
 # After "from X": a destination ("from Xinjiang to Turkey", «из Китая в Турцию»: the word then a place) or
 # a settlement ("from the Altai before settling in Kayseri").
-TO_WORDS = frozenset({"to", "into", "в", "во"})
+TO_WORDS = frozenset({"to", "into", "в", "во", "nach"})
 SETTLE_WORDS = frozenset({"settling", "settled", "settle"})
 # Words that continue a list of places ("fled China and Mongolia", "left Xinjiang, China"), with the figures
 # of a statistic ("came from Uzbekistan (48 percent), China (21 percent) and Turkmenistan").
@@ -56,10 +60,17 @@ LIST_WORDS = frozenset(  # folded, as the text they are compared with (және 
     for word in """
     and or as well и или а также мен пен бен және немесе ve veya und oder et ou e y va percent per cent pct
     процента процентов процент пайыз пайызы yuzde people persons families человек семей семьи адам отбасы
-    kisi aile followed by then далее затем следом ardindan
+    kisi aile followed by then далее затем следом ardindan der die den dem des la le les
     """.split()
 )
+# A stage of a journey: "via Turkey", «через Иран», and German "über den Iran … nach Europa" (über also
+# means "about", so only with a destination after it); Turkish "İran üzerinden". Not French "par", which is
+# also "by" ("financé par l'Allemagne").
+VIA_WORDS = frozenset({"via", "через"})
+VIA_DE = "uber"  # folded über
+VIA_TR = "uzerinden"  # folded üzerinden
 LIST_GAP = 4
+POSSESSIVE = frozenset({"s"})  # "from Mongolia's Bayan-Ölgii" (the apostrophe is folded to a space)
 # Kazakh: the ablative case on the place, then a verb of moving or fleeing ("Қытайдан көшіп келген",
 # "Моңғолиядан қашып"); Latin-script Kazakh is also read transliterated to Cyrillic.
 KK_ABLATIVE = ("дан", "ден", "тан", "тен", "нан", "нен")
@@ -74,12 +85,38 @@ ZH_FROM = ("从", "從", "自")
 ZH_VERBS = ("迁", "遷", "逃", "移居", "移民", "出走", "流亡", "搬")
 ZH_LEAVE = ("逃离", "逃離", "离开", "離開", "逃出", "出逃", "逃往")
 
+# Where a migration went: a verb of migrating before "to"/«в» ("moved to Sweden", "immigrating to Canada",
+# "fled via Iran and Turkey to Germany", «переехали в Германию»), "settled in Gävle", German "nach
+# Deutschland ausgewandert", Turkish "Almanya'ya göç eden", Kazakh "Түркияға көшкен", 移居德国. Not "came" or
+# "arrived", which are also the words of a visit ("came to Istanbul for the kurultai").
+MOVE_VERBS = frozenset(
+    """
+    moved moving move moves fled flee flees fleeing emigrated emigrating emigrate immigrated immigrating
+    immigrate migrated migrating relocated relocating resettled resettling settled settling
+    """.split()
+)
+MOVE_STEMS = ("переех", "переезж", "переселил", "переселя", "эмигрир", "бежал", "бежав", "перебрал",
+              "перебира", "уехал", "уехав", "уезжа")
+MOVE_WINDOW = 6  # words between the verb and "to": "fled via Iran and Turkey to Germany"
+SETTLE_IN = frozenset(
+    fold(word) for word in "settled settling resettled resettling settle обосновались поселились осели".split()
+)
+IN_WORDS = frozenset({"in", "в", "во"})
+DE_MOVE = ("zogen", "gezogen", "umgezogen", "flohen", "geflohen", "gefluchtet", "fluchteten", "ausgewandert",
+           "auswanderten", "eingewandert", "einwanderten", "ubersiedelt", "ubersiedelten")
+TR_DATIVE = frozenset({"ya", "ye", "a", "e", "na", "ne"})
+TR_MOVE = ("goc", "yerles", "tasin")
+KK_DATIVE = ("га", "ге", "қа", "ке")
+KK_MOVE = ("кош", "коныстан")
+ZH_TO = ("迁往", "遷往", "移居", "移民到", "移民至", "定居")
+
 # Persecution: a text about camps, detention or repression concerns the community in the place it speaks of,
 # even when the witnesses fled it ("Kazakhs who fled Xinjiang's camps testified in Geneva" is about Kazakhs in
-# China). Read on folded text.
+# China). A refugee camp on the way («лагерь беженцев», the Kashmir camps of 1950) is not one. Read on folded
+# text.
 PERSECUTION = re.compile(
-    r"\bcamps?\b|\bdetain|\bdetention|\bre ?educat|\bpersecut|\brepress|\bcrackdown|\binternment"
-    r"|лагер|задерж|репресс|преследов|т[уұ]тқын|қамау|қамал"
+    r"(?<!refugee )\bcamps?\b|\bdetain|\bdetention|\bre ?educat|\bpersecut|\brepress|\bcrackdown|\binternment"
+    r"|лагер(?![а-я]*\s+беженц)|задерж|репресс|преследов|т[уұ]тқын|қамау|қамал"
     r"|\bkamp(?:lar|larda|lara|ta|a)?\b|gozalti|\btutuk|\bzulum|\blager\b|internier|verfolg"
     r"|集中营|再教育|拘留|拘押|关押|迫害|镇压"
 )
@@ -135,25 +172,62 @@ def _departs_cjk(text: str, start: int, end: int) -> bool:
     return before.endswith(ZH_FROM) and after.startswith(ZH_VERBS)
 
 
-def _departs(span: Span, texts: Sequence[str], starts: set[int]) -> bool:
+def _preceding(text: str, start: int, limit: int = 4) -> list[tuple[str, int]]:
+    """The last ``limit`` words before position ``start``, each with its start."""
+    return [(m.group(0), m.start()) for m in _WORD.finditer(text, max(0, start - 40 * limit), start)][-limit:]
+
+
+def _destination_after(text: str, end: int) -> bool:
+    """Whether a word of destination ("nach") follows within a few words: "über den Iran nach Europa"."""
+    return any(w in TO_WORDS for w, _ in _following(text, end, limit=6))
+
+
+def _destination_before(text: str, at: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether a destination place ends right before position ``at`` (the word "from"): "moved to Sweden
+    from Turkey", «переехали в Германию из Турции», "nach Deutschland aus der Türkei"."""
+    for start, end in spans:
+        if end <= at and not text[end:at].strip():
+            before = [w for w, _ in _preceding(text, start)]
+            while before and before[-1] in FILLERS:
+                before.pop()
+            return bool(before) and before[-1] in TO_WORDS
+    return False
+
+
+def _located(span: Span, texts: Sequence[str]) -> tuple[str, int, int, str] | None:
+    """The folded text a place name stands in, its start and end, and the name; ``None`` when the position
+    is unknown (an acronym)."""
     part, start, end = span
     if start < 0 or not 0 <= part < len(texts):
+        return None
+    return texts[part], start, end, texts[part][start:end]
+
+
+def _departs(span: Span, texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> bool:
+    if (located := _located(span, texts)) is None:
         return False
-    text = texts[part]
-    surface = text[start:end]
+    text, start, end, surface = located
     if _is_cjk(surface):
         return _departs_cjk(text, start, end)
-    before = text[:start].split()[-4:]
+    preceding = _preceding(text, start)
     after = _following(text, end)
     words = [w for w, _ in after]
-    while before and before[-1] in FILLERS:
-        before.pop()
+    while preceding and preceding[-1][0] in FILLERS:
+        preceding.pop()
+    before = [w for w, _ in preceding]
     if before and before[-1] in LEAVE_WORDS:
+        return True
+    if before and (before[-1] in VIA_WORDS or (before[-1] == VIA_DE and _destination_after(text, end))):
+        return True
+    if words and words[0] == VIA_TR:
         return True
     if before and before[-1] in FROM_WORDS:
         if len(before) > 1 and (before[-2] in FROM_VERBS or before[-2].startswith(FROM_VERB_STEMS)):
             return True
-        if _after_from_is_move(after, starts):
+        if _after_from_is_move(after, {s for s, _ in spans}):
+            return True
+        # the destination came first: "moved to Sweden from Turkey" (not "came to the congress from Mongolia")
+        if _destination_before(text, preceding[-1][1], spans):
             return True
     last = surface.split()[-1] if surface.split() else ""
     if _kk_ablative(last) and words and (words[0].startswith(KK_VERB_STEMS) or words[0] in KK_VERBS):
@@ -161,13 +235,11 @@ def _departs(span: Span, texts: Sequence[str], starts: set[int]) -> bool:
     return len(words) > 1 and words[0] in TR_ABLATIVE and words[1].startswith(TR_VERB_STEMS)
 
 
-def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
-    """Indexes of ``spans`` (place names) that a text names as a point of departure, with the places listed
-    right after one ("fled China and Mongolia")."""
-    starts_by_part: dict[int, set[int]] = {}
-    for part, start, _ in spans:
-        starts_by_part.setdefault(part, set()).add(start)
-    found = {n for n, span in enumerate(spans) if _departs(span, texts, starts_by_part.get(span[0], set()))}
+def _listed_after(found: set[int], spans: Sequence[Span], texts: Sequence[str],
+                  also: frozenset[str] = frozenset()) -> set[int]:
+    """``found`` with the places listed right after one of them ("fled China and Mongolia"), and with the
+    words in ``also`` allowed between them too."""
+    found = set(found)
     changed = True
     while changed:
         changed = False
@@ -179,11 +251,60 @@ def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
                 if other_part != part or other_end > start:
                     continue
                 gap = texts[part][other_end:start].split()
-                if len(gap) <= LIST_GAP and all(w in LIST_WORDS or w.isdigit() for w in gap):
+                if len(gap) <= LIST_GAP and all(w in LIST_WORDS or w in also or w.isdigit() for w in gap):
                     found.add(n)
                     changed = True
                     break
     return found
+
+
+def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """Indexes of ``spans`` (place names) that a text names as a point of departure, with the places listed
+    right after one ("fled China and Mongolia")."""
+    by_part: dict[int, list[tuple[int, int]]] = {}
+    for part, start, end in spans:
+        by_part.setdefault(part, []).append((start, end))
+    found = {n for n, span in enumerate(spans) if _departs(span, texts, by_part.get(span[0], []))}
+    return _listed_after(found, spans, texts, also=POSSESSIVE)
+
+
+def _arrives(span: Span, texts: Sequence[str]) -> bool:
+    if (located := _located(span, texts)) is None:
+        return False
+    text, start, end, surface = located
+    if _is_cjk(surface):
+        return text[max(0, start - 3):start].endswith(ZH_TO)
+    before = [w for w, _ in _preceding(text, start, limit=MOVE_WINDOW + 2)]
+    while before and before[-1] in FILLERS:
+        before.pop()
+    after = [w for w, _ in _following(text, end)]
+    if before and before[-1] in TO_WORDS:
+        window = before[-1 - MOVE_WINDOW : -1]
+        if any(w in MOVE_VERBS or w.startswith(MOVE_STEMS) for w in window):
+            return True
+        if before[-1] == "nach" and (
+            any(w.startswith(DE_MOVE) for w in after) or any(w.startswith(DE_MOVE) for w in window[-2:])
+        ):
+            return True
+    if len(before) > 1 and before[-1] in IN_WORDS and before[-2] in SETTLE_IN:
+        return True
+    if len(after) > 1 and after[0] in TR_DATIVE and after[1].startswith(TR_MOVE):
+        return True
+    last = surface.split()[-1] if surface.split() else ""
+    return last.endswith(KK_DATIVE) and bool(after) and after[0].startswith(KK_MOVE)
+
+
+def destination_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """Indexes of ``spans`` that a text names as where a migration went ("moved to Sweden", "settled in
+    Gävle", "nach Deutschland ausgewandert", "Almanya'ya göç eden"), with the places listed right after one
+    ("moved to Germany and France")."""
+    return _listed_after({n for n, span in enumerate(spans) if _arrives(span, texts)}, spans, texts)
+
+
+def origins_listed(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """:func:`origin_spans` with the places listed after one, and a possessive's place ("from Mongolia's
+    Bayan-Ölgii")."""
+    return _listed_after(origin_spans(spans, texts), spans, texts, also=POSSESSIVE)
 
 
 def origin_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:

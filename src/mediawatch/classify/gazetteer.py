@@ -19,7 +19,13 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
-from mediawatch.classify.departures import about_persecution, departure_spans, origin_spans
+from mediawatch.classify.departures import (
+    about_persecution,
+    departure_spans,
+    destination_spans,
+    origin_spans,
+    origins_listed,
+)
 from mediawatch.classify.names import NameMatcher, Parsed, declined_forms, fold, parse_name
 from mediawatch.errors import ConfigError
 
@@ -113,9 +119,17 @@ class Gazetteer:
         repr=False, compare=False, default=(None, {})
     )
 
-    def find(self, text: str) -> tuple[Hit, ...]:
-        """All names found in ``text`` (folded first), by layer, the longest name at each place."""
+    def find(self, text: str, breaks: frozenset[int] | None = None) -> tuple[Hit, ...]:
+        """All names found in ``text`` (folded first), by layer, the longest name at each place.
+
+        No name runs across the end of a sentence (``breaks``, offsets in the folded text; worked out here
+        when not given): "…arrival from Xinjiang. Kazakh families…" holds Xinjiang, not "Xinjiang Kazakhs".
+        """
         folded = fold(text)
+        if breaks is None:
+            breaks = sentence_breaks(text, folded)
+        cuts = sorted(breaks)
+        segments = list(zip([0, *(k + 1 for k in cuts)], [*cuts, len(folded)], strict=True))
         hits: list[Hit] = []
         pattern, acronyms = self._acronyms
         if pattern is not None:
@@ -124,7 +138,10 @@ class Gazetteer:
                 # positions of acronym hits refer to the original text: keep them out of adjacency checks
                 hits.append(Hit(self.entries[acronyms[m.group(0)]], m.group(0), -10, -10))
         for matcher, reported in self._layers:
-            for index, start, end in matcher.find(folded):
+            found = (
+                (index, a + start, a + end) for a, b in segments for index, start, end in matcher.find(folded[a:b])
+            )
+            for index, start, end in found:
                 entry = self.entries[index]
                 if entry.kind in reported:
                     surface = folded[start:end]
@@ -393,11 +410,14 @@ CONNECTORS = LIST_ONLY | folded_words(
 )
 # Words that may stand between the ethnonym (or a diaspora term) and a place that it ties to the community:
 # "Kazakhs of Mongolia", "Kazakhs living in Omsk", "Kazakh families in the Netherlands", "Kazakh students
-# in Prague", "Afghanistan's ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族". A verb in between
-# ("refugees crossed Pakistan") breaks the tie, and so does a word for a thing ("Kazakh exports to China").
+# in Prague", "Afghanistan's ethnic Kazakhs", "Çin'deki Kazaklar", "蒙古国的哈萨克族", and the community's own
+# places: "a Kazakh-medium school in Mongolia", «казахское село в Оренбургской области». A verb in between
+# ("refugees crossed Pakistan") breaks the tie, and so does a word for a thing ("Kazakh exports to China") or
+# for the state's institutions ("the Kazakh embassy in Turkey").
 ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     """
     s who that which living live lives lived settled moved residing resident based born families family
+    now today currently around near ныне сейчас сегодня теперь heute jetzt
     community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
     проживающих проживающий семьи семей община общины диаспора диаспоры на по со тұратын тұрған
     қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
@@ -409,6 +429,8 @@ ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     студенты студентов учащиеся молодёжь молодежь молодежи женщины дети предприниматели бизнесмены
     художники музыканты писатели беженцы мигранты организации общества объединения
     studenten schüler jugendliche frauen kinder unternehmer künstler flüchtlinge vereine verbände
+    school schools mosque mosques village villages aul auls medium language
+    школа школы школ школе школу мечеть мечети село села сёла аул аулы schule schulen moschee dorf dörfer
     """
 )
 ANCHOR_GAP = 3  # at most this many such words
@@ -533,11 +555,29 @@ class Evidence:
           statistics of returnees by origin) the places of origin are the community's countries, and so
           they are in a text about camps, detention or repression (witnesses who fled Xinjiang speak of the
           Kazakhs of China). See :mod:`mediawatch.classify.departures`.
+        * A foreign place named as where a migration went ("moved to Sweden", "immigrating to Canada",
+          "nach Deutschland ausgewandert") is where the community lives: the places it came from ("from
+          Turkey", "Kazakhs from Mongolia's Bayan-Ölgii") or passed through ("via Iran") are then context, as
+          long as the destination still counts without them.
         * A name shared by several countries (Altai) only adds to a country already supported.
         """
         places, spans = self._place_spans()
         departed = {places[k] for k in departure_spans(spans, self.texts)}
-        if departed and not about_persecution(self.texts):
+        arrived = {
+            places[k]
+            for k in destination_spans(spans, self.texts)
+            if self.hits[places[k]].entry.countries[0] != self.home
+        }
+        if (departed or arrived) and about_persecution(self.texts):
+            return self._support(set())
+        if arrived:
+            # the community went abroad ("moved to Sweden from Turkey", "immigrating to Canada"): where it
+            # came from and passed through is context, the destination is where it lives
+            origins = {places[k] for k in origins_listed(spans, self.texts)}
+            support = self._support((departed | origins) - arrived)
+            if any(self.hits[n].entry.countries[0] in support for n in arrived):
+                return support
+        if departed:
             origins = {places[k] for k in origin_spans(spans, self.texts)}
             support = self._support(departed)
             settled = {
@@ -625,7 +665,7 @@ def evidence(gazetteer: Gazetteer, texts: Iterable[str]) -> Evidence:
     for part, text in enumerate(texts):
         folded.append(fold(text))
         breaks.append(sentence_breaks(text, folded[-1]))
-        for hit in gazetteer.find(text):
+        for hit in gazetteer.find(text, breaks[-1]):
             key = (hit.entry.label, hit.entry.kind, hit.surface)
             if key not in first:
                 first[key] = len(hits)

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from mediawatch.classify.embed import Embedder, Kind
 
 # Bump when the features (or the text the model reads) change: cached heads are then retrained.
-FEATURE_VERSION = 11
+FEATURE_VERSION = 12
 # e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
 # topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
 EMBED_KIND: Kind = "passage"
