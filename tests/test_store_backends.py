@@ -169,6 +169,8 @@ SEARCH_TITLES = {
     "nauryz-en": "NAURYZ in London",
     "kazakh-up": "ҚАЗАҚ тілі",
     "quote": 'It\'s "quoted"',
+    "london-ru": "Казахская диаспора Лондона",
+    "istanbul": "İstanbul'da Nevruz",
 }
 
 
@@ -184,6 +186,12 @@ SEARCH_TITLES = {
         ("nauryz", {"nauryz-en"}),
         ("наурыз", {"nauryz-ru"}),  # Cyrillic: the lower/Title/UPPER variants match on SQLite too
         ("қазақ", {"kazakh-up"}),
+        # any mix of capitals in any script (SQLite's own LIKE folds ASCII only), Turkish İ as i
+        ("диаспора лондона", {"london-ru"}),
+        ("КАЗАХСКАЯ диаспора", {"london-ru"}),
+        ("Қазақ ТІЛІ", {"kazakh-up"}),
+        ("istanbul", {"istanbul"}),
+        ("İSTANBUL", {"istanbul"}),
         ("it's \"q", {"quote"}),
         ("kazakh", {"pct", "thousand"}),
         ("full body text", {"body"}),  # the main text is searched too

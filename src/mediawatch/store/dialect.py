@@ -1,5 +1,5 @@
-"""The only place that knows SQL dialects differ: insert-or-ignore, upsert, text order and the size of an
-``IN (...)`` list (SQLite, PostgreSQL)."""
+"""The only place that knows SQL dialects differ: insert-or-ignore, upsert, text order, case-insensitive
+search and the size of an ``IN (...)`` list (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,47 @@ def _bytewise_default(element: bytewise, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(bytewise, "postgresql")
 def _bytewise_postgresql(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
     return f'{compiler.process(element.column, **kw)} COLLATE "C"'
+
+
+def search_fold(value: object) -> object:
+    """Text as case-insensitive search compares it: case-folded, without the dot above that folding leaves on
+    Turkish İ ("İstanbul" is "istanbul"). Registered as the SQL function ``mw_fold`` on SQLite connections."""
+    return value.casefold().replace("\u0307", "") if isinstance(value, str) else value
+
+
+class contains_folded(ColumnElement[bool]):  # lower case: used like a SQL function
+    """``column`` contains ``pattern`` (a LIKE pattern, ``\\`` escapes) in any letter case, in every script.
+
+    PostgreSQL's ILIKE folds Unicode case (Turkish İ is read as I first); SQLite's LIKE and lower() fold
+    ASCII only (``Лондона`` would not find ``лондона``), so there both sides go through :func:`search_fold`,
+    registered on each connection."""
+
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], pattern: str) -> None:
+        from sqlalchemy import Boolean
+
+        self.column = column
+        self.pattern = pattern
+        self.type = Boolean()
+
+
+@compiles(contains_folded)
+def _contains_folded_default(element: contains_folded, compiler: SQLCompiler, **kw: Any) -> str:
+    from sqlalchemy import func
+
+    # ILIKE folds Unicode case, but Turkish İ lower-cases to i with a dot above: both sides read it as I
+    column = func.translate(element.column, "\u0130", "I")
+    return compiler.process(column.ilike(element.pattern.replace("\u0130", "I"), escape="\\"), **kw)
+
+
+@compiles(contains_folded, "sqlite")
+def _contains_folded_sqlite(element: contains_folded, compiler: SQLCompiler, **kw: Any) -> str:
+    from sqlalchemy import func
+
+    folded = func.mw_fold(element.column).like(search_fold(element.pattern), escape="\\")
+    return compiler.process(folded, **kw)

@@ -168,6 +168,9 @@ def _keep_sqlite_file(engine: Engine) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    from mediawatch.store.dialect import search_fold
+
+    dbapi_conn.create_function("mw_fold", 1, search_fold, deterministic=True)
     cur = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_MS}"):
         cur.execute(f"PRAGMA {pragma}")

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, exists, func, literal, or_, select
 
 from mediawatch.models import ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
-from mediawatch.store.dialect import IN_LIST_SIZE, bytewise, in_lists
+from mediawatch.store.dialect import IN_LIST_SIZE, bytewise, contains_folded, in_lists
 from mediawatch.store.evidence import Why, parse_why
 from mediawatch.store.stories import DigestRecord
 
@@ -373,19 +373,11 @@ def _conditions(query: ItemQuery) -> list[Any]:
 
 
 def _search(text: str) -> Any:
-    """Case-insensitive substring match on title, summary and text, in portable SQL.
-
-    ``ilike`` is ILIKE on PostgreSQL (Unicode-aware) and lower(..) LIKE lower(..) on SQLite, whose lower()
-    only folds ASCII; the lower/Title/UPPER variants of the query cover Cyrillic and other scripts there.
-    """
+    """Case-insensitive substring match on title, summary and text, in every script and on both backends
+    (see :class:`mediawatch.store.dialect.contains_folded`)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    variants = dict.fromkeys([escaped])
-    if not escaped.isascii():
-        variants.update(
-            dict.fromkeys([escaped.lower(), escaped.capitalize(), escaped.upper(), escaped.title()])
-        )
     cols = (t.item.c.title, t.item.c.summary, t.item.c.text)
-    return or_(*(col.ilike(f"%{v}%", escape="\\") for v in variants for col in cols))
+    return or_(*(contains_folded(col, f"%{escaped}%") for col in cols))
 
 
 def _fields(query: ItemQuery) -> dict[str, Any]:
