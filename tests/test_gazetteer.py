@@ -369,6 +369,18 @@ def test_the_state_is_not_the_people(gaz: Gazetteer) -> None:
     assert labels(gaz, "Kasachische Studenten in Berlin", EntryKind.KAZAKH) == {"kazakh"}
 
 
+def test_a_national_team_is_the_state(gaz: Gazetteer) -> None:
+    """Before: "Kasachische Ringer-Nationalmannschaft … in Dortmund" read as Kazakhs in Germany (relevance 0.82):
+    Kazakhstan's national teams abroad are a negative class of the label scheme."""
+    for text in ("Kazakh national team trains in Dortmund", "Kasachische Ringer-Nationalmannschaft in Dortmund",
+                 "Казахская сборная по борьбе в Стамбуле", "Kazak milli takımı Ankara'da",
+                 "L'équipe nationale kazakhe à Prémanon"):
+        assert labels(gaz, text, EntryKind.KAZAKH) == set(), text
+        assert labels(gaz, text, EntryKind.HOME) == {"Kazakh state"}, text
+    # a team of the community is still the community
+    assert labels(gaz, "Kazakh team of Bayan-Ölgii won the kokpar cup", EntryKind.KAZAKH) == {"kazakh"}
+
+
 def test_the_persian_cossack_brigade_is_not_the_kazakhs(gaz: Gazetteer) -> None:
     """Before: Persian قزاق, both "Kazakh" and "Cossack", made the Qajar Cossack Brigade (بریگاد قزاق), its
     barracks (قزاقخانه) and division Kazakh evidence."""
