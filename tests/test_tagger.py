@@ -361,6 +361,35 @@ def real_tagger(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             False,
             (),
         ),
+        # citizens of Kazakhstan abroad acting as a community (relevant 0.02 and 0.07 before examples of them
+        # were written), and tourists and grants, which are not
+        (
+            "哈萨克斯坦留学生在西安庆祝纳吾肉孜节",
+            "在西安各高校学习的哈萨克斯坦留学生欢聚一堂，品尝民族美食，表演传统歌舞，共同庆祝纳吾肉孜节。",
+            True,
+            (),
+        ),
+        (
+            "Қытайдағы қазақстандық студенттер Наурыз тойлады",
+            "Бейжің университеттерінде оқитын қазақстандық студенттер ұлттық тағамдар мен әндермен Наурыз "
+            "мерекесін атап өтті.",
+            True,
+            ("CN",),
+        ),
+        (
+            "Kazakhstani tourists stranded at Antalya airport",
+            "Several hundred holidaymakers from Kazakhstan spent the night at the airport after their charter "
+            "flight to Almaty was cancelled.",
+            False,
+            (),
+        ),
+        (
+            "Казахстанцам напомнили о сроках подачи заявок на гранты в Китае",
+            "Министерство науки сообщило, что приём документов на обучение в китайских вузах по "
+            "межправительственной квоте завершится в апреле.",
+            False,
+            (),
+        ),
     ],
 )
 def test_real_model_decisions(
