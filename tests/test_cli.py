@@ -178,6 +178,34 @@ def test_reading_commands_refuse_a_database_that_does_not_exist(workdir: Path, c
     assert (digests / "2024-W10.md").read_text(encoding="utf-8") == "# the real digest\n"
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
+                                 "sqlite:///file:mem?mode=memory&uri=true"])
+@pytest.mark.parametrize("command", [["export"], ["digest", "--week", "2024-W10", "--out", "digests"],
+                                     ["classify"], ["label", "abc", "--relevant"]])
+def test_reading_commands_refuse_a_database_url_without_a_file(workdir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                command: list[str], url: str) -> None:
+    """MEDIAWATCH_DB="sqlite:///$UNSET" is an in-memory database: empty, like a missing file, so a digest of it
+    must not replace the real one, nor an export print nothing as if nothing were stored."""
+    digests = workdir / "digests"
+    digests.mkdir()
+    (digests / "2024-W10.md").write_text("# the real digest\n", encoding="utf-8")
+    monkeypatch.setenv("MEDIAWATCH_DB", url)
+    code, out, err = run(*command)
+    assert code == 2, (out, err)
+    assert out == ""
+    assert err.startswith(f"--db/MEDIAWATCH_DB: '{url}' names no database file"), err
+    assert (digests / "2024-W10.md").read_text(encoding="utf-8") == "# the real digest\n"
+    assert sorted(p.name for p in workdir.iterdir()) == ["digests", "sources.yaml"]
+
+
+def test_reading_commands_take_an_sqlite_uri_to_an_existing_file(workdir: Path) -> None:
+    open_store("sqlite:///mediawatch.db").close()
+    code, out, err = run("export", "--db", f"sqlite:///file:{workdir / 'mediawatch.db'}?uri=true")
+    assert (code, out, err) == (0, "", "")
+    code, out, err = run("export", "--db", f"sqlite:///file:{workdir / 'other.db'}?uri=true")
+    assert code == 2 and err.startswith(f"--db/MEDIAWATCH_DB: no database at '{workdir / 'other.db'}'"), err
+
+
 def test_db_upgrade(workdir: Path) -> None:
     code, out, _ = run("db", "upgrade")
     assert code == 0 and f"schema at revision {head_revision()}" in out

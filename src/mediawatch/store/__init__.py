@@ -74,10 +74,18 @@ class AddReport:
 def open_store(url: str, *, migrate: bool = True, existing: bool = False) -> Store:
     """Open (and by default create/upgrade) the database at ``url``.
 
-    ``existing``: refuse (ConfigError) a SQLite file that does not exist instead of creating an empty one, for
-    commands that only read what is stored: a mistyped ``--db`` or another working folder would otherwise
+    ``existing``: refuse (ConfigError) a SQLite file that does not exist instead of creating an empty one, and
+    a SQLite URL that names no file (in memory), for commands that only read what is stored: a mistyped ``--db`` or another working folder would otherwise
     give an empty result (and an empty digest written over a real one) without a word."""
     missing = missing_sqlite_file(url) if existing else None
+    if missing == "":
+        from sqlalchemy.engine import make_url
+
+        shown = url if make_url(url).password is None else display_url(url)  # as typed: SQLite has no password
+        raise ConfigError(
+            f"--db/MEDIAWATCH_DB: {shown!r} names no database file (an in-memory database holds "
+            f"nothing collected; is a variable in the URL unset?); give the path of the SQLite file"
+        )
     if missing is not None:
         raise ConfigError(
             f"--db/MEDIAWATCH_DB: no database at {missing!r} (nothing has been collected there; check --db or "

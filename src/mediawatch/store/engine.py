@@ -65,16 +65,28 @@ def display_url(url: str) -> str:
 
 def missing_sqlite_file(url: str) -> str | None:
     """The path of the SQLite file ``url`` names when that file does not exist yet (else None: it exists, or
-    ``url`` is an in-memory or non-SQLite database, whose existence opening will tell)."""
+    ``url`` is not a SQLite database, whose existence opening will tell). A SQLite URL that names no file at
+    all (``sqlite://``, ``sqlite:///``, ``sqlite:///:memory:``, a ``mode=memory`` URI) is returned as the
+    empty string: an in-memory database, empty every time it is opened, has never stored anything either."""
+    from urllib.parse import unquote, urlsplit
+
     from sqlalchemy.engine import make_url
 
     try:
         parsed = make_url(url)
     except (SQLAlchemyError, ValueError):
         return None  # reported by open_store with the setting's name
-    database = parsed.database
-    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:" or database.startswith("file:"):
+    if not parsed.drivername.startswith("sqlite"):
         return None
+    database = parsed.database or ""
+    if database.startswith("file:") and str(parsed.query.get("uri", "")).lower() in ("true", "1"):
+        # an SQLite URI (sqlite:///file:path?uri=true): its path, unless it asks for memory
+        uri = urlsplit(database)
+        if parsed.query.get("mode") == "memory" or "mode=memory" in uri.query:
+            return ""
+        database = unquote(uri.path)
+    if not database or database == ":memory:":
+        return ""
     return None if os.path.exists(database) else database
 
 
