@@ -29,7 +29,14 @@ from pydantic import (
 from mediawatch.errors import ConfigError
 from mediawatch.models import SourceId, SourceKind
 from mediawatch.source_values import DEFAULT_EVERY, Country, Every, Language, TimeZone, Url
-from mediawatch.yamltree import TooManyValues, locate, plain_data, value_position
+from mediawatch.yamltree import (
+    TooManyValues,
+    locate,
+    parse_yaml_tree,
+    plain_data,
+    read_yaml_text,
+    value_position,
+)
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024  # a sources file is a few KB; 1 MB is thousands of sources
@@ -234,45 +241,7 @@ def load_sourcefile(path: Path) -> SourceFile:
 def read_sourcefile_text(path: Path) -> str:
     """The file's text (UTF-8, a BOM allowed); ConfigError naming the file (and the line of a byte that is
     not UTF-8) when it is missing, unreadable, larger than :data:`MAX_FILE_BYTES` or not UTF-8."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        size = MAX_FILE_BYTES // (1024 * 1024)
-        message = f"{path}:1:1: the file is larger than {size} MB; is it the sources file?"
-        raise ConfigError(message, [message])
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        message = f"{path}:1:1: the file is UTF-16; save it as UTF-8"
-        raise ConfigError(message, [message])
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
-        byte = data[exc.start]
-        message = f"{path}:{line}:{col}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
-        raise ConfigError(message, [message]) from None
-
-
-MAX_NESTING = 64  # flow collections ([ {) inside each other; the file's own structure needs about five
-
-
-def _too_deep(text: str) -> tuple[int, int] | None:
-    """LINE, COL where flow collections nest deeper than MAX_NESTING (brackets inside quotes are counted too,
-    which can only make a pathological file fail sooner), or None. Cheap for ordinary files."""
-    if text.count("[") + text.count("{") <= MAX_NESTING:
-        return None
-    depth = 0
-    for match in re.finditer(r"[\[\]{}]", text):
-        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
-        if depth > MAX_NESTING:
-            before = text[: match.start()]
-            return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
-    return None
+    return read_yaml_text(path, max_bytes=MAX_FILE_BYTES, what="the sources file")
 
 
 def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) -> SourceFile:
@@ -280,37 +249,7 @@ def parse_sourcefile(text: str, path: Path, *, sources_required: bool = True) ->
 
     ``sources_required=False`` reads a file without a ``sources`` key as listing none (``sources add``, which
     is about to write that key)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.reader import ReaderError
-
-    deep = _too_deep(text)
-    if deep is not None:
-        line, col = deep
-        raise ConfigError("invalid YAML", [
-            f"{path}:{line}:{col}: YAML error: nested more than {MAX_NESTING} levels deep; a sources file needs a few"
-        ])
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except RecursionError:  # block (indentation) nesting the bracket count above does not see
-        raise ConfigError("invalid YAML", [
-            f"{path}:1:1: YAML error: nested too deeply to read; a sources file needs a few levels"
-        ]) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(filter(None, [exc.context, exc.problem]))
-        raise ConfigError("invalid YAML", [f"{path}:{line}:{col}: YAML syntax error: {what}"]) from None
-    except ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
-        before = text[: exc.position]
-        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
-        problem = f"{path}:{line}:{col}: YAML error: character U+{code:04X} is not allowed in YAML"
-        raise ConfigError("invalid YAML", [problem]) from None
-    except YAMLError as exc:
-        what = " ".join(str(exc).split())
-        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {what}"]) from None
+    data = parse_yaml_tree(text, path, what="a sources file")
     if data is None:
         data = {}
     if not isinstance(data, dict):

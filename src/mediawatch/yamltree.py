@@ -1,10 +1,97 @@
-"""ruamel.yaml trees as the validator needs them: plain data (with a bound on alias expansion), and the line and
-column of a key, a value or a pydantic error location, for ``FILE:LINE:COL`` problems."""
+"""ruamel.yaml trees as the validators of operators' files need them (the sources file, the taxonomy and
+gazetteer override files): the file's text (UTF-8, bounded), its round-trip tree (YAML errors as
+``FILE:LINE:COL`` problems), plain data (with a bound on alias expansion), and the line and column of a key, a
+value or a pydantic error location."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
+
+from mediawatch.errors import ConfigError
+
+MAX_NESTING = 64  # flow collections ([ {) inside each other; an operator's file needs a few
+
+
+def read_yaml_text(path: Path, *, max_bytes: int, what: str) -> str:
+    """The file's text (UTF-8, a BOM allowed); ConfigError naming the file (and the line of a byte that is
+    not UTF-8) when it is missing, unreadable, larger than ``max_bytes`` or not UTF-8. ``what`` names the
+    file in the size message ("the sources file")."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        size = max_bytes // (1024 * 1024)
+        message = f"{path}:1:1: the file is larger than {size} MB; is it {what}?"
+        raise ConfigError(message, [message])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = f"{path}:1:1: the file is UTF-16; save it as UTF-8"
+        raise ConfigError(message, [message])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
+        message = f"{path}:{line}:{col}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+        raise ConfigError(message, [message]) from None
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """LINE, COL where flow collections nest deeper than MAX_NESTING (brackets inside quotes are counted too,
+    which can only make a pathological file fail sooner), or None. Cheap for ordinary files."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_NESTING:
+            before = text[: match.start()]
+            return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+    return None
+
+
+def parse_yaml_tree(text: str, path: Path | str, *, what: str) -> Any:
+    """``text`` as a ruamel round-trip tree (which knows the line and column of every node); ConfigError with
+    one ``FILE:LINE:COL: YAML …`` problem when it is not YAML (``what``, "a sources file", is named when it
+    nests too deeply)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    deep = _too_deep(text)
+    if deep is not None:
+        line, col = deep
+        raise ConfigError("invalid YAML", [
+            f"{path}:{line}:{col}: YAML error: nested more than {MAX_NESTING} levels deep; {what} needs a few"
+        ])
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except RecursionError:  # block (indentation) nesting the bracket count above does not see
+        raise ConfigError("invalid YAML", [
+            f"{path}:1:1: YAML error: nested too deeply to read; {what} needs a few levels"
+        ]) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(filter(None, [exc.context, exc.problem]))
+        raise ConfigError("invalid YAML", [f"{path}:{line}:{col}: YAML syntax error: {problem}"]) from None
+    except ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        problem = f"{path}:{line}:{col}: YAML error: character U+{code:04X} is not allowed in YAML"
+        raise ConfigError("invalid YAML", [problem]) from None
+    except YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {problem}"]) from None
 
 
 def plain_data(node: Any, max_values: int) -> Any:
