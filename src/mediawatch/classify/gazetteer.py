@@ -74,12 +74,17 @@ class Hit:
 def load_yaml_mapping(text: str, source: str) -> dict[str, object]:
     """Parse YAML text whose top level must be a mapping (errors name ``source`` and the line)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
         data = YAML(typ="safe").load(text)
+    except MarkedYAMLError as exc:  # one line, SOURCE:LINE:COL, as the override files' errors
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        message = f"{where}: YAML syntax error: {' '.join(filter(None, [exc.context, exc.problem]))}"
+        raise ConfigError(message) from exc
     except YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+        raise ConfigError(f"{source}: invalid YAML: {' '.join(str(exc).split())}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -372,17 +377,15 @@ def build_gazetteer(data: Mapping[str, object], source: str = "gazetteer") -> Ga
 
 
 def load_packaged(name: str, override: Path | None) -> tuple[dict[str, object], str]:
-    """The packaged ``data/NAME`` merged with an operator's override file when given, and a source label
-    naming both for error messages."""
+    """The packaged ``data/NAME`` merged with an operator's override file when given (checked first, its
+    problems as ``FILE:LINE:COL`` lines), and a source label naming both for error messages."""
     packaged = resources.files("mediawatch.classify").joinpath(f"data/{name}")
     data = load_yaml_mapping(packaged.read_text(encoding="utf-8"), f"{name} (packaged)")
     if override is None:
         return data, name
-    try:
-        extra = override.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{override}: cannot read the {name} override ({exc})") from exc
-    return merge_data(data, load_yaml_mapping(extra, str(override))), f"{name} + {override}"
+    from mediawatch.classify.overrides import load_override
+
+    return merge_data(data, load_override(override, name, data)), f"{name} + {override}"
 
 
 def load_gazetteer(override: Path | None = None) -> Gazetteer:
