@@ -68,30 +68,28 @@ def parse_yaml_tree(text: str, path: Path | str, *, what: str) -> Any:
     deep = _too_deep(text)
     if deep is not None:
         line, col = deep
-        raise ConfigError("invalid YAML", [
+        raise _yaml_error(
             f"{path}:{line}:{col}: YAML error: nested more than {MAX_NESTING} levels deep; {what} needs a few"
-        ])
+        )
     yaml = YAML(typ="rt")
     try:
         return yaml.load(text)
     except RecursionError:  # block (indentation) nesting the bracket count above does not see
-        raise ConfigError("invalid YAML", [
-            f"{path}:1:1: YAML error: nested too deeply to read; {what} needs a few levels"
-        ]) from None
+        raise _yaml_error(f"{path}:1:1: YAML error: nested too deeply to read; {what} needs a few levels") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(filter(None, [exc.context, exc.problem]))
-        raise ConfigError("invalid YAML", [f"{path}:{line}:{col}: YAML syntax error: {problem}"]) from None
+        raise _yaml_error(f"{path}:{line}:{col}: YAML syntax error: {problem}") from None
     except ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
         before = text[: exc.position]
         line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
         code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
         problem = f"{path}:{line}:{col}: YAML error: character U+{code:04X} is not allowed in YAML"
-        raise ConfigError("invalid YAML", [problem]) from None
+        raise _yaml_error(problem) from None
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
-        raise ConfigError("invalid YAML", [f"{path}:1:1: YAML error: {problem}"]) from None
+        raise _yaml_error(f"{path}:1:1: YAML error: {problem}") from None
 
 
 def plain_data(node: Any, max_values: int) -> Any:
@@ -161,3 +159,8 @@ def locate(data: Any, loc: tuple[Any, ...], err_type: str, *, kinds: Collection[
         pos = value_position(node, "kind")
         dotted += ".kind"
     return pos[0], pos[1], dotted or "(file)"
+
+
+def _yaml_error(problem: str) -> ConfigError:
+    """The one problem of a file that is not YAML, as the error's message too (a log line shows it whole)."""
+    return ConfigError(problem, [problem])
