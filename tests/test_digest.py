@@ -427,6 +427,33 @@ def test_iso_weeks_are_utc_monday_to_monday() -> None:
         IsoWeek.of(datetime(2025, 3, 17))
 
 
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Almaty", "America/New_York"])
+def test_a_week_too_early_to_compare_is_a_value_error_not_an_overflow(tz: str) -> None:
+    """0001-W01 has no previous week (nor a trend): OverflowError from previous() used to reach the CLI."""
+    for early in ("0001-W01", "0001-W07"):
+        with pytest.raises(ValueError, match=f"{early} is too early: a digest compares the week with the 7 weeks"):
+            IsoWeek.parse(early, tz).require_history(7)
+    IsoWeek.parse("0001-W09", tz).require_history(7)
+    with pytest.raises(ValueError, match="0000 has no ISO weeks"):
+        IsoWeek.parse("0000-W01", tz)
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "0000-W01"])
+def test_digest_command_refuses_a_week_too_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, week: str) -> None:
+    from click.testing import CliRunner
+
+    from mediawatch.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    open_store("sqlite:///mediawatch.db").close()
+    for tz in ("UTC", "Asia/Almaty"):
+        result = CliRunner().invoke(main, ["digest", "--week", week, "--out", "out"],
+                                    env={"MEDIAWATCH_DIGEST_TIMEZONE": tz, "MEDIAWATCH_DB": None})
+        assert result.exit_code == 2, (result.output, result.exception)
+        assert "Invalid value for --week: " in result.stderr and "Traceback" not in result.output
+        assert not (tmp_path / "out").exists()
+
+
 def test_last_complete_week() -> None:
     assert last_complete_week(datetime(2025, 3, 24, 0, 0, tzinfo=UTC)) == IsoWeek(2025, 12)
     assert last_complete_week(datetime(2025, 3, 23, 23, 59, tzinfo=UTC)) == IsoWeek(2025, 11)

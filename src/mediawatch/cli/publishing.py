@@ -20,6 +20,7 @@ from mediawatch.cli.common import BASE_URL_HELP, common_options, fail, load_sett
 def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path | None, verbose: int) -> None:
     """Write the weekly digest for editors: OUT/YYYY-Www.md and OUT/YYYY-Www.html (with charts)."""
     from mediawatch.app import system_clock
+    from mediawatch.digest.run import TREND_WEEKS
     from mediawatch.digest.week import IsoWeek
     from mediawatch.pipeline import run_digest
 
@@ -27,6 +28,7 @@ def digest(week: str | None, out_dir: Path | None, db: str | None, sources: Path
     try:
         iso = IsoWeek.parse(week, settings.digest_timezone) if week else None
         if iso is not None:
+            iso.require_history(TREND_WEEKS - 1)  # 0001-W01 has no previous week nor a trend
             iso.require_started(system_clock())  # a week not begun yet has nothing to digest
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None

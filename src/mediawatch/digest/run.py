@@ -45,7 +45,9 @@ def load_digest(
 ) -> Digest:
     """Everything the digest needs, read from the store, as a :class:`Digest` value.
 
-    A ValueError when ``week`` has not started by ``now``."""
+    A ValueError when ``week`` has not started by ``now``, or is too early to have the weeks it is compared
+    with."""
+    week.require_history(TREND_WEEKS - 1)
     week.require_started(now)
     # the week under way: what was published up to now (an item dated later is a feed's clock error, not news)
     items = store.week_items(week.start, min(week.end, now))

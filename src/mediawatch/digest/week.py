@@ -35,6 +35,8 @@ class IsoWeek:
     tz: str = field(default="UTC")  # IANA name of the zone whose Mondays bound the week
 
     def __post_init__(self) -> None:
+        if not 1 <= self.year <= 9999:
+            raise ValueError(f"{self.year:04d} has no ISO weeks (years run from 0001 to 9999)")
         if not 1 <= self.week <= _weeks_in(self.year):
             raise ValueError(f"{self.year} has no ISO week {self.week} (it has {_weeks_in(self.year)})")
         zone(self.tz)
@@ -103,6 +105,18 @@ class IsoWeek:
                 f"{self} has not started yet: it starts on {local} {self.tz}{utc}; "
                 f"choose the current week ({IsoWeek.of(now, self.tz)}, digested so far) or an earlier one"
             )
+
+    def require_history(self, weeks: int) -> None:
+        """A ValueError when the ``weeks`` weeks before this one (and their bounds) cannot be represented: they
+        would begin before 0001-01-01, where a digest's comparison with the previous week and its trend chart
+        cannot reach (``0001-W01``)."""
+        try:
+            self.shift(-weeks).start
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"{self} is too early: a digest compares the week with the {weeks} weeks before it, and those "
+                f"would begin before the year 1"
+            ) from None
 
     def is_partial(self, now: datetime) -> bool:
         """True while the week is under way at ``now`` (started, not ended): its digest covers it so far."""
