@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -299,9 +300,31 @@ def test_article_links_robots_txt_refuses_are_not_taken(loopserver: LoopServer) 
 
 def test_http_404_is_reported(loopserver: LoopServer) -> None:
     url = loopserver.url("/gone")
-    result = invoke(probe, [url, "--json"])
+    result = invoke(probe, [url])
     assert result.exit_code == 1 and result.stdout == ""
     assert f"error: HTTP 404 ({url})" in result.stderr
+
+
+def test_every_failure_with_json_prints_one_object_with_its_error(loopserver: LoopServer) -> None:
+    """--json prints one object, a failure included: a script reading stdout got nothing to parse."""
+    gone = loopserver.url("/gone")
+    image = loopserver.serve("/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, content_type="image/png")
+    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/news/"
+        cases = [(gone, "HTTP 404"), (image, "not a feed or a web page (image/png)"), (dead, "could not connect")]
+        for url, reason in cases:
+            result = invoke(probe, [url, "--json"])
+            assert result.exit_code == 1, result.output
+            data = json.loads(result.stdout)  # one object, nothing else on stdout
+            assert data["url"] == url and data["kind"] is None and data["failed_url"] == url
+            assert reason in data["error"], data
+            assert result.stderr == f"error: {data['error']} ({url})\n"
+    # a usage error keeps exit 2 and its message, and gives the object too
+    result = CliRunner().invoke(probe, [gone, "--selector", "a[[", "--json"])
+    assert result.exit_code == 2 and "not a valid CSS selector" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["url"] == gone and data["error"].startswith("--selector: 'a[[' is not a valid CSS selector")
 
 
 def test_timeout_is_reported(loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch) -> None:

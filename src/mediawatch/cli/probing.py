@@ -54,8 +54,9 @@ def _check_url(url: str) -> None:
                                  param_hint="URL") from None
 
 
-def _run_probe(url: str, settings: Settings, selector: str | None) -> ProbeReport:
-    """The probe, or the collector's reason on standard error and exit 1."""
+def _run_probe(url: str, settings: Settings, selector: str | None, *, as_json: bool = False) -> ProbeReport:
+    """The probe, or the collector's reason on standard error and exit 1 (with ``as_json``, also one JSON
+    object on standard output, as a report would be)."""
     import asyncio
 
     from mediawatch.errors import SourceError
@@ -64,9 +65,18 @@ def _run_probe(url: str, settings: Settings, selector: str | None) -> ProbeRepor
     try:
         return asyncio.run(probe_url(url, settings, selector=selector))
     except SourceError as exc:
+        if as_json:
+            _echo_json_error(url, exc.reason, exc.url)
         where = f" ({_safe(exc.url)})" if exc.url else ""
         click.echo(f"error: {_safe(exc.reason)}{where}", err=True)
         sys.exit(1)
+
+
+def _echo_json_error(url: str, error: str, failed_url: str | None = None) -> None:
+    """What ``probe --json`` prints when there is no report: the address given, ``kind`` null, the reason in
+    ``error`` and the address it is about (``failed_url``: a redirect's target, the robots.txt that refused)."""
+    record = {"url": url, "kind": None, "error": error, "failed_url": failed_url or url}
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
 # ---------------------------------------------------------------------------------------------- probe
@@ -81,14 +91,21 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
     """Fetch URL as `collect` would and say what it is: a feed, a YouTube channel or playlist, or a news page
     (its feeds, the article links taken and the links rejected, with reasons). Ends with a sources.yaml stanza.
 
-    Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1. A YouTube
-    channel or playlist whose feed cannot be read is reported in full, then exits 1 too.
+    Errors (HTTP 404, blocked by robots.txt, timeout) print the collector's reason and exit 1 (with --json,
+    also an object with "error"). A YouTube channel or playlist whose feed cannot be read is reported in full,
+    then exits 1 too.
     """
 
-    _check_url(url)
-    _check_selector(selector)
+    try:
+        _check_url(url)
+        _check_selector(selector)
+    except click.BadParameter as exc:
+        if as_json:  # a usage error (exit 2) still gives a script its one object
+            shown = url.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            _echo_json_error(shown, f"{exc.param_hint}: {exc.message}")
+        raise
     settings = load_settings(verbose=verbose)
-    report = _run_probe(url, settings, selector)
+    report = _run_probe(url, settings, selector, as_json=as_json)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
