@@ -504,11 +504,43 @@ def test_sources_add_refuses_a_file_that_is_already_broken(loopserver: LoopServe
     assert loopserver.requests == []  # nothing fetched for a file that cannot be edited
 
 
-def test_sources_add_creates_a_missing_file(loopserver: LoopServer, tmp_path: Path) -> None:
+def test_sources_add_creates_a_missing_file_only_when_asked(loopserver: LoopServer, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--sources typo.yaml` used to start a new file beside the real one without a word."""
+    url = serve_rss(loopserver, "/rss.xml")
     path = tmp_path / "new.yaml"
-    result = invoke(add, [serve_rss(loopserver, "/rss.xml"), "--sources", str(path)])
+    result = invoke(add, [url, "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"{path}: file not found; nothing written (give --create to start a new sources file "
+                             f"there)\n")
+    assert not path.exists() and loopserver.requests == []  # refused before anything is fetched
+    monkeypatch.chdir(tmp_path)  # the default file (sources.yaml) is refused the same way
+    monkeypatch.delenv("MEDIAWATCH_SOURCES", raising=False)
+    result = invoke(add, [url])
+    assert result.exit_code == 2 and result.stderr.startswith("sources.yaml: file not found;"), result.output
+    result = invoke(add, [url, "--sources", str(path), "--create"])
     assert result.exit_code == 0, result.output
     assert [s.id for s in load_sourcefile(path).sources] == ["127-0-0-1"]
+    missing = tmp_path / "nofolder" / "sources.yaml"
+    result = invoke(add, [url, "--sources", str(missing)])
+    assert result.exit_code == 2 and f"(nor does its folder {missing.parent})" in result.stderr
+
+
+def test_sources_add_refuses_a_selector_for_a_feed(loopserver: LoopServer, tmp_path: Path) -> None:
+    """The selector was dropped from the stanza without a word; probe says it was not used."""
+    path = tmp_path / "sources.yaml"
+    path.write_text("version: 1\nsources:\n", encoding="utf-8")
+    url = serve_rss(loopserver, "/rss.xml")
+    result = invoke(add, [url, "--selector", "nav a", "--sources", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"--selector: {url} is a feed (rss); a selector picks article links on a "
+                                    f"listing page"), result.stderr
+    assert result.stderr.rstrip().endswith(f"nothing written to {path}")
+    assert path.read_text(encoding="utf-8") == "version: 1\nsources:\n"
+    shown = invoke(probe, [url, "--selector", "nav a", "--json"])
+    assert shown.exit_code == 0 and "selector" not in json.loads(shown.stdout)["suggested"]
+    assert any(n.startswith("--selector 'nav a' not used: the address is a feed")
+               for n in json.loads(shown.stdout)["notes"])
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_different_feeds_of_one_host_are_both_added(loopserver: LoopServer, tmp_
     feed = serve_rss(loopserver, "/rss.xml")  # the server routes on the path: both URLs answer with it
     path = tmp_path / "sources.yaml"
     for url in (feed, feed + "?lang=kk"):
-        result = CliRunner().invoke(add, [url, "--sources", str(path)], catch_exceptions=False)
+        result = CliRunner().invoke(add, [url, "--sources", str(path), "--create"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
     assert [(s.id, s.url) for s in load_sourcefile(path).sources] == [
         ("127-0-0-1", feed), ("127-0-0-1-2", feed + "?lang=kk")

@@ -16,7 +16,7 @@ Failures of the URL itself are raised as the collector's errors (``FetchError``/
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -81,7 +81,7 @@ async def probe(
                 "(https://www.youtube.com/@name or /channel/UC…) or a playlist (/playlist?list=…)",
                 url=url,
             )
-        return await _probe_youtube(url, address, fetcher, settings)
+        return _selector_unused(await _probe_youtube(url, address, fetcher, settings), selector)
     if (parts.hostname or "").lower() == "youtu.be":
         video = "a YouTube video link; probe the channel's address (https://www.youtube.com/@name)"
         raise ParseError(PROBE_ID, video, url=url)
@@ -111,7 +111,19 @@ async def probe(
         timezone=_timezone(check, country),
     )
     notes = (f"feed warning: {feed.warning}",) if feed.warning else ()
-    return ProbeReport(url, result.url, "rss", check.title, language, stanza, feed=check, notes=notes)
+    report = ProbeReport(url, result.url, "rss", check.title, language, stanza, feed=check, notes=notes)
+    return _selector_unused(report, selector)
+
+
+def _selector_unused(report: ProbeReport, selector: str | None) -> ProbeReport:
+    """A feed or YouTube report for a probe given a selector, with a note that it was not used: a selector
+    picks article links on a listing page, and the stanza is not a page's."""
+    if selector is None or report.kind == "page":
+        return report
+    what = "a YouTube feed" if report.kind == "youtube" else "a feed"
+    note = (f"--selector {selector!r} not used: the address is {what}, and a selector picks article links on "
+            f"a listing page (probe the listing page's address for a page source)")
+    return replace(report, notes=(*report.notes, note))
 
 
 # ---------------------------------------------------------------------------------------------- feeds

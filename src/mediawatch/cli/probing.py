@@ -193,15 +193,18 @@ def _page_lines(report: ProbeReport) -> list[str]:
 @click.option("--selector", metavar="CSS", help="CSS selector for article links (makes it a page source).")
 @click.option("--sources", "sources", type=click.Path(path_type=Path),
               help="Sources file (default sources.yaml; env MEDIAWATCH_SOURCES).")
+@click.option("--create", is_flag=True, help="Start a new sources file when the file does not exist.")
 @click.option("-v", "--verbose", count=True, help="More log output.")
 @click.pass_context
 def add(ctx: click.Context, url: str, source_id: str | None, selector: str | None, sources: Path | None,
-        verbose: int) -> None:
+        create: bool, verbose: int) -> None:
     """Probe URL and append the suggested stanza to the sources file, keeping its comments and layout.
 
     Nothing is written when the result would not validate (FILE:LINE:COL problems, exit 2), when a source of
-    the file already collects the same feed (exit 2, naming it) or when the address cannot be read (exit 1).
-    A taken id gets a numeric suffix unless --id was given.
+    the file already collects the same feed (exit 2, naming it), when the sources file does not exist and
+    --create was not given (exit 2), when --selector was given for a feed (exit 2: a selector is for page
+    sources) or when the address cannot be read (exit 1). A taken id gets a numeric suffix unless --id was
+    given.
     """
     from mediawatch.errors import ConfigError
     from mediawatch.files import folder_lock
@@ -214,6 +217,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     settings = load_settings(db=group.get("db"), sources=sources or group.get("sources"),
                              verbose=verbose or group.get("verbose") or 0)
     path = settings.sources
+    _require_file(path, create)  # a mistyped --sources is not a new file
     try:
         text = read_sourcefile_text(path) if path.exists() else ""
         if text.strip():
@@ -225,6 +229,12 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         click.echo(f"error: {_safe(report.error)}; nothing written to {path}", err=True)
         sys.exit(1)
     stanza = dict(report.suggested)
+    if selector is not None and stanza.get("kind") != "page":
+        what = "a YouTube channel or playlist" if report.kind == "youtube" else "a feed"
+        click.echo(f"--selector: {_safe(url)} is {what} ({stanza.get('kind')}); a selector picks article links on "
+                   f"a listing page and only a page source takes it: drop --selector to add the feed, or give "
+                   f"the listing page's address; nothing written to {path}", err=True)
+        sys.exit(EXIT_CONFIG)
     if source_id is not None:
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
@@ -234,6 +244,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     # add` (or an editor) wrote meanwhile is kept, and two additions never take the same id.
     try:
         with folder_lock(path.parent):
+            _require_file(path, create)  # not removed meanwhile
             text = read_sourcefile_text(path) if path.exists() else ""
             addition = add_stanza(text, stanza, path, keep_id=source_id is not None, also=also,
                                   handle=report.youtube.handle if report.youtube else None, remembered=remembered)
@@ -247,6 +258,16 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
         sys.exit(1)
     click.echo(addition.item_yaml.rstrip("\n"))
     click.echo(f"added source {addition.stanza['id']!r} to {path}")
+
+
+def _require_file(path: Path, create: bool) -> None:
+    """Exit 2 when the sources file does not exist and the operator did not ask for a new one."""
+    if create or path.exists():
+        return
+    folder = "" if path.parent.is_dir() else f" (nor does its folder {path.parent})"
+    click.echo(f"{path}: file not found{folder}; nothing written (give --create to start a new sources file "
+               f"there)", err=True)
+    sys.exit(EXIT_CONFIG)
 
 
 def _remembered_notes(db: str) -> dict[str, dict[str, str]]:
