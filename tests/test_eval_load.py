@@ -62,6 +62,29 @@ def test_malformed_lines_are_named(tmp_path: Path) -> None:
     assert "set.jsonl:1: not UTF-8" in text
 
 
+def test_a_relevant_item_without_its_gold_lists_is_named(tmp_path: Path) -> None:
+    """A missing `countries` was read as [], so a predicted MN counted as a false positive."""
+    path = tmp_path / "gold.jsonl"
+    lines = [
+        json.dumps({"id": "a", "title": "Kazakhs in Mongolia", "diaspora": True}),  # 1
+        json.dumps({"id": "b", "title": "Kazakhs in Mongolia", "diaspora": True, "topics": ["heritage"]}),  # 2
+        json.dumps({"id": "c", "title": "Kazakhs in Mongolia", "diaspora": True, "countries": None,
+                    "topics": []}),  # 3
+        json.dumps({"id": "d", "title": "Astana news", "diaspora": False}),  # 4: irrelevant, nothing to list
+        row(id="e", diaspora=True, countries=[], topics=[]),  # 5: empty lists say "none", and are fine
+    ]
+    text = problems_of(path, ("\n".join(lines) + "\n").encode())
+    assert text.splitlines() == [
+        f"{path}:1: not a labeled item: a relevant item needs 'countries' and 'topics' (a list; [] when it names "
+        f"none)",
+        f"{path}:2: not a labeled item: a relevant item needs 'countries' (a list; [] when it names none)",
+        f"{path}:3: not a labeled item: a relevant item needs 'countries' (a list; [] when it names none)",
+    ]
+    result = CliRunner().invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 2 and result.stderr.startswith(f"{path}:1: not a labeled item: a relevant item"), \
+        result.output
+
+
 def test_empty_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"\n \n")
@@ -142,5 +165,5 @@ def test_unpaired_surrogate_escapes_are_removed_from_input_lines(tmp_path: Path)
     [(line_no, rec)], problems = read_json_lines(data)
     assert problems == [] and rec == {"id": "s", "title": "Kazakhs in Germany \U0001f600", "text": "xy Berlin"}
     path = tmp_path / "set.jsonl"
-    path.write_bytes(data.replace(b'"}', b'", "diaspora": true, "countries": ["DE"]}'))
+    path.write_bytes(data.replace(b'"}', b'", "diaspora": true, "countries": ["DE"], "topics": []}'))
     assert load_labeled(path)[0].text == "xy Berlin"

@@ -48,7 +48,8 @@ def load_labeled(path: Path, topics: Collection[str] | None = None) -> list[Labe
 
     Read as :mod:`~mediawatch.classify.jsonl` reads (UTF-8, BOM and CRLF accepted, blank lines skipped).
     ``lang`` may be missing (scored as ``und``); ``diaspora`` must be true or false, ``countries`` and
-    ``topics`` lists of strings: ISO 3166-1 alpha-2 codes (any case) and, when ``topics`` is given, that
+    ``topics`` lists of strings (required on a relevant item, where a missing one would turn every predicted
+    country or topic into a false positive; an irrelevant item may leave them out): ISO 3166-1 alpha-2 codes (any case) and, when ``topics`` is given, that
     taxonomy's topic ids (any case). A gold label the tagger can never give would only count as its error.
     Ids are unique (a copy would be scored twice, and under ``--cv`` learned in one fold and scored in
     another), and a line has a title or a text. Every bad line is named (``FILE:LINE``) in one ConfigError;
@@ -75,6 +76,11 @@ def load_labeled(path: Path, topics: Collection[str] | None = None) -> list[Labe
                 raise TypeError("needs an 'id' (a non-empty string or an integer)")
             if not isinstance(rec.get("diaspora"), bool):
                 raise TypeError("'diaspora' must be true or false")
+            if rec["diaspora"]:  # a missing list on a relevant item would score every prediction as wrong
+                absent = [key for key in ("countries", "topics") if rec.get(key) is None]
+                if absent:
+                    raise TypeError(f"a relevant item needs {' and '.join(repr(k) for k in absent)} "
+                                    f"(a list; [] when it names none)")
             lists = {key: rec.get(key) or [] for key in ("countries", "topics")}
             for key, value in lists.items():
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
