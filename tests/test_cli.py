@@ -62,6 +62,9 @@ def test_help_is_fast_and_imports_no_heavy_modules() -> None:
 
 def test_check_ok_and_bad(workdir: Path) -> None:
     assert run("check") == (0, "sources.yaml: ok (2 sources, 2 enabled)\n", "")
+    one = workdir / "one.yaml"
+    one.write_text(GOOD.split("  - id: tube-b")[0], encoding="utf-8")
+    assert run("check", "--sources", str(one)) == (0, f"{one}: ok (1 source, 1 enabled)\n", "")
     bad = workdir / "bad.yaml"
     bad.write_text(GOOD.replace("    url: https://a.example/rss", "    url: https://a.example/rss\n    every: 1m"))
     code, out, _ = run("check", "--sources", str(bad))

@@ -47,3 +47,19 @@ def test_every_source_key_is_documented() -> None:
         keys.update(model.model_fields)
     missing = sorted(k for k in keys if f"`{k}`" not in README)
     assert missing == []
+
+
+def test_the_readmes_unknown_key_example_is_what_check_prints(tmp_path: Path) -> None:
+    """The example listed the allowed keys without `timezone`, which the real message has."""
+    from mediawatch.errors import ConfigError
+    from mediawatch.sourcefile import load_sourcefile
+
+    example = next(line for line in README.splitlines() if "unknown key 'evry'" in line)
+    path = tmp_path / "sources.yaml"
+    path.write_text("version: 1\nsources:\n  - id: aa\n    kind: rss\n    url: https://a.example/\n    evry: 1h\n",
+                    encoding="utf-8")
+    try:
+        load_sourcefile(path)
+    except ConfigError as exc:
+        (problem,) = exc.problems
+    assert example.split(": unknown key ", 1)[1] == problem.split(": unknown key ", 1)[1]

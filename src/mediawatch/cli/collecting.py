@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mediawatch.cli.common import EXIT_CONFIG, common_options, fail, load_settings, open_app
+from mediawatch.wording import count
 
 # ---------------------------------------------------------------------------------------------- check
 
@@ -27,7 +28,7 @@ def check(sources: Path | None) -> None:
             click.echo(line)
         sys.exit(EXIT_CONFIG)
     enabled = sum(1 for s in sf.sources if s.enabled)
-    click.echo(f"{sf.path}: ok ({len(sf.sources)} sources, {enabled} enabled)")
+    click.echo(f"{sf.path}: ok ({count(len(sf.sources), 'source')}, {enabled} enabled)")
 
 
 # ---------------------------------------------------------------------------------------------- sources
