@@ -242,7 +242,7 @@ def test_digest_content(filled: Store, tmp_path: Path) -> None:
     assert "| Sources active | 4 | 2 | +2 (+100%) |" in md
     # source health: the failing source with its error, the quiet one with its notes; disabled ones never
     health = md.split("## Source health")[1]
-    assert "**Broken feed** (broken-feed): failing: 3 failed attempts in a row (HTTP 503)" in health
+    assert "**Broken feed** (broken-feed): failing: 3 failed attempts in a row; last error: HTTP 503" in health
     assert "last error: HTTP 503 Service Unavailable" in health and "no items this week" in health
     assert "**Quiet feed** (quiet-feed): no items this week (last new item: 2025-03-01 10:00 UTC); feed\\_alternate:" in health
     assert "Old feed" not in health and "Kazinform" not in health
@@ -374,6 +374,31 @@ def test_safe_url_and_md_escape() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- empty week
+
+
+def test_source_health_says_each_thing_once(store: Store, tmp_path: Path) -> None:
+    """Was: "**f404** (f404): failing: 1 failed attempt in a row (HTTP 404); last error: HTTP 404"."""
+    from sqlalchemy import update
+
+    from mediawatch.store import schema as t
+
+    with store.engine.begin() as conn:  # a source the file gives no name
+        conn.execute(update(t.source).where(t.source.c.id == "broken-feed").values(name=None))
+    store.save_source_state(SourceState(SourceId("broken-feed"), last_attempt=at(23, 22), consecutive_failures=1,
+                                        last_error="HTTP 404", last_status=404))
+    store.save_source_state(SourceState(SourceId("quiet-feed"), last_attempt=at(23, 22), consecutive_failures=2,
+                                        last_error="every new article failed; first: timed out", last_status=200))
+    files = write_digest(store, WEEK, tmp_path, now=NOW)
+    health = files.md.read_text(encoding="utf-8").split("## Source health")[1]
+    assert "- **broken-feed**: failing: 1 failed attempt in a row; last error: HTTP 404; last success: never" in health
+    assert "(broken-feed)" not in health and "(HTTP 404)" not in health
+    # a status the error does not name is still given
+    assert "- **Quiet feed** (quiet-feed): failing: 2 failed attempts in a row (HTTP 200); last error: every" in health
+    html = BeautifulSoup(files.html.read_text(encoding="utf-8"), "html.parser")
+    items = {li.strong.get_text(): li for li in html.find_all("li") if li.strong}
+    broken = items["broken-feed"].get_text()
+    assert broken.startswith("broken-feed (https://broken.example/rss): failing: 1 failed attempt in a row; "), broken
+    assert items["Quiet feed"].get_text().startswith("Quiet feed (quiet-feed, https://quiet.example/rss): failing")
 
 
 def test_empty_week_says_so_and_drops_old_charts(filled: Store, tmp_path: Path) -> None:

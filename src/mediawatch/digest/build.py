@@ -239,7 +239,9 @@ def source_problems(
         reasons: list[str] = []
         failing = s.consecutive_failures > 0
         if failing:
-            status = f" (HTTP {s.last_status})" if s.last_status else ""
+            # the status only where the last error does not already say it ("HTTP 404" twice)
+            said = s.last_status and s.last_error and f"HTTP {s.last_status}" in s.last_error
+            status = f" (HTTP {s.last_status})" if s.last_status and not said else ""
             plural = "s" if s.consecutive_failures != 1 else ""
             reasons.append(f"failing: {s.consecutive_failures} failed attempt{plural} in a row{status}")
             if s.last_error:
