@@ -463,6 +463,9 @@ def test_page_source_listing_articles_robots_and_alternate(tmp_path: Path, loops
     assert loopserver.requests_for("/news/2025/11/09/blocked-story") == []
     assert loopserver.requests_for("/section/politics") == []
     assert health(app)["portal"].notes["feed_alternate"] == loopserver.url("/rss.xml")
+    # the note says why the link was given up: robots.txt, not "HTTP 4xx, no article text"
+    assert health(app)["portal"].notes["given_up"] == (
+        "1 article link that failed for good (robots.txt) not requested again for 30 days")
     # a second run fetches no article twice
     loopserver.clear_requests()
     run_collect(app, select_sources(app, all_sources=True))
@@ -655,7 +658,8 @@ def test_a_link_that_fails_for_good_is_given_up_and_does_not_fail_a_working_sour
     first = run_collect(app, select_sources(app, all_sources=True))
     assert first.items_new == 1 and "1 of 2 articles failed" in first.warnings["portal"]
     state = health(app)["portal"]
-    assert "_given_up" not in state.notes and "1 article link that failed for good" in state.notes["given_up"]
+    assert "_given_up" not in state.notes
+    assert state.notes["given_up"] == "1 article link that failed for good (HTTP 404) not requested again for 30 days"
     now = app.now()  # nor does the digest's list of source problems show the bookkeeping
     [week] = [w for w in app.store.source_weeks(now - timedelta(days=7), now + timedelta(days=1)) if w.id == "portal"]
     assert "_given_up" not in week.notes and "given_up" in week.notes
@@ -705,7 +709,15 @@ def test_given_up_links_expire_after_30_days_and_at_most_500_are_kept() -> None:
     kept = json.loads(notes[GIVEN_UP_NOTE])
     assert len(kept) == MAX_GIVEN_UP == 500
     assert min(kept.values()) >= max(day for day in many.values() if day not in kept.values())  # the newest
-    assert notes["given_up"].startswith("500 article links that failed for good")
+    assert notes["given_up"] == ("500 article links that failed for good (cause not recorded) not requested "
+                                 "again for 30 days")  # days only, as earlier versions stored them
+    mixed = {"https://x.example/a": "2026-11-28 HTTP 404", "https://x.example/b": "2026-11-27 HTTP 404",
+             "https://x.example/c": "2026-11-28 robots.txt", "https://x.example/d": "2026-10-30 private address"}
+    assert _given_up({GIVEN_UP_NOTE: json.dumps(mixed)}, today) == mixed
+    assert _given_up({GIVEN_UP_NOTE: json.dumps({"https://x.example/e": "2026-10-29 HTTP 410"})}, today) == {}
+    _keep_given_up(notes, mixed)
+    assert notes["given_up"] == ("4 article links that failed for good (HTTP 404: 2, robots.txt: 1, private "
+                                 "address: 1) not requested again for 30 days")
     _keep_given_up(notes, {})
     assert GIVEN_UP_NOTE not in notes and "given_up" not in notes
     assert _given_up({GIVEN_UP_NOTE: "not json"}, today) == {}

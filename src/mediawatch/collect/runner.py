@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -302,7 +303,7 @@ class SourceCollector:
                 if _passing(outcome):
                     not_per_article = run.incomplete = True
                 elif _broken_link(outcome):
-                    given_up[url] = today.isoformat()
+                    given_up[url] = f"{today.isoformat()} {_give_up_cause(outcome)}"
                 else:
                     not_per_article = True
                 if _slows_down(outcome):
@@ -442,7 +443,8 @@ def _given_up(notes: dict[str, str], today: date) -> dict[str, str]:
     if not isinstance(stored, dict):
         return {}
     oldest = (today - timedelta(days=GIVE_UP_DAYS)).isoformat()
-    return {str(url): str(day) for url, day in stored.items() if isinstance(day, str) and day > oldest}
+    # a value is the day it failed, then its cause ("2026-11-28 HTTP 404"; earlier versions stored the day only)
+    return {str(url): str(day) for url, day in stored.items() if isinstance(day, str) and day[:10] > oldest}
 
 
 def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
@@ -453,8 +455,24 @@ def _keep_given_up(notes: dict[str, str], given_up: dict[str, str]) -> None:
         return
     newest = sorted(given_up.items(), key=lambda pair: pair[1], reverse=True)[:MAX_GIVEN_UP]
     notes[GIVEN_UP_NOTE] = json.dumps(dict(sorted(newest)), ensure_ascii=False, separators=(",", ":"))
-    notes["given_up"] = (f"{count(len(newest), 'article link')} that failed for good (HTTP 4xx, no article text) "
+    causes = Counter(value[11:] or "cause not recorded" for _, value in newest)
+    why = ", ".join(f"{cause}: {n}" if len(causes) > 1 else cause for cause, n in causes.most_common())
+    notes["given_up"] = (f"{count(len(newest), 'article link')} that failed for good ({why}) "
                          f"not requested again for {GIVE_UP_DAYS} days")
+
+
+def _give_up_cause(exc: SourceError) -> str:
+    """Why a link was given up, in a few words for the ``given_up`` note: ``HTTP 404``, ``no article text``,
+    ``robots.txt``, ``private address``, ``too large``, ``redirect``."""
+    if isinstance(exc, FetchError) and exc.status is not None:
+        return f"HTTP {exc.status}"
+    reason = exc.reason
+    for words, cause in (("no article text", "no article text"), ("robots.txt", "robots.txt"),
+                         ("private address", "private address"), ("larger than", "too large"),
+                         ("redirect", "redirect")):
+        if words in reason:
+            return cause
+    return " ".join(reason.split(" (")[0].split(":")[0].split()[:4]) or type(exc).__name__
 
 
 def _broken_link(exc: SourceError) -> bool:
