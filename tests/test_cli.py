@@ -249,6 +249,17 @@ def test_digest_week_is_read_in_the_digest_time_zone(workdir: Path, monkeypatch:
     assert "MEDIAWATCH_DIGEST_TIMEZONE" in run("digest", "--help")[1]
 
 
+@pytest.mark.parametrize("value", ["25:00", "6am", "06:60", ""])
+def test_a_digest_time_that_is_not_hh_mm_is_named_in_words(workdir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           value: str) -> None:
+    """The message was pydantic's "String should match pattern '^([01]\\d|2[0-3]):[0-5]\\d$'"."""
+    monkeypatch.setenv("MEDIAWATCH_DIGEST_TIME", value)
+    code, _, err = run("export")
+    assert code == 2
+    assert err == f"MEDIAWATCH_DIGEST_TIME: {value!r} is not a time of day; use HH:MM, 00:00 to 23:59 (e.g. 06:00)\n"
+    assert Settings(digest_time=" 07:30").digest_time == "07:30"
+
+
 def test_bad_settings_are_clear_configuration_errors(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = run("serve", "--base-url", "mw.example.org")
     assert code == 2 and err.startswith("--base-url: not an absolute http(s) URL: 'mw.example.org'"), err

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     retries: int = Field(3, ge=1, description="Attempts for a transient failure (timeouts, 502/503/504).")
     tick_minutes: int = Field(5, ge=1, description="Minutes between collection ticks of `mediawatch run`.")
     digest_day: str = Field("mon", description="Weekday of the digest (mon … sun, any case).")
-    digest_time: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time (HH:MM) of the digest.")
+    digest_time: str = Field("06:00", description="Time (HH:MM) of the digest.")
     digest_timezone: str = Field("UTC", description="Time zone of digest_day/digest_time (IANA name).")
     log_level: str = Field("WARNING", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_format: str = Field("text", description="'text' (key=value) or 'json'.")
@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in days:
             return value.strip().lower()
         raise ValueError(f"unknown weekday {value!r}; use one of {', '.join(days)} (any case)")
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: object) -> object:
+        if isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            return value.strip()
+        raise ValueError(f"{value!r} is not a time of day; use HH:MM, 00:00 to 23:59 (e.g. 06:00)")
 
     @field_validator("base_url")
     @classmethod
