@@ -93,3 +93,22 @@ def test_default_level_holds_stamina_back_but_not_our_warnings(capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "stamina" not in err
     assert "level=warning logger=mediawatch.service" in err and "path=s.yaml" in err
+
+
+@pytest.mark.parametrize("how", [["-v"], ["-vv"]])
+def test_alembic_does_not_announce_its_plugins(tmp_path: Path, how: list[str]) -> None:
+    """MEDIAWATCH_LOG_LEVEL=INFO (or -v) showed seven 'setup plugin alembic.…' lines on every command that
+    opened the database. A fresh process: alembic sets its plugins up once per process."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    done = subprocess.run([sys.executable, "-m", "mediawatch", "db", "upgrade", *how], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "schema at revision" in done.stdout
+    assert "alembic" not in done.stderr, done.stderr
+    done = subprocess.run([sys.executable, "-m", "mediawatch", "db", "upgrade"], cwd=tmp_path,
+                          env={**env, "MEDIAWATCH_LOG_LEVEL": "INFO"}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "alembic" not in done.stderr, done.stderr

@@ -58,7 +58,7 @@ def _q(value: object) -> str:
 
 # third-party loggers held at WARNING even with -vv (their debug lines drown ours)
 NOISY_LOGGERS = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "sentence_transformers", "apscheduler",
-                 "filelock", "asyncio")
+                 "filelock", "asyncio", "alembic")  # alembic: seven "setup plugin" lines at INFO per process
 RETRY_LOGGERS = ("stamina",)
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMATS = ("text", "json")
