@@ -134,6 +134,9 @@ def test_piped_table_keeps_ids_and_times_whole_and_a_disabled_source_has_no_next
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if "demo-qazaq-diaspora-europe" in line)
     assert row.count("2025-03-24 06:00") == 2  # last attempt and next check, each whole on the source's row
+    header = next(line for line in out.splitlines() if "last attempt" in line)
+    # the times say their zone: the column headers name UTC (an operator in Almaty read them as local)
+    assert "last attempt UTC" in header and "last success UTC" in header and "next check UTC" in header
     removed = next(line for line in out.splitlines() if "removed-one" in line)
     assert removed.rstrip().rstrip("│").rstrip().endswith("-")  # disabled: never checked again
     print_health([off], as_json=True)

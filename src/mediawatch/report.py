@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mediawatch.models import SourceHealth
@@ -57,7 +57,8 @@ def print_health(rows: Sequence[SourceHealth], *, as_json: bool) -> None:
     from rich.text import Text
 
     table = Table(title=count(len(rows), "source"), title_justify="left")
-    for col in ("id", "kind", "on", "last attempt", "last success", "fails", "last error / notes", "7d", "next check"):
+    for col in ("id", "kind", "on", "last attempt UTC", "last success UTC", "fails", "last error / notes", "7d",
+                "next check UTC"):
         table.add_column(col, overflow="fold")
     for h in rows:
         # Text, not str: rich reads "[...]" in a str as console markup (an error text like "[/channel]" raised
@@ -90,7 +91,10 @@ def _problem_cell(h: SourceHealth) -> Text:
 
 
 def _short(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+    """A time for the table, in UTC (the columns say so)."""
+    if value is None:
+        return "never"
+    return (value.astimezone(UTC) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
 
 
 def print_collect_report(report) -> None:  # type: ignore[no-untyped-def]
