@@ -136,3 +136,70 @@ def test_named_hosts_are_compared_by_host_and_port() -> None:
     assert access.refusal("kazinform.kz", None, "https") is None  # a public name, before connecting
     assert access.refusal("kazinform.kz", None, "https", peer="93.184.216.34") is None
     assert access.refusal("kazinform.kz", None, "https", peer="10.0.0.7") is not None
+
+
+# The numeric forms the C library's inet_aton (and so getaddrinfo) reads as IPv4 addresses: a client connects to
+# 127.0.0.1 for each of them, so each must be refused before connecting, as the dotted quad is.
+LOOPBACK_FORMS = ["2130706433", "127.1", "0x7f000001", "0177.0.0.1", "0x7F.0.0.1", "127.0.1", "017700000001",
+                  "0x7f.1"]
+
+
+@pytest.mark.parametrize("form", LOOPBACK_FORMS)
+def test_numeric_ipv4_forms_are_addresses(form: str) -> None:
+    assert str(socket.inet_aton(form)) == str(socket.inet_aton("127.0.0.1"))  # what the C library reads
+    assert is_private_ip(form) is True and is_private_name(form)
+    assert is_private_name(form + ".")  # a trailing dot names the same host
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("8.8.8.8", "8.8.8.8"), ("134744072", "8.8.8.8"), ("0x08080808", "8.8.8.8"), ("8.0x80808", "8.8.8.8"),
+    ("1.2.3", "1.2.0.3"), ("0", "0.0.0.0"), ("00", "0.0.0.0"), ("4294967295", "255.255.255.255"),
+    ("4294967296", None), ("256.1", None), ("1.16777216", None), ("08.1", None), ("0x", None), ("0x.1", None),
+    ("1e1", None), ("127..1", None), (".127.1", None), ("+1", None), ("1_0", None), ("0xg", None),
+    ("1.2.3.4.5", None), ("example.org", None), ("", None), ("0" * 300 + "127.1", "87.0.0.1"),
+    ("0x" + "0" * 40 + "7f000001", "127.0.0.1"), ("1" + "0" * 5000, None), (str(2**64 + 2130706433), None),
+])
+def test_numeric_forms_are_read_as_inet_aton_reads_them(text: str, address: str | None) -> None:
+    from mediawatch.addresses import numeric_ipv4
+
+    got = numeric_ipv4(text)
+    assert (None if got is None else str(got)) == address
+    try:
+        libc = socket.inet_ntoa(socket.inet_aton(text)) if text else None
+    except OSError:
+        libc = None
+    assert libc == address, "the C library reads it otherwise"
+
+
+def test_article_links_and_redirects_in_other_ipv4_forms_never_reach_an_unnamed_port(
+    tmp_path: Path, loopserver: LoopServer, internal: LoopServer
+) -> None:
+    """A listing on the named 127.0.0.1 port links the internal port as 2130706433, 127.1, 0x7f000001 and
+    0177.0.0.1, and an article redirects there as 127.1: nothing reaches the internal server (robots.txt
+    included), and the source reports the refusals; a feed redirected there the same way fails."""
+    port = internal.port
+    targets = [f"http://{form}:{port}/admin/{n}?x=1" for n, form in enumerate(LOOPBACK_FORMS)]
+    loopserver.serve(STORY, ARTICLE, content_type="text/html")
+    loopserver.redirect(STORY + "-2", f"http://127.1:{port}/admin?x=1")
+    links = "".join(f'<li class="n"><a href="{u}">Story {n}</a></li>'
+                    for n, u in enumerate([*targets, STORY + "-2", STORY]))
+    loopserver.serve("/", f"<html><body><ul>{links}</ul></body></html>", content_type="text/html")
+    loopserver.redirect("/feed.xml", f"http://2130706433:{port}/feed.xml")
+    app = make_app(tmp_path, [page("portal", loopserver.url("/")).replace("}", ", selector: 'li.n a'}"),
+                              f"  - {{id: outlet, kind: rss, url: '{loopserver.url('/feed.xml')}'}}\n"])
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert internal.requests == []
+    assert report.items_new == 1 and [r["title"] for r in app.store.export_rows()] == ["Nauryz in Istanbul"]
+    assert "refused: 2130706433 (127.0.0.1) is a private address the sources file does not name" in (
+        report.warnings["portal"])
+    assert health(app)["outlet"].last_error == (  # type: ignore[attr-defined]
+        f"refused: 2130706433 (127.0.0.1) is a private address the sources file does not name "
+        f"(redirect to http://2130706433:{port}/feed.xml)"
+    )
+
+
+def test_a_named_address_is_named_in_any_of_its_forms() -> None:
+    access = PrivateAccess.from_urls(["http://127.0.0.1:8080/feed", "http://[::1]:8081/"])
+    assert access.refusal("2130706433", 8080, "http") is None  # the same address and port as named
+    assert access.refusal("127.1", 8081, "http") is not None
+    assert access.refusal("0:0::1", 8081, "http") is None

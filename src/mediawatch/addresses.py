@@ -5,6 +5,10 @@ article link (``http://169.254.169.254/…``, ``http://127.0.0.1:6379/``, an int
 be stored and published in pages and feeds. So an address that is not public (loopback, private, link-local,
 carrier-grade NAT, reserved; ``localhost``) is reached only at a host and port the sources file (or the
 command line, for ``probe``) names itself. Public addresses are not restricted.
+
+An IPv4 address is recognised in every form the C library's ``inet_aton`` (and so ``getaddrinfo``, which the
+HTTP client connects through) reads as one: ``2130706433``, ``127.1``, ``0x7f000001``, ``0177.0.0.1`` all
+connect to 127.0.0.1, so all are refused before connecting, as the dotted quad is.
 """
 
 from __future__ import annotations
@@ -15,13 +19,53 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_DIGITS = {8: frozenset("01234567"), 10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF")}
+
+
+def numeric_ipv4(text: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address ``text`` names as the C library's ``inet_aton`` reads it, else None: one to four parts
+    separated by dots, each decimal, octal (a leading ``0``) or hexadecimal (``0x``); the last part fills the
+    bytes the others leave (``127.1`` is 127.0.0.1, ``2130706433`` and ``0x7f000001`` too)."""
+    parts = text.split(".")
+    if len(parts) > 4:
+        return None
+    values: list[int] = []
+    for part in parts:
+        if part[:2] in ("0x", "0X"):
+            digits, base = part[2:], 16
+        elif len(part) > 1 and part[0] == "0":
+            digits, base = part[1:], 8
+        else:
+            digits, base = part, 10
+        if not digits or not set(digits) <= _DIGITS[base]:
+            return None
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > 11:  # more than 32 bits in any base (and never a huge int() to read)
+            return None
+        values.append(int(significant, base))
+    last = values.pop()
+    if any(value > 0xFF for value in values) or last >= 1 << (8 * (4 - len(values))):
+        return None
+    number = last
+    for n, value in enumerate(values):
+        number |= value << (8 * (3 - n))
+    return ipaddress.IPv4Address(number)
+
+
+def ip_literal(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a URL's host ``text`` is (brackets, an IPv6 zone and a trailing dot allowed; IPv4 in any
+    form ``inet_aton`` reads), else None."""
+    host = text.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return numeric_ipv4(host.rstrip("."))
 
 
 def is_private_ip(text: str) -> bool | None:
     """Whether the IP address ``text`` is not a public one; None when ``text`` is not an IP address."""
-    try:
-        address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
-    except ValueError:
+    address = ip_literal(text)
+    if address is None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -37,7 +81,10 @@ def is_private_name(host: str) -> bool:
 
 
 def _key(host: str, port: int | None, scheme: str) -> tuple[str, int]:
-    return host.lower().rstrip(".").strip("[]"), port or DEFAULT_PORTS.get(scheme, 80)
+    """(host, port) as compared: an IP address in its usual form, whichever way it was written."""
+    name = host.lower().rstrip(".").strip("[]")
+    address = ip_literal(name)
+    return (str(address) if address is not None else name), port or DEFAULT_PORTS.get(scheme, 80)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +117,11 @@ class PrivateAccess:
         if self.allows(host, port, scheme):
             return None
         if peer is None:
-            return f"refused: {host} is a private address the sources file does not name" if is_private_name(host) else None
+            if not is_private_name(host):
+                return None
+            address = ip_literal(host)
+            shown = host if address is None or str(address) == host.strip("[]") else f"{host} ({address})"
+            return f"refused: {shown} is a private address the sources file does not name"
         if is_private_ip(peer) and not self.allows(peer, port, scheme):
             return f"refused: {host} resolves to a private address ({peer}) the sources file does not name"
         return None
