@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from collectapp import health, make_app, write_sources
+from loopserver import Response
 
 from mediawatch.app import App
 from mediawatch.pipeline import run_collect, select_sources
@@ -901,6 +902,40 @@ def test_same_story_through_two_feeds_is_one_item(tmp_path: Path, loopserver, db
     second = run_collect(app, select_sources(app, ["feed-b"]))
     assert second.items_new == 0 and second.items_seen == 2
     assert sorted(i["url"] for i in exported(app)) == [f"{base}/1", f"{base}/2"]
+
+
+def test_one_article_spelled_several_ways_is_one_item(tmp_path: Path, loopserver, db_url: str) -> None:
+    """RFC 3986 6.2.2: scheme and host in any case, escaped unreserved characters (%31 is 1), escapes in lower
+    case, the default port and a fragment name one article; entries with different GUIDs linking it are one
+    item. A trailing slash is another resource (kept apart). Before: three items of one article."""
+    host = loopserver.base_url.removeprefix("http://")
+    links = [("One", "/d/1?id=5", "g1"), ("One again", f"HTTP://{host.upper()}/d/%31?id=%35#comments", "g2"),
+             ("One more", f"http://{host}/%64/1?id=5", "g3"), ("Slash", "/d/1/?id=5", "g4")]
+    entries = "".join(f"<item><title>{t}</title><link>{link}</link><guid isPermaLink='false'>{g}</guid></item>"
+                      for t, link, g in links)
+    loopserver.serve("/d.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>d</title>{entries}'
+                               "</channel></rss>", content_type="application/rss+xml")
+    app = make_app(tmp_path, [rss("feed-d", loopserver.url("/d.xml"))], db=db_url)
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.items_new == 2
+    assert sorted(i["url"] for i in exported(app)) == [loopserver.url("/d/1/?id=5"), loopserver.url("/d/1?id=5")]
+
+
+def test_a_listing_that_spells_a_stored_article_another_way_does_not_fetch_it_again(
+    tmp_path: Path, loopserver
+) -> None:
+    path = "/news/2025/11/01/kazakh-story-1"
+    loopserver.serve(path, ARTICLE.format(lang="ru", title="Наурыз в Омске", n=1, body="Наурыз в Омске."),
+                     content_type="text/html; charset=utf-8")
+    listing = '<html><body><article><h2><a href="{}">Наурыз в Омске, казахи</a></h2></article></body></html>'
+    other = path.replace("1", "%31").replace("-", "%2d")  # /news/2025/%31%31/0%31/kazakh%2dstory%2d%31
+    loopserver.sequence("/", *(Response(body=listing.format(p).encode(), content_type="text/html") for p in (path, other)))
+    app = make_app(tmp_path, [f"  - {{id: portal, kind: page, url: '{loopserver.url('/')}'}}\n"])
+    assert run_collect(app, select_sources(app, all_sources=True)).items_new == 1
+    loopserver.clear_requests()
+    again = run_collect(app, select_sources(app, all_sources=True))
+    assert again.sources_ok == 1 and again.items_new == 0, again.failures
+    assert not [r for r in loopserver.requests if r.path.startswith("/news/")]
 
 
 def test_states_of_sources_without_items_are_written_during_a_long_run(

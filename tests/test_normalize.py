@@ -80,12 +80,20 @@ def item(entry: RawEntry) -> Item:
         ("http://example.kz:8080/x", "http://example.kz:8080/x"),
         ("https://example.kz./x", "https://example.kz/x"),
         ("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x"),
-        # path case and escaped characters untouched (escapes in upper case); non-ASCII percent-encoded,
-        # IDN hosts in punycode
+        # path case untouched; escaped unreserved characters decoded, other escapes kept in upper case
+        # (RFC 3986 6.2.2); non-ASCII percent-encoded, IDN hosts in punycode
         (
             "https://www.liberal.gr/news/portraita%2Dkarantinas",
-            "https://www.liberal.gr/news/portraita%2Dkarantinas",
+            "https://www.liberal.gr/news/portraita-karantinas",
         ),
+        ("HTTP://Host.KZ:80/d/%31?id=%35#comments", "http://host.kz/d/1?id=5"),
+        ("https://ex.kz/%7euser/%7E%41%7a%2e%5F?q=%7e%2d", "https://ex.kz/~user/~Az._?q=~-"),
+        ("https://ex.kz/a%2fb?x=%3d%26&y=%25%7e", "https://ex.kz/a%2Fb?x=%3D%26&y=%25~"),
+        ("https://ex.kz/a/%2E%2E/b/%2e/c", "https://ex.kz/b/c"),
+        ("https://%65x.KZ/a", "https://ex.kz/a"),
+        ("https://ex.kz/#!/story/%31%2f", "https://ex.kz/#!/story/1%2F"),
+        # a trailing slash names another resource (RFC 3986): not merged
+        ("https://ex.kz/d/1/", "https://ex.kz/d/1/"),
         (
             "https://ex.kz/kk/tag/%d1%82%D1%96%d0%Bb?u=a%3a%2F",
             "https://ex.kz/kk/tag/%D1%82%D1%96%D0%BB?u=a%3A%2F",
@@ -426,3 +434,17 @@ def test_markup_uncovered_in_article_text_is_stripped_line_by_line() -> None:
     item = normalize(raw(text="&lt;p&gt;Бірінші &lt;b&gt;абзац&lt;/b&gt;&lt;/p&gt;\nЕкінші &amp;laquo;жол&amp;raquo;"),
                      fetched=FETCHED)
     assert isinstance(item, Item) and item.text == "Бірінші абзац\nЕкінші «жол»"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-._~/", max_size=20), st.data())
+def test_escaping_unreserved_characters_names_the_same_url(path: str, data: st.DataObject) -> None:
+    """RFC 3986 6.2.2.2: ``%31`` is ``1`` and ``%7e`` is ``~`` (in a path, a query or a host), whatever case the
+    escape's hex digits are written in."""
+    def escaped(text: str) -> str:
+        return "".join(f"%{ord(c):02{data.draw(st.sampled_from('xX'))}}" if c != "/" and data.draw(st.booleans())
+                       else c for c in text)
+
+    host = "news.ex.kz"
+    plain = canonical_url(f"https://{host}/{path}?q={path.replace('/', '')}")
+    assert canonical_url(f"https://{escaped(host)}/{escaped(path)}?q={escaped(path.replace('/', ''))}") == plain

@@ -139,6 +139,39 @@ def test_an_upgraded_database_finds_stored_links_and_open_stories_by_index(tmp_p
         store.close()
 
 
+def test_items_stored_before_the_canonical_form_changed_keep_their_ids_and_are_found_by_url(db_url: str) -> None:
+    """Items stored under an older canonical form (``/d/%31``, ``%7E``: escapes now decoded) get their URL
+    rewritten by migration 0004 and keep their ids; the next collect finds them by URL, by id or by neither
+    GUID, and stores nothing again (before: every such article became a second item)."""
+    from mediawatch.normalize import canonical_url, item_id
+    from mediawatch.store.migrate import upgrade
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        upgrade(conn, "0003")  # a database of the release before
+    engine.dispose()
+    old = open_store(db_url, migrate=False)
+    old.sync_sources(TWO, NOW)
+    stored = [make_item(1, url="https://a.example/d/%31?id=5"), make_item(2, url="https://a.example/%7Eed/news")]
+    old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
+    old.close()
+
+    store = open_store(db_url)
+    try:
+        now_urls = ["https://a.example/d/1?id=5", "https://a.example/~ed/news"]
+        assert [store.get_item(it.id).url for it in stored] == now_urls  # type: ignore[union-attr]
+        assert [canonical_url(it.url) for it in stored] == now_urls
+        assert store.known_urls(now_urls) == set(now_urls)  # what a page source asks before fetching
+        again = [replace(make_item(n), id=item_id(url), url=url) for n, url in enumerate(now_urls, 1)]
+        for source in ("feed-a", "tube-b"):  # the same source without GUIDs, and another source
+            report = store.commit_source(SourceId(source), again, SourceState(SourceId(source)), NOW)
+            assert report.new == () and report.seen == 2
+        assert store.count_items() == 2
+        assert {h.source_id: h.items_7d for h in store.health(NOW)} == {"feed-a": 2, "tube-b": 2}
+    finally:
+        store.close()
+
+
 def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -58,7 +59,9 @@ _SESSION_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{16,}|[0-9A-Za-z,-]{26,})$")
 _PATH_SESSION = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)  # Java's /article/12;jsessionid=…
 
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
-_ESCAPE = re.compile(r"%[0-9a-f]{2}|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# RFC 3986 2.3: letters, digits and -._~ mean the same escaped or not
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _WS = re.compile(r"\s+")
 # Control and invisible characters, and lone surrogates (U+D800-DFFF: a JSON ``"\ud800"`` escape decodes to
 # one; no encoder accepts it, so one in a title would make storing the whole source fail).
@@ -126,9 +129,22 @@ def _clean_query(query: str) -> str:
 
 
 def _quote(part: str) -> str:
-    """Percent-encode what a URI may not contain; existing escapes are kept, in upper case (RFC 3986 6.2.2.1),
-    so ``%d1`` and ``%D1`` spellings of one link give one item."""
-    return _ESCAPE.sub(lambda m: m.group(0).upper(), quote(part, safe=_URI_SAFE, errors="surrogatepass"))
+    """Percent-encode what a URI may not contain, and normalise the escapes already there (RFC 3986 6.2.2):
+    an escaped unreserved character is decoded (``%31`` -> ``1``, ``%7E`` -> ``~``), the others are kept in
+    upper case, so ``/d/%31``, ``/d/1``, ``%d1`` and ``%D1`` spellings of one link give one item."""
+    return _normal_escapes(quote(part, safe=_URI_SAFE, errors="surrogatepass"))
+
+
+def _normal_escapes(text: str) -> str:
+    """``text`` with escaped unreserved characters decoded and every other escape in upper case."""
+    if "%" not in text:
+        return text
+    return _ESCAPE.sub(_normal_escape, text)
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
 
 
 def _ascii_host(host: str) -> str:
@@ -142,9 +158,10 @@ def _ascii_host(host: str) -> str:
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
-    """The canonical form of ``url``: resolved against ``base``, scheme and host lower-cased, default port,
-    fragment, tracking parameters and session ids dropped, an empty path made ``/``, percent-escapes in upper
-    case.
+    """The canonical form of ``url`` (RFC 3986 6.2.2 and more): resolved against ``base``, scheme and host
+    lower-cased, default port, fragment, tracking parameters and session ids dropped, an empty path made ``/``,
+    dot segments removed, escaped unreserved characters decoded (``%7E`` -> ``~``) and other escapes in upper
+    case. ``/a`` and ``/a/`` stay apart (two resources to RFC 3986).
 
     Anything that is not an http(s) URL (``urn:``, ``mailto:``, relative without a base, unparsable) comes
     back stripped of surrounding whitespace and of its fragment, otherwise untouched. Idempotent.
@@ -163,7 +180,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
         return text
     if parts.scheme not in WEB_SCHEMES or not parts.hostname:
         return text.partition("#")[0].strip()
-    host = _ascii_host(parts.hostname.rstrip("."))
+    name = parts.hostname if ":" in parts.hostname else _normal_escapes(parts.hostname).lower()
+    host = _ascii_host(name.rstrip("."))
     if not host:
         return text
     if ":" in host:  # IPv6 literal
@@ -172,8 +190,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     netloc = (userinfo + "@" if userinfo else "") + host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
-    path = _quote(_remove_dot_segments(_PATH_SESSION.sub("", parts.path))) or "/"
-    fragment = parts.fragment if parts.fragment.startswith("!") else ""  # "#!/story/1" routes an app
+    path = _remove_dot_segments(_quote(_PATH_SESSION.sub("", parts.path))) or "/"  # after %2E became "."
+    fragment = _normal_escapes(parts.fragment) if parts.fragment.startswith("!") else ""  # "#!/story/1": an app's route
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
 
 

@@ -230,8 +230,9 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
     def commit_source(self, source_id: SourceId, items: Sequence[Item], state: SourceState, now: datetime) -> AddReport:
         """Store one source's items and its new state in one transaction (a crash loses at most this source).
 
-        Dedupe: within the source by GUID, then everywhere by canonical URL (= item id). A handful of
-        statements per source, whatever its number of items.
+        Dedupe: within the source by GUID, then everywhere by canonical URL: the item id, or the URL of an item
+        stored before its URL's canonical form last changed (it keeps the id it had: migration 0004). A handful
+        of statements per source, whatever its number of items.
         """
         batch = list(_unique(items))
         try:
@@ -241,13 +242,16 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
                     t.item_source.c.source_id == source_id), t.item_source.c.guid, guids))
                 fresh = [it for it in batch if it.guid is None or it.guid not in known_guids]
                 existing = set(_in_chunks(conn, select(t.item.c.id), t.item.c.id, [it.id for it in fresh]))
-                new = [it for it in fresh if it.id not in existing]
+                stored_as = self._ids_by_url(conn, [it.url for it in fresh if it.id not in existing])
+                new = [it for it in fresh if it.id not in existing and it.url not in stored_as]
                 if new:
                     conn.execute(insert_ignore(conn, t.item, None, ["id"]), [_item_row(it) for it in new])
                 if fresh:
+                    links = {(stored_as.get(it.url, it.id) if it.id not in existing else it.id): it for it in fresh}
                     conn.execute(
                         insert_ignore(conn, t.item_source, None, ["item_id", "source_id"]),
-                        [{"item_id": it.id, "source_id": source_id, "guid": it.guid, "first_seen": now} for it in fresh],
+                        [{"item_id": item_id, "source_id": source_id, "guid": it.guid, "first_seen": now}
+                         for item_id, it in links.items()],
                     )
                 if new:
                     state = _replace(state, last_new_item=now)
@@ -256,6 +260,17 @@ class Store(TagStore, StoryStore, LockStore, QueryStore):
             # the driver's words only: SQLAlchemy's text carries the statement and every item's values
             raise StoreError(f"{source_id}: could not store items: {database_reason(exc)}") from exc
         return AddReport(tuple(it.id for it in new), len(batch) - len(new))
+
+    @staticmethod
+    def _ids_by_url(conn: Any, urls: Sequence[str]) -> dict[str, str]:
+        """The id stored for each of ``urls`` that some item has (the oldest such item, should there be two)."""
+        found: dict[str, tuple[datetime, str]] = {}
+        for part in in_lists(list(dict.fromkeys(urls))):
+            query = select(t.item.c.url, t.item.c.fetched, t.item.c.id).where(t.item.c.url.in_(part))
+            for url, fetched, item_id in conn.execute(query):
+                if url not in found or (fetched, item_id) < found[url]:
+                    found[url] = (fetched, item_id)
+        return {url: item_id for url, (_, item_id) in found.items()}
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         urls = list(urls)
