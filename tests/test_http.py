@@ -811,3 +811,57 @@ async def test_stop_withdraws_a_fetch_still_waiting_for_its_hosts_slot(loopserve
         with pytest.raises(NotRequested):
             await fetcher.fetch(nxt, source_id="s", stop=stop)
     assert loopserver.requests_for("/next") == []
+
+
+@pytest.mark.parametrize("with_check", [False, True])
+async def test_a_urls_password_goes_to_its_origin_only_and_is_reported_nowhere(
+    loopserver: LoopServer, with_check: bool
+) -> None:
+    """Basic credentials from the URL go with the request and with a redirect on the same origin (relative
+    or absolute); a redirect to another origin, or a Location with its own user:password, gets none. The
+    result, the errors and the redirect targets handed to ``check_redirect`` name the addresses without it;
+    only a hop that goes on with the credentials hands them to the check (its robots.txt needs them)."""
+    import base64
+
+    auth = "Basic " + base64.b64encode(b"user:s3cret").decode()
+    with LoopServer() as other:
+        other.serve("/there", "there")
+        loopserver.serve("/here", "here")
+        loopserver.sequence("/rel", Response(status=302, headers={"Location": "/here"}, content_type=None))
+        loopserver.redirect("/away", other.url("/there").replace("http://", "http://evil:pw@"))
+        loopserver.status("/gone", 404)
+        secret = loopserver.base_url.replace("http://", "http://user:s3cret@")
+        checked: list[str] = []
+
+        async def check(url: str) -> None:
+            checked.append(url)
+
+        async with open_fetcher() as fetcher:
+            kwargs: dict[str, Any] = {"check_redirect": check} if with_check else {}
+            near = await fetcher.fetch(secret + "/rel", source_id="s", **kwargs)
+            far = await fetcher.fetch(secret + "/away", source_id="s", **kwargs)
+            with pytest.raises(FetchError) as info:
+                await fetcher.fetch(secret + "/gone", source_id="s", **kwargs)
+        assert (near.url, far.url) == (loopserver.url("/here"), other.url("/there"))
+        assert [r.headers.get("authorization") for r in loopserver.requests] == [auth] * 4
+        assert [r.headers.get("authorization") for r in other.requests] == [None]
+        assert info.value.url == loopserver.url("/gone") and "s3cret" not in repr(info.value)
+        assert checked == ([secret + "/here", other.url("/there")] if with_check else [])
+
+
+async def test_robots_txt_is_asked_with_the_password_as_written(loopserver: LoopServer) -> None:
+    """Before: the cache's origin was lower-cased whole, so robots.txt went out with 'user:s3cret' for
+    'User:S3cret' (a 401, then everything disallowed); the refusal names the address without the password."""
+    import base64
+
+    loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    secret = loopserver.base_url.replace("http://", "http://User:S3cret@")
+    async with open_fetcher() as fetcher:
+        robots = RobotsCache(fetcher, "mediawatch-test")
+        assert await robots.allowed(secret + "/news/1")
+        with pytest.raises(FetchError) as info:
+            await robots.check_redirect(secret + "/private/1", source_id="s")
+    sent = [r.headers.get("authorization") for r in loopserver.requests_for("/robots.txt")]
+    assert sent == ["Basic " + base64.b64encode(b"User:S3cret").decode()]
+    assert info.value.reason == f"blocked by robots.txt (redirect to {loopserver.url('/private/1')})"
+    assert "S3cret" not in repr(info.value)

@@ -27,6 +27,8 @@ from mediawatch.normalize import (
     is_web_url,
     item_id,
     normalize,
+    redact_credentials,
+    with_credentials_of,
 )
 from mediawatch.wording import shorten
 
@@ -448,3 +450,29 @@ def test_escaping_unreserved_characters_names_the_same_url(path: str, data: st.D
     host = "news.ex.kz"
     plain = canonical_url(f"https://{host}/{path}?q={path.replace('/', '')}")
     assert canonical_url(f"https://{escaped(host)}/{escaped(path)}?q={escaped(path.replace('/', ''))}") == plain
+
+
+def test_a_password_is_no_part_of_a_canonical_url() -> None:
+    """A source url's user:password says how to reach a page, not which page: links resolved against it, and
+    the address itself, come out without it (one item whatever the password; nothing to leak)."""
+    base = "http://user:s3cret@127.0.0.1:8080/news/rel.xml"
+    assert canonical_url("/rel/1", base) == "http://127.0.0.1:8080/rel/1"
+    assert canonical_url("2", base) == "http://127.0.0.1:8080/news/2"
+    assert canonical_url("http://u:p@Ex.KZ/a") == canonical_url("http://other:pw@ex.kz/a") == "http://ex.kz/a"
+
+
+@pytest.mark.parametrize(("url", "source", "expected"), [
+    ("http://127.0.0.1:8080/a", "http://user:s3cret@127.0.0.1:8080/news/", "http://user:s3cret@127.0.0.1:8080/a"),
+    ("http://EX.kz/a", "http://u:p%40ss@ex.kz:80/", "http://u:p%40ss@EX.kz/a"),  # the same origin, spelt otherwise
+    ("http://127.0.0.1:8081/a", "http://user:s3cret@127.0.0.1:8080/", "http://127.0.0.1:8081/a"),  # another port
+    ("https://ex.kz/a", "http://u:p@ex.kz/", "https://ex.kz/a"),  # another scheme
+    ("http://ex.kz.evil.example/a", "http://u:p@ex.kz/", "http://ex.kz.evil.example/a"),
+    ("http://x:y@ex.kz/a", "http://ex.kz/", "http://ex.kz/a"),  # a link's own credentials are never used
+])
+def test_a_sources_credentials_go_to_its_origin_only(url: str, source: str, expected: str) -> None:
+    assert with_credentials_of(url, source) == expected
+
+
+def test_credentials_are_redacted_from_messages() -> None:
+    text = "2 of 5 articles failed (first: http://user:s3cret@127.0.0.1:1/x: HTTP 404); HTTPS://a:b@h/ y@z.kz"
+    assert redact_credentials(text) == "2 of 5 articles failed (first: http://127.0.0.1:1/x: HTTP 404); HTTPS://h/ y@z.kz"

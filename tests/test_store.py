@@ -172,6 +172,52 @@ def test_items_stored_before_the_canonical_form_changed_keep_their_ids_and_are_f
         store.close()
 
 
+def test_a_source_password_stored_by_an_older_release_is_removed_and_its_items_are_not_stored_again(
+    db_url: str,
+) -> None:
+    """Before: relative links inherited a source url's user:password, so stored item URLs (and the pages,
+    feeds and digests showing them), thumbnails, errors and notes carried it; migration 0004 takes it out, the
+    items keep their ids, and the next collect (whatever the password now) finds them."""
+    import json
+
+    from mediawatch.normalize import item_id
+    from mediawatch.store.migrate import upgrade
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        upgrade(conn, "0003")
+    engine.dispose()
+    old = open_store(db_url, migrate=False)
+    old.sync_sources(TWO, NOW)
+    secret = "http://user:s3cret@a.example"
+    stored = replace(make_item(1, url=f"{secret}/rel/1"), id=item_id(f"{secret}/rel/1"),
+                     media={"thumbnail": f"{secret}/img/1.jpg"})  # its id: the hash of that URL, as it was
+    notes = {"warning": f"1 of 2 articles failed (first: {secret}/rel/2: HTTP 404)",
+             "moved_permanently": f"{secret}/feed2.xml", "_given_up": json.dumps({f"{secret}/rel/2": "2025-11-03"})}
+    state = SourceState(SourceId("feed-a"), last_error=f"every new article failed; first: {secret}/rel/2: HTTP 404",
+                        notes=notes)
+    old.commit_source(SourceId("feed-a"), [stored], state, NOW)
+    old.close()
+
+    store = open_store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            for table in ("item", "source_state"):
+                rows = conn.exec_driver_sql(f"SELECT * FROM {table}").all()
+                assert rows and "s3cret" not in repr(rows), rows
+        got = store.get_item(stored.id)
+        assert got is not None and got.url == "http://a.example/rel/1"
+        assert got.media == {"thumbnail": "http://a.example/img/1.jpg"}
+        saved = store.source_state("feed-a")
+        assert saved.last_error == "every new article failed; first: http://a.example/rel/2: HTTP 404"
+        assert json.loads(saved.notes["_given_up"]) == {"http://a.example/rel/2": "2025-11-03"}  # type: ignore[index]
+        again = replace(make_item(1), id=item_id("http://a.example/rel/1"), url="http://a.example/rel/1")
+        report = store.commit_source(SourceId("feed-a"), [again], SourceState(SourceId("feed-a")), NOW)
+        assert report.new == () and store.count_items() == 1
+    finally:
+        store.close()
+
+
 def test_upgrade_from_an_empty_database_made_elsewhere(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -11,7 +11,10 @@ What a fetch guarantees:
   stopped after ``max_bytes`` of output instead of being inflated in memory;
 * transient failures (timeouts, connection errors, 502/503/504) retried by ``stamina`` with backoff; no other
   4xx/5xx is retried, and 429/503 *with* ``Retry-After`` are returned at once as ``FetchError.retry_after``
-  so the scheduler moves ``next_check_at`` instead of anybody sleeping.
+  so the scheduler moves ``next_check_at`` instead of anybody sleeping;
+* a ``user:password@`` in the URL is sent as HTTP Basic credentials, and on through redirects only where httpx
+  keeps the ``Authorization`` header (the same origin, or its https upgrade), but appears nowhere the fetch
+  reports: ``FetchResult.url``, ``FetchError`` (its URL and reason) and log fields carry the address without it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from mediawatch.addresses import PrivateAccess
 from mediawatch.decoding import BoundedDecoder, TruncatedStreamError
 from mediawatch.errors import FetchError
 from mediawatch.fetch_reasons import clip, seconds, status_error, too_large, translate
+from mediawatch.normalize import redact_credentials
 from mediawatch.settings import HEADER_TEXT, Settings
 
 logger = logging.getLogger(__name__)
@@ -217,6 +221,9 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
+        # The password goes into the Authorization header only: everything this fetch reports or logs names the
+        # address without it (a relative link resolved against FetchResult.url never inherits it either).
+        credentials, url = _credentials(url)
         started = time.monotonic()
         attempt_result: _Attempt | None = None
         retrying = stamina.retry_context(
@@ -233,7 +240,7 @@ class Fetcher:
                         logger.debug(
                             "retrying", extra={"source_id": source_id, "url": url, "attempt": attempt.num}
                         )
-                    attempt_result = await self._attempt(url, headers, source_id, check_redirect, stop)
+                    attempt_result = await self._attempt(url, credentials, headers, source_id, check_redirect, stop)
         except FetchError as exc:
             logger.debug(
                 "fetch failed",
@@ -265,6 +272,7 @@ class Fetcher:
     async def _attempt(
         self,
         url: str,
+        credentials: _Credentials | None,
         headers: dict[str, str],
         source_id: str,
         check_redirect: RedirectCheck | None,
@@ -294,6 +302,7 @@ class Fetcher:
                             url,
                             source_id,
                             progress,
+                            auth=credentials.auth if credentials and redirects == 0 else None,
                             hop=check_redirect is not None,
                         )
                 except TimeoutError as exc:
@@ -311,7 +320,10 @@ class Fetcher:
                 return step
             budget -= loop.time() - started
             assert check_redirect is not None  # a hop is only handed back to be checked
-            await check_redirect(str(step.request.url))
+            target = str(step.request.url)
+            if credentials and "authorization" in step.request.headers:  # the hop goes on with the credentials,
+                target = target.replace("://", f"://{credentials.userinfo}@", 1)  # so does its robots.txt
+            await check_redirect(target)
             request, redirects, permanent = step.request, step.redirects, step.permanent
 
     async def _exchange(
@@ -324,9 +336,10 @@ class Fetcher:
         source_id: str,
         progress: _Progress,
         *,
+        auth: httpx.BasicAuth | None,
         hop: bool,
     ) -> _Attempt | _Hop:
-        step = await self._follow(client, request, redirects, permanent, url, source_id, hop=hop)
+        step = await self._follow(client, request, redirects, permanent, url, source_id, auth=auth, hop=hop)
         if isinstance(step, _Hop):
             return step
         response, redirects, permanent = step
@@ -354,16 +367,21 @@ class Fetcher:
         url: str,
         source_id: str,
         *,
+        auth: httpx.BasicAuth | None = None,
         hop: bool,
     ) -> tuple[httpx.Response, int, bool] | _Hop:
         """Send the GET and follow redirects ourselves: httpx would read (and inflate) every redirect's body
         without a size limit; here a redirect body is never read. With ``hop``, the first redirect is handed
         back (as a :class:`_Hop`) to be checked before it is requested. Errors name ``url``, the URL asked
-        for."""
+        for. ``auth`` goes with the first request; httpx carries its header on to the redirects that keep the
+        origin (or upgrade it to https) and drops it for any other."""
         while True:
             self._refuse_private(request, None, source_id, url)
             try:
-                response = await client.send(request, stream=True, follow_redirects=False)
+                response = await client.send(
+                    request, stream=True, follow_redirects=False, auth=auth or httpx.USE_CLIENT_DEFAULT
+                )
+                auth = None
             except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
                 # httpx builds the next request while sending: a Location it cannot parse ("javascript:…",
                 # a bad port) surfaces here; the server will send the same header next time, so not transient
@@ -382,6 +400,8 @@ class Fetcher:
             permanent = permanent and response.status_code in (301, 308)
             await response.aclose()
             request = response.next_request
+            if request.url.userinfo:  # a Location's own user:password is neither sent nor shown
+                request.url = request.url.copy_with(userinfo=None)
             if request.url.scheme not in ("http", "https"):
                 location = clip(response.headers.get("location", str(request.url)))
                 raise FetchError(source_id, f"redirect to a non-HTTP URL ({location})", url=url)
@@ -437,6 +457,24 @@ class Fetcher:
             raise too_large(source_id, url, limit)
         chunks.append(tail)
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    auth: httpx.BasicAuth
+    userinfo: str  # as the URL wrote it (percent-encoded)
+
+
+def _credentials(url: str) -> tuple[_Credentials | None, str]:
+    """(the Basic credentials of ``url``'s ``user:password@``, or None; ``url`` without them)."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return None, redact_credentials(url)  # the request fails on it, with an error naming it without them
+    if not parts.userinfo:
+        return None, url
+    found = _Credentials(httpx.BasicAuth(parts.username, parts.password), parts.userinfo.decode("ascii"))
+    return found, str(parts.copy_with(userinfo=None))
 
 
 def _is_transient(exc: Exception) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from html.entities import html5 as html5_entities
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -161,7 +161,9 @@ def canonical_url(url: str, base: str | None = None) -> str:
     """The canonical form of ``url`` (RFC 3986 6.2.2 and more): resolved against ``base``, scheme and host
     lower-cased, default port, fragment, tracking parameters and session ids dropped, an empty path made ``/``,
     dot segments removed, escaped unreserved characters decoded (``%7E`` -> ``~``) and other escapes in upper
-    case. ``/a`` and ``/a/`` stay apart (two resources to RFC 3986).
+    case. ``/a`` and ``/a/`` stay apart (two resources to RFC 3986). A ``user:password@`` (of ``url``, or of
+    ``base`` a relative link inherits) is dropped: it says how to reach the page, not which page it is, and it
+    must never be stored or shown (:func:`with_credentials_of` puts a source's back for fetching).
 
     Anything that is not an http(s) URL (``urn:``, ``mailto:``, relative without a base, unparsable) comes
     back stripped of surrounding whitespace and of its fragment, otherwise untouched. Idempotent.
@@ -186,13 +188,52 @@ def canonical_url(url: str, base: str | None = None) -> str:
         return text
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = (userinfo + "@" if userinfo else "") + host
+    netloc = host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
     path = _remove_dot_segments(_quote(_PATH_SESSION.sub("", parts.path))) or "/"  # after %2E became "."
     fragment = _normal_escapes(parts.fragment) if parts.fragment.startswith("!") else ""  # "#!/story/1": an app's route
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the ``user:password@`` part of its address (anything else unchanged)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+_CREDENTIALS = re.compile(r"(?i)\b((?:https?|ftp)://)[^/?#@\s]*@")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it left out (a message, a reason, a log field)."""
+    return _CREDENTIALS.sub(r"\1", text) if "@" in text else text
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").rstrip("."), port
+
+
+def with_credentials_of(url: str, source_url: str) -> str:
+    """``url`` carrying ``source_url``'s ``user:password@`` when both have the same origin (scheme, host and
+    port, RFC 6454): what a source's address gives access to, its articles and its robots.txt, is fetched with
+    its credentials; another host never sees them. Otherwise ``url`` unchanged (without credentials of its own:
+    a listing cannot make us send a password it wrote into a link)."""
+    plain = without_credentials(url)
+    try:
+        source, target = urlsplit(source_url), urlsplit(plain)
+        if "@" not in source.netloc or _origin(source) != _origin(target):
+            return plain
+    except ValueError:
+        return plain
+    userinfo = source.netloc.rpartition("@")[0]
+    return urlunsplit(target._replace(netloc=f"{userinfo}@{target.netloc}"))
 
 
 def _remove_dot_segments(path: str) -> str:

@@ -28,7 +28,7 @@ from mediawatch.collect.feeds import ParsedFeed, parse_feed
 from mediawatch.collect.runner import FEED_ACCEPT, HTML_ACCEPT, decode_html
 from mediawatch.errors import FetchError, ParseError, SourceError
 from mediawatch.http import Fetcher, build_client
-from mediawatch.normalize import canonical_url, html_to_text
+from mediawatch.normalize import canonical_url, html_to_text, with_credentials_of
 from mediawatch.probe_report import FeedCheck, ProbeReport, YouTubeTarget
 from mediawatch.robots import RobotsCache
 from mediawatch.settings import Settings
@@ -87,6 +87,9 @@ async def probe(
         raise ParseError(PROBE_ID, video, url=url)
     await robots.ensure_allowed(url, source_id=PROBE_ID)
     result = await fetcher.fetch(url, source_id=PROBE_ID, accept=ANY_ACCEPT)
+    # the address reached, with the user:password given for its origin: what the stanza needs to collect it
+    # (FetchResult.url never carries one; reports show addresses without it)
+    final = with_credentials_of(result.url, url)
     try:
         feed = parse_feed(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
     except ParseError:
@@ -96,7 +99,7 @@ async def probe(
                 raise ParseError(PROBE_ID, f"not a feed or a web page ({kind})", url=result.url) from None
             raise  # XML or JSON that is not a feed: the parser's reason ("XML error at line 3: …")
         html = decode_html(result.body, result.headers)
-        return await _probe_page(url, result.url, html, fetcher, robots, selector)
+        return await _probe_page(url, final, html, fetcher, robots, selector)
     check = _feed_check(result.url, "given", feed)
     language = suggest.language_code(check.language)
     host = urlsplit(result.url).hostname or ""
@@ -105,13 +108,13 @@ async def probe(
         "rss",
         source_id=_id_or_default(suggest.host_slug(host)),
         name=check.title,
-        url=result.url,
+        url=final,
         language=language,
         country=country,
         timezone=_timezone(check, country),
     )
     notes = (f"feed warning: {feed.warning}",) if feed.warning else ()
-    report = ProbeReport(url, result.url, "rss", check.title, language, stanza, feed=check, notes=notes)
+    report = ProbeReport(url, final, "rss", check.title, language, stanza, feed=check, notes=notes)
     return _selector_unused(report, selector)
 
 
@@ -156,11 +159,13 @@ def _majority(values: Any) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-async def _check_feed(url: str, origin: str, fetcher: Fetcher, robots: RobotsCache) -> FeedCheck:
-    """Fetch and parse a candidate feed; its failure is a finding, not an error."""
+async def _check_feed(url: str, origin: str, fetcher: Fetcher, robots: RobotsCache, given: str) -> FeedCheck:
+    """Fetch and parse a candidate feed (with the credentials ``given`` has, on its origin); its failure is a
+    finding, not an error."""
+    address = with_credentials_of(url, given)
     try:
-        await robots.ensure_allowed(url, source_id=PROBE_ID)
-        result = await fetcher.fetch(url, source_id=PROBE_ID, accept=FEED_ACCEPT)
+        await robots.ensure_allowed(address, source_id=PROBE_ID)
+        result = await fetcher.fetch(address, source_id=PROBE_ID, accept=FEED_ACCEPT)
         feed = parse_feed(result.body, source_id=PROBE_ID, url=result.url, headers=result.headers)
     except SourceError as exc:
         return FeedCheck(url=url, origin=origin, ok=False, reason=exc.reason)
@@ -200,8 +205,8 @@ async def _probe_page(
     meta = _page_meta(html)
     title, site_name, lang_tag = meta.title, meta.site_name, meta.lang
     declared = links.declared_feeds(html, final)
-    report = await _robots_checked(links.extract_links(html, final, selector, source_id=PROBE_ID), robots)
-    checks = [await _check_feed(u, "declared", fetcher, robots) for u in declared[:MAX_DECLARED_CHECKS]]
+    report = await _robots_checked(links.extract_links(html, final, selector, source_id=PROBE_ID), robots, given)
+    checks = [await _check_feed(u, "declared", fetcher, robots, given) for u in declared[:MAX_DECLARED_CHECKS]]
     if not any(c.ok for c in checks):
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(final))
         hits = 0
@@ -209,7 +214,7 @@ async def _probe_page(
             candidate = canonical_url(origin + path)
             if candidate in declared:
                 continue
-            check = await _check_feed(candidate, "common", fetcher, robots)
+            check = await _check_feed(candidate, "common", fetcher, robots, given)
             checks.append(check)
             hits += check.ok
             if hits >= MAX_COMMON_HITS:
@@ -235,7 +240,7 @@ async def _probe_page(
             "rss",
             source_id=source_id,
             name=site_name or best.title or title,
-            url=best.url,
+            url=with_credentials_of(best.url, given),
             language=language,
             country=country,
             timezone=_timezone(best, country),
@@ -266,12 +271,13 @@ async def _probe_page(
     )
 
 
-async def _robots_checked(report: links.LinkReport, robots: RobotsCache) -> links.LinkReport:
-    """The report with article links that robots.txt refuses moved to the rejected ones, as collect skips them."""
+async def _robots_checked(report: links.LinkReport, robots: RobotsCache, given: str) -> links.LinkReport:
+    """The report with article links that robots.txt refuses moved to the rejected ones, as collect skips them
+    (asked with ``given``'s credentials on its origin, as collect asks with the source's)."""
     taken: list[str] = []
     refused: list[tuple[str, str]] = []
     for url in report.articles:
-        if await robots.refusal(url) is None:
+        if await robots.refusal(with_credentials_of(url, given)) is None:
             taken.append(url)
         else:
             refused.append((url, str(links.Reason.ROBOTS)))

@@ -88,9 +88,13 @@ class ProbeReport:
         return dict(Counter(reason for _, reason in self.rejected).most_common())
 
     def to_json(self) -> dict[str, Any]:
+        """The report as JSON; addresses without a ``user:password@``, except in the suggested stanza, which
+        needs it to collect (it is what ``sources add`` writes into the sources file)."""
+        from mediawatch.normalize import without_credentials
+
         return {
-            "url": self.url,
-            "final_url": self.final_url,
+            "url": without_credentials(self.url),
+            "final_url": without_credentials(self.final_url),
             "kind": self.kind,
             "title": self.title,
             "language": self.language,

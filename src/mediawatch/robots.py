@@ -27,6 +27,7 @@ import httpx
 from mediawatch.errors import FetchError
 from mediawatch.fetch_reasons import clip
 from mediawatch.http import Fetcher
+from mediawatch.normalize import without_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +52,21 @@ class RobotsCache:
 
     async def ensure_allowed(self, url: str, *, source_id: str) -> None:
         """Raise ``FetchError("blocked by robots.txt")`` when ``url`` is disallowed, or
-        ``FetchError("blocked: robots.txt unreachable (…)")`` when its robots.txt could not be read."""
+        ``FetchError("blocked: robots.txt unreachable (…)")`` when its robots.txt could not be read.
+
+        A ``user:password@`` in ``url`` is sent with the robots.txt request (a site behind a password answers
+        401 without it, which would keep us out), and never shown."""
         reason = await self.refusal(url)
         if reason is not None:
-            raise FetchError(source_id, reason, url=url)
+            raise FetchError(source_id, reason, url=without_credentials(url))
 
     async def check_redirect(self, url: str, *, source_id: str) -> None:
         """Like :meth:`ensure_allowed` for a redirect target (``Fetcher.fetch(check_redirect=…)``): the reason
         names it, e.g. ``blocked by robots.txt (redirect to https://b.example/private/1)``."""
         reason = await self.refusal(url)
         if reason is not None:
-            raise FetchError(source_id, f"{reason} (redirect to {clip(url)})", url=url)
+            shown = without_credentials(url)
+            raise FetchError(source_id, f"{reason} (redirect to {clip(shown)})", url=shown)
 
     async def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be fetched (``blocked by robots.txt``, ``blocked: robots.txt unreachable (…)``),
@@ -69,7 +74,9 @@ class RobotsCache:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return None  # nothing to ask; the fetch itself will report the bad URL
-        origin = f"{parts.scheme}://{parts.netloc.lower()}"
+        # credentials, kept as written (a password's case matters), tell apart the robots.txt they may unlock
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        origin = f"{parts.scheme}://{userinfo}{at}{hostport.lower()}"
         parser, unreachable = await self._parser(origin)
         if unreachable is not None:
             return f"blocked: robots.txt unreachable ({unreachable})"
@@ -101,7 +108,8 @@ class RobotsCache:
             parser.parse(text.splitlines())
             _longest_match_first(parser)
         logger.debug(
-            "robots.txt loaded", extra={"url": robots_url, "status": status, "unreachable": unreachable}
+            "robots.txt loaded",
+            extra={"url": without_credentials(robots_url), "status": status, "unreachable": unreachable},
         )
         return parser
 

@@ -28,6 +28,7 @@ from pydantic import (
 
 from mediawatch.errors import ConfigError
 from mediawatch.models import SourceId, SourceKind
+from mediawatch.normalize import without_credentials
 from mediawatch.source_values import DEFAULT_EVERY, Country, Every, Language, TimeZone, Url
 from mediawatch.yamltree import (
     TooManyValues,
@@ -365,14 +366,3 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return None
 
 
-def without_credentials(url: str) -> str:
-    """``url`` without the ``user:password@`` part of its address (anything else unchanged)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -117,11 +117,13 @@ def probe(url: str, selector: str | None, as_json: bool, verbose: int) -> None:
 
 def render_report(report: ProbeReport) -> str:
     """The readable report, ending with the suggested stanza."""
+    from mediawatch.normalize import without_credentials
     from mediawatch.suggest import stanza_yaml
 
-    out: list[str] = [f"URL:       {_safe(report.url)}"]
+    # addresses without their user:password, except in the stanza (the sources file needs it to collect)
+    out: list[str] = [f"URL:       {_safe(without_credentials(report.url))}"]
     if report.final_url != report.url:
-        out.append(f"final URL: {_safe(report.final_url)}")
+        out.append(f"final URL: {_safe(without_credentials(report.final_url))}")
     out.append(f"kind:      {report.kind}")
     out.append(f"title:     {_safe(report.title or '(none)')}")
     out.append(f"language:  {report.language or '(unknown)'}")

@@ -24,7 +24,13 @@ from mediawatch.errors import FetchError, ParseError, SourceError
 from mediawatch.fetch_reasons import clip
 from mediawatch.http import Fetcher, FetchResult, NotRequested, RedirectCheck
 from mediawatch.models import Item, SourceKind
-from mediawatch.normalize import Skipped, canonical_url, without_surrogates
+from mediawatch.normalize import (
+    Skipped,
+    canonical_url,
+    redact_credentials,
+    with_credentials_of,
+    without_surrogates,
+)
 from mediawatch.robots import RobotsCache
 from mediawatch.schedule import next_check, parse_max_age
 from mediawatch.sourcefile import SourceSpec
@@ -145,7 +151,7 @@ class SourceCollector:
         # The warning is what this run found; a feed that was not parsed again (304, the same bytes) keeps the
         # one it had, and so does a failed run (its notes are the stored ones).
         if run.warnings:
-            run.notes["warning"] = "; ".join(run.warnings)
+            run.notes["warning"] = redact_credentials("; ".join(run.warnings))
         elif not run.unchanged:
             run.notes.pop("warning", None)
         warning = run.notes.get("warning")
@@ -363,9 +369,12 @@ class SourceCollector:
         return results
 
     async def _article(self, spec: SourceSpec, url: str, check: RedirectCheck, stop: asyncio.Event) -> Parsed:
-        await self.robots.ensure_allowed(url, source_id=spec.id)
+        # An article (and its robots.txt) on the listing's own origin is fetched with the source url's
+        # user:password, as the listing is; one elsewhere never sees them. ``url`` itself carries none.
+        address = with_credentials_of(url, spec.url or "")
+        await self.robots.ensure_allowed(address, source_id=spec.id)
         art = await self.fetcher.fetch(
-            url, source_id=spec.id, accept=HTML_ACCEPT, check_redirect=check, stop=stop
+            address, source_id=spec.id, accept=HTML_ACCEPT, check_redirect=check, stop=stop
         )
         # The item keeps the URL the listing links (what known_urls is asked about next run, and what a feed
         # of the same site would link), not where a redirect ended: else every redirected article would be
@@ -409,7 +418,8 @@ class SourceCollector:
         retry_after: float | None = None,
         status: int | None = None,
     ) -> SourceOutcome:
-        reason = without_surrogates(reason)  # an exception's text may quote what could not be stored
+        # an exception's text may quote what could not be stored, or an address with its password
+        reason = redact_credentials(without_surrogates(reason))
         failures = state.consecutive_failures + 1
         new_state = replace(
             state,
@@ -420,7 +430,8 @@ class SourceCollector:
             next_check=next_check(now, spec.every, failures=failures, retry_after=retry_after),
             notes=run.notes,
         )
-        logger.info("source failed", extra={"fields": {"source_id": spec.id, "url": spec.locator, "reason": reason}})
+        logger.info("source failed",
+                    extra={"fields": {"source_id": spec.id, "url": spec.public_locator, "reason": reason}})
         return SourceOutcome(spec.id, False, (), new_state, reason=reason)
 
 
