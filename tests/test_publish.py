@@ -310,6 +310,25 @@ def test_window_and_cap_are_parameters(store: QStore, tmp_path: Path) -> None:
     assert out / "feeds/topics/education.atom" in written
 
 
+def test_feed_files_built_before_stored_urls_were_rewritten_are_rebuilt_whole(store: QStore, tmp_path: Path) -> None:
+    """Migration 0004 rewrites stored item URLs (no user:password, escapes decoded): feed files built before
+    still carried the old links, and a limited rebuild left them so; a manifest of before makes it full."""
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    manifest = out / "feeds" / MANIFEST
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    before = FeedOptions()
+    seconds = int(before.max_age.total_seconds())
+    data["fingerprint"] = f"{before.max_entries}|{seconds}|None|{before.tag_authority}"  # as written before
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with store.engine.begin() as conn:  # what the migration does to a stored URL
+        conn.execute(update(t.item).where(t.item.c.id == item_id(1)).values(url="https://a.example/new/1"))
+    written = rebuild_feeds(store, out, now=NOW, touched_item_ids=[])
+    festivals = out / "feeds/topics/festivals.atom"
+    assert festivals in written and b"https://a.example/new/1" in festivals.read_bytes()
+    assert rebuild_feeds(store, out, now=NOW, touched_item_ids=[]) == []  # once
+
+
 XSS_TITLE = (
     "<script>alert(1)</script><img src=x onerror=alert(2)>Kazakh <b>festival</b> "
     "&lt;script&gt;alert(3)&lt;/script&gt;"
