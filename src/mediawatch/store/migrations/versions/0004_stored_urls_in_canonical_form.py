@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-02 10:00:00
+Create Date: 2026-11-29 06:00:00
 
 An item's id is the hash of its canonical URL at the time it was first stored, and it never changes: feed
 entry ids (``tag:`` URIs), labels, tags and stories hang on it. When the canonical form changes (escaped
@@ -71,7 +71,7 @@ def _item_urls() -> None:
         last = rows[-1][0]
         changed = []
         for item_id, url, media in rows:  # a thumbnail resolved against a feed's address carried its password too
-            new_url, new_media = canonical_url(url), redact_credentials(media or "{}")
+            new_url, new_media = canonical_url(url), (redact_credentials(media) if media else media)
             if (new_url, new_media) != (url, media):
                 changed.append({"item_id": item_id, "new_url": new_url, "new_media": new_media})
         if changed:
