@@ -3,7 +3,9 @@
 * lone surrogates (a JSON ``"\\ud800"`` escape without its pair; ``&#xD800;`` in XML): no encoder accepts
   them, so one in a title used to make storing the source (and the whole collect run) fail;
 * validators (ETag, Last-Modified) that cannot be sent back as ASCII header values;
-* one source whose outcome the database refuses: it fails alone, the others in the run are stored.
+* one source whose outcome the database refuses: it fails alone, the others in the run are stored;
+* directional controls (U+202E, the "Trojan Source" override) in a title: removed at collection, and from
+  every output (feeds, digest, web pages) for items stored before collection removed them.
 """
 
 from __future__ import annotations
@@ -11,26 +13,37 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import stamina
+from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from collectapp import health, make_app, write_sources
 from hypothesis import given
 from hypothesis import strategies as st
 from loopserver import LoopServer, Response
+from markdown_it import MarkdownIt
+from sqlalchemy import update
+from starlette.testclient import TestClient
+from webdata import NOW, QStore, item_id, open_filled
 
 from mediawatch.app import App
 from mediawatch.cli import main
 from mediawatch.cli.probing import probe
 from mediawatch.collect import feed_bytes
 from mediawatch.collect.feeds import parse_feed
+from mediawatch.digest import IsoWeek, write_digest
 from mediawatch.normalize import clean_text, collapse_whitespace, html_to_text
 from mediawatch.pipeline import run_collect, select_sources
+from mediawatch.publish import rebuild_feeds
+from mediawatch.settings import Settings
 from mediawatch.store import SourceState
+from mediawatch.store import schema as t
+from mediawatch.web import create_app
 
 SURROGATES = range(0xD800, 0xE000)
 
@@ -351,3 +364,84 @@ def test_a_source_the_database_refuses_fails_alone(tmp_path: Path, loopserver: L
     assert [row["url"] for row in items_of(app, "refused")] == [f"{site}/refused/1"]  # nothing lost
     assert sorted(row["url"] for row in items_of(app, "good")) == [f"{site}/good/1", f"{site}/good/2"]
     assert after["quiet"].last_error is None and after["quiet"].last_success > before["quiet"].last_success
+
+
+# ------------------------------------------------------------------------------- directional controls
+
+OVERRIDE_TITLE = "Kazakhs of Russia in Omsk celebrate \u202egnp.exe heritage day"
+OVERRIDE_SHOWN = "Kazakhs of Russia in Omsk celebrate gnp.exe heritage day"
+# embeddings, overrides and the isolates LRI and RLI; FSI and PDI are left out of the check because the
+# Markdown digest and the feeds' "why" lines use them themselves around right-to-left names
+REORDERING = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067")
+ATOM = "{http://www.w3.org/2005/Atom}"
+DIGEST_WEEK = IsoWeek(2025, 12)  # webdata's items 1-5 were published in it
+
+
+def titles_everywhere(store: QStore, tmp_path: Path, n: int) -> dict[str, set[str]]:
+    """How every output shows item ``n``'s title: the Atom and JSON feeds, the HTML and Markdown digest, the
+    web app's list, item and story pages. Each output's whole text is checked for reordering controls too."""
+    out = tmp_path / "digests"
+    rebuild_feeds(store, out, now=NOW)
+    tag, url = f"tag:mediawatch,2025:item/{item_id(n)}", f"https://olgii-mn.example/news/{n}"
+    shown: dict[str, set[str]] = {}
+    json_file = next(p for p in sorted((out / "feeds").rglob("*.json")) if item_id(n) in p.read_text("utf-8"))
+    for path in (json_file, json_file.with_suffix(".atom")):
+        assert not REORDERING & set(path.read_text("utf-8")), path
+    feed = json.loads(json_file.read_bytes())
+    shown["json feed"] = {i["title"] for i in feed["items"] if i["id"] == tag}
+    atom = ET.parse(json_file.with_suffix(".atom")).getroot()
+    entries = [e for e in atom.iter(f"{ATOM}entry") if e.findtext(f"{ATOM}id") == tag]
+    shown["atom feed"] = {e.findtext(f"{ATOM}title") for e in entries}
+
+    files = write_digest(store, DIGEST_WEEK, out, now=NOW)
+    html = files.html.read_text("utf-8")
+    md = files.md.read_text("utf-8")
+    assert not REORDERING & set(html) and not REORDERING & set(md)
+    for name, markup in (("html digest", html), ("markdown digest", MarkdownIt("commonmark").render(md))):
+        shown[name] = {a.get_text() for a in BeautifulSoup(markup, "html.parser").find_all("a", href=url)}
+
+    client = TestClient(create_app(store, Settings(), digests_dir=out, clock=lambda: NOW))
+    pages = {}
+    for name, path in (("web list", "/"), ("web item", f"/items/{item_id(n)}")):
+        page = client.get(path)
+        assert page.status_code == 200 and not REORDERING & set(page.text), path
+        pages[name] = BeautifulSoup(page.text, "html.parser")
+    shown["web list"] = {a.get_text() for a in pages["web list"].find_all("a", href=f"/items/{item_id(n)}")}
+    item_page = pages["web item"]
+    shown["web item"] = {item_page.h1.get_text(), item_page.title.get_text().removesuffix(" · mediawatch")}
+    story = client.get(item_page.find(id="story-link")["href"])
+    assert story.status_code == 200 and not REORDERING & set(story.text)
+    story_page = BeautifulSoup(story.text, "html.parser")
+    shown["web story"] = {a.get_text() for a in story_page.find_all("a", href=f"/items/{item_id(n)}")}
+    return shown
+
+
+def test_directional_controls_in_a_collected_title_are_removed(tmp_path: Path, loopserver: LoopServer) -> None:
+    site = loopserver.base_url
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Omsk</title>'
+        f"<item><title>{OVERRIDE_TITLE}</title><link>{site}/omsk/1</link>"
+        "<description>Омские казахи \u202bотметили\u202c праздник &amp;#x202E;наследия.</description>"
+        "<author>\u2067Асель\u2069</author></item></channel></rss>"
+    )
+    url = loopserver.serve("/omsk.xml", feed, content_type="application/rss+xml")
+    app = make_app(tmp_path, [rss("omsk", url)])
+    report = run_collect(app, select_sources(app, all_sources=True))
+    assert report.failures == {} and report.items_new == 1
+    [row] = items_of(app, "omsk")
+    assert row["title"] == OVERRIDE_SHOWN
+    assert row["summary"] == "Омские казахи отметили праздник наследия."
+    assert row["author"] == "Асель"
+
+
+def test_directional_controls_stored_before_are_removed_from_every_output(tmp_path: Path) -> None:
+    """An item stored before collection removed them keeps its U+202E in the database: the feeds, both digests
+    and the web pages still show the title without it, and the same everywhere."""
+    store = open_filled(tmp_path / "old.db")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(t.item).where(t.item.c.id == item_id(1)).values(title=OVERRIDE_TITLE))
+        shown = titles_everywhere(store, tmp_path, 1)
+    finally:
+        store.close()
+    assert shown == dict.fromkeys(shown, {OVERRIDE_SHOWN}) and len(shown) == 7

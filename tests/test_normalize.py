@@ -476,3 +476,28 @@ def test_a_sources_credentials_go_to_its_origin_only(url: str, source: str, expe
 def test_credentials_are_redacted_from_messages() -> None:
     text = "2 of 5 articles failed (first: http://user:s3cret@127.0.0.1:1/x: HTTP 404); HTTPS://a:b@h/ y@z.kz"
     assert redact_credentials(text) == "2 of 5 articles failed (first: http://127.0.0.1:1/x: HTTP 404); HTTPS://h/ y@z.kz"
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_directional_controls_are_removed_from_every_text_field() -> None:
+    """An override (U+202E) in a title reverses the rest of it wherever it is shown ("…gnp.exe heritage day"
+    reads "…yad egatireh exe.png"); embeddings and isolates re-embed what follows. None is kept: not in the
+    title, the summary, the author or the text, nor when a character reference spells one. The marks
+    U+200E/U+200F inside a text stay (right-to-left writers need them; only a title's ends lose them)."""
+    entry = raw(
+        title="Kazakhs of Russia in Omsk celebrate \u202egnp.exe heritage day",
+        summary_html="<p>Omsk \u202bKazakhs\u202c met &#x202E;today \u2067ىلە\u2069.</p>",
+        author="\u202dAsel\u202c Nurlanovna",
+        text="First \u2066line\u2069\nSecond \u202eline\nقازاق\u200f (Omsk)",
+    )
+    got = item(entry)
+    assert got.title == "Kazakhs of Russia in Omsk celebrate gnp.exe heritage day"
+    assert got.summary == "Omsk Kazakhs met today ىلە."
+    assert got.author == "Asel Nurlanovna"
+    assert got.text == "First line\nSecond line\nقازاق\u200f (Omsk)"
+    for value in (got.title, got.summary, got.author, got.text):
+        assert not set(value) & set(BIDI_CONTROLS), value
+    # a title made only of controls is no title: the summary lends one
+    assert item(raw(title="\u202e\u2066 ", summary_html="<p>Lent title</p>")).title == "Lent title"

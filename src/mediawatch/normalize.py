@@ -21,7 +21,7 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsp
 import nh3
 
 from mediawatch.models import Item, ItemId, RawEntry, SourceId
-from mediawatch.wording import shorten
+from mediawatch.wording import BIDI_CONTROLS, shorten
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2_000
@@ -63,9 +63,12 @@ _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # RFC 3986 2.3: letters, digits and -._~ mean the same escaped or not
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _WS = re.compile(r"\s+")
-# Control and invisible characters, and lone surrogates (U+D800-DFFF: a JSON ``"\ud800"`` escape decodes to
-# one; no encoder accepts it, so one in a title would make storing the whole source fail).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad\ud800-\udfff]")
+# Control and invisible characters, lone surrogates (U+D800-DFFF: a JSON ``"\ud800"`` escape decodes to one;
+# no encoder accepts it, so one in a title would make storing the whole source fail) and the directional
+# embeddings, overrides and isolates (U+202A-202E, U+2066-2069: see mediawatch.wording.BIDI_CONTROLS).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad\ud800-\udfff" + BIDI_CONTROLS + "]"
+)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
@@ -283,14 +286,14 @@ def guid_tag(source_id: str, guid: str) -> str:
 
 
 def collapse_whitespace(text: str) -> str:
-    """Control characters and lone surrogates removed, every run of whitespace made one space, ends
-    stripped."""
+    """Control characters, directional controls and lone surrogates removed, every run of whitespace made one
+    space, ends stripped."""
     return _WS.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def clean_text(text: str) -> str:
     """Plain text with its paragraph breaks kept: each line whitespace-collapsed, blank lines dropped (control
-    characters and lone surrogates removed)."""
+    characters, directional controls and lone surrogates removed)."""
     lines = (collapse_whitespace(line) for line in _CONTROL.sub("", text).splitlines())
     return "\n".join(line for line in lines if line)
 

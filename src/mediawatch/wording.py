@@ -21,9 +21,16 @@ ELLIPSIS = "…"
 WORD_ROOM = 0.3  # cut at a space when one lies within the last 30 % of the allowed length
 TRAILING = " \t,;:—–-"  # dropped before the ellipsis: "word, …" reads as "word…"
 FSI, PDI = "\u2068", "\u2069"  # first strong isolate, pop directional isolate
-# embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): in outside text they could
-# reverse the rest of our line ("Trojan Source"); isolate() sets the text's direction itself
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI), as the inside of a regular
+# expression's character class. In outside text they reorder or re-embed the rest of a title or a line
+# ("Trojan Source": a title ending "photo \u202egnp.exe" shows as "photo exe.png"), so they are removed:
+# at collection (mediawatch.normalize) and again in every output, for items stored before. Our own pages set
+# directions themselves (``dir="auto"``, ``<bdi>``, :func:`isolate`). The marks U+200E/U+200F (and U+061C)
+# stay: they reorder no letters, they only decide the side a neutral character next to them (a full stop, a
+# bracket) goes to, and right-to-left writers need them for that (a Latin word at the end of a Persian or
+# Arabic-script Kazakh sentence); collection drops one only at either end of a title.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROLS = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -36,10 +43,15 @@ def isolate(text: str) -> str:
     directional controls removed and, when it holds right-to-left letters (Kazakh in Arabic script, Persian),
     set between FSI and PDI. In a left-to-right line, a list of such names would otherwise show in reverse
     order and carry the punctuation after them along. HTML pages use ``<bdi>`` and ``dir="auto"`` instead."""
-    text = _BIDI_CONTROLS.sub("", text)
+    text = without_bidi_controls(text)
     if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return f"{FSI}{text}{PDI}"
     return text
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without directional embeddings, overrides and isolates (see :data:`BIDI_CONTROLS`)."""
+    return _BIDI_CONTROLS.sub("", text)
 
 
 def shorten(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
@@ -92,4 +104,14 @@ def _clusters() -> Any:
     return regex.compile(r"\X")
 
 
-__all__ = ["ELLIPSIS", "FSI", "PDI", "count", "grapheme_boundary", "isolate", "shorten"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "ELLIPSIS",
+    "FSI",
+    "PDI",
+    "count",
+    "grapheme_boundary",
+    "isolate",
+    "shorten",
+    "without_bidi_controls",
+]

@@ -1,6 +1,9 @@
 """The weekly digest as a value: numbers, ranked stories, topic and country sections, charts, source health.
 
 Pure: everything comes in as typed values read by the store (:mod:`mediawatch.digest.run` does the reading).
+Outside text loses its directional controls here (titles, summaries, authors, source names, error messages:
+collection removes them, but items stored before it did keep theirs), so the HTML and the Markdown digest show
+the same text.
 
 A section (a topic or a country) lists the stories that carry its tag and counts what it lists: its stories and
 their members that carry the tag and were published in the week (a story's other members, and those of earlier
@@ -25,7 +28,7 @@ from mediawatch.digest.summary import extract_summary
 from mediawatch.digest.week import IsoWeek
 from mediawatch.models import StoryId
 from mediawatch.store.stories import SourceWeek, StoryRecord, WeekItem, WeekNumbers
-from mediawatch.wording import shorten
+from mediawatch.wording import shorten, without_bidi_controls
 
 TOP_STORIES = 10
 SECTION_STORIES = 15  # stories listed per topic or country section
@@ -270,7 +273,7 @@ def _existed(s: SourceWeek, week: IsoWeek, published: Collection[str]) -> bool:
 def _source_names(sources: Sequence[SourceWeek], given: Mapping[str, str] | None) -> dict[str, str]:
     names: dict[str, str] = {s.id: (s.name or s.id) for s in sources}
     names.update(given or {})
-    return names
+    return {k: without_bidi_controls(v) for k, v in names.items()}
 
 
 def _group(relevant: Sequence[WeekItem], members: Sequence[WeekItem]) -> dict[str, list[WeekItem]]:
@@ -304,22 +307,23 @@ def _story(
     topics = tuple(sorted(_by_frequency(t for m in tagged for t in dict.fromkeys(m.topics)), key=topic_order))
     links = tuple(
         Link(
-            m.title,
+            without_bidi_controls(m.title),
             m.url,
             names.get(m.source_id, m.source_id),
             m.language,
             m.published,
-            m.author,
+            without_bidi_controls(m.author) if m.author else m.author,
             tuple(dict.fromkeys(m.countries)),
             tuple(dict.fromkeys(m.topics)),
         )
         for m in group
     )
+    title = links[group.index(lead)].title
     return DigestStory(
         key=key,
         anchor="",
-        title=lead.title,
-        summary=extract_summary(lead.title, lead.summary, lead.text),
+        title=title,
+        summary=without_bidi_controls(extract_summary(title, lead.summary, lead.text)),
         language=lead.language,
         url=lead.url,
         first_seen=group[0].published,
@@ -385,7 +389,7 @@ def _section_story(story: DigestStory, carries: Callable[[Link], bool]) -> Secti
 
 
 def _oneline(text: str, limit: int = 240) -> str:
-    return shorten(" ".join(str(text).split()), limit)
+    return shorten(" ".join(without_bidi_controls(str(text)).split()), limit)
 
 
 def _day(moment: datetime | None) -> str:

@@ -2,7 +2,8 @@
 
 Every string a feed or page supplied (title, summary, author, evidence) goes through :func:`plain`: nh3 drops
 markup (and the content of ``script``/``style``), entities are decoded, and this repeats until nothing
-changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; a literal ``javascript:`` gets a space
+changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; directional controls (U+202E…) go, as
+at collection, for items stored before it removed them; a literal ``javascript:`` gets a space
 before its colon, so no consumer can mistake the text for a link. The operator's source name (sources.yaml) is
 plain text already: :func:`as_text` keeps it verbatim (``Edge & <Test> Outlet`` stays that), only controls and
 line breaks go; the Atom and JSON writers and the HTML escaping below make it safe where it lands. Long text
@@ -27,7 +28,7 @@ from mediawatch.digest.render import safe_url
 from mediawatch.publish.topics import topics_line
 from mediawatch.store.evidence import Why
 from mediawatch.store.queries import TaggedItem
-from mediawatch.wording import isolate, shorten
+from mediawatch.wording import isolate, shorten, without_bidi_controls
 
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -41,18 +42,20 @@ SUMMARY_CHARS = 600
 
 
 def plain(value: object, limit: int | None = None) -> str:
-    """Plain, single-line, XML-safe text from an untrusted string (markup removed, entities decoded)."""
-    text = _NOT_XML.sub(" ", str(value or ""))
+    """Plain, single-line, XML-safe text from an untrusted string (markup removed, entities decoded,
+    directional controls removed)."""
+    text = _NOT_XML.sub(" ", without_bidi_controls(str(value or "")))
     if "<" in text or "&" in text:  # without either there is no markup or entity to deal with
-        text = _strip_markup(text)
+        text = without_bidi_controls(_strip_markup(text))  # a decoded &#x202E; is one too
     text = _SCRIPT_SCHEME.sub(r"\1script\2 :", _WS.sub(" ", text).strip())
     return shorten(text, limit) if limit is not None else text
 
 
 def as_text(value: object, limit: int | None = None) -> str:
     """Plain, single-line, XML-safe text from a string that is text already (the operator's source name):
-    kept verbatim (no markup is looked for, ``&`` and ``<`` stay), only controls and runs of spaces go."""
-    out = _WS.sub(" ", _NOT_XML.sub(" ", str(value or ""))).strip()
+    kept verbatim (no markup is looked for, ``&`` and ``<`` stay), only controls (directional ones included) and
+    runs of spaces go."""
+    out = _WS.sub(" ", _NOT_XML.sub(" ", without_bidi_controls(str(value or "")))).strip()
     out = _SCRIPT_SCHEME.sub(r"\1script\2 :", out)
     return shorten(out, limit) if limit is not None else out
 

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.text import language_tag
+from mediawatch.wording import without_bidi_controls
 
 CSS = resources.files("mediawatch.web").joinpath("templates/style.css").read_text(encoding="utf-8").strip()
 NONE = "'none'"
@@ -55,8 +56,22 @@ def isolate(value: object) -> Markup:
     """Outside text (a title, a source's or an editor's name) in ``<bdi>``, escaped: it takes its direction
     from its own first strong character, so Arabic-script text reads right to left without reordering the
     punctuation and the names around it, and the page stays left to right. Blocks that hold only such text
-    carry ``dir="auto"`` in the templates instead."""
-    return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
+    carry ``dir="auto"`` in the templates instead. Directional controls in the text (U+202E…) are removed:
+    inside the ``<bdi>`` they would still reverse the rest of it."""
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else nobidi(value))
+
+
+def nobidi(value: object) -> object:
+    """Outside text without directional embeddings, overrides and isolates (collection removes them; items
+    stored before it did keep theirs). Anything else (None, Markup we made) is returned as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return without_bidi_controls(value)
+    return value
+
+
+def headline(value: object) -> str:
+    """An item's title as every output shows it (see :func:`mediawatch.wording.without_bidi_controls`)."""
+    return without_bidi_controls(str(value or ""))
 
 
 def query(base: dict[str, str], **changes: object) -> str:
@@ -80,6 +95,8 @@ def environment() -> Environment:
     env.filters.update(
         when=when,
         bdi=isolate,
+        headline=headline,
+        nobidi=nobidi,
         safe_url=safe_url,
         lang=language_tag,
         topic_name=topic_name,
@@ -89,4 +106,4 @@ def environment() -> Environment:
     return env
 
 
-__all__ = ["CSS", "css_hash", "environment", "isolate", "page_csp", "query", "style_csp", "when"]
+__all__ = ["CSS", "css_hash", "environment", "headline", "isolate", "nobidi", "page_csp", "query", "style_csp", "when"]
