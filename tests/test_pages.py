@@ -468,3 +468,41 @@ def test_the_title_part_that_is_the_pages_heading(title: str, first: str, body: 
 
     tree = lxml_html.fromstring(f"<html><head><title>{title}</title></head><body>{body}</body></html>")
     assert _headline(first, tree, _Head(tree).meta.get("og:site_name")) == expected
+
+
+HIDDEN_IN_THE_HEADLINE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Kazakh diaspora in Hungary hold kurultai - Hungarian Kazakh News</title>
+<style>h1 {{ color: navy }}</style><script>var tracker = "hidden words in the head";</script>
+<script type="application/ld+json">{{"@context": "https://schema.org", "@type": "NewsArticle",
+ "datePublished": "2025-03-22T10:00:00+01:00", "author": {{"@type": "Person", "name": "Aigerim Bekova"}}}}</script>
+</head><body><nav><a href="/">Home</a> <a href="/news/">News</a></nav>
+<article><h1>{h1}</h1>
+<p>Members of the Kazakh community in Hungary gathered in Budapest on Saturday for their annual kurultai, electing
+a new board and planning a summer festival for families from across the country.</p>
+<noscript><p>Please enable JavaScript to see the photo gallery of the kurultai.</p></noscript>
+<p>About two hundred people attended, including guests from Kazakhstan and neighbouring countries.
+<template><p>Template words a browser never shows.</p></template><style>p {{ margin: 0 }}</style></p>
+<p>The organisers said the next meeting would be held in Debrecen in the autumn.</p></article></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "h1",
+    [
+        "Kazakh diaspora in Hungary hold kurultai <script>alert('h1')</script>",
+        "Kazakh diaspora <style>h1 { color: red }</style>in Hungary hold kurultai",
+        "<noscript>Enable scripts: </noscript>Kazakh diaspora in Hungary hold kurultai<template>!</template>",
+    ],
+)
+def test_script_style_noscript_and_template_never_become_title_or_text(h1: str) -> None:
+    """trafilatura's metadata took the <h1> text with the <script> inside it ("… kurultai alert('h1')"); that
+    title then no longer matched the text's first line, so the summary repeated the headline."""
+    entry = extract_article(HIDDEN_IN_THE_HEADLINE.format(h1=h1), url="https://hu.example/news/2025/03/kurultai",
+                            source_id="s", now=FETCHED)
+    assert entry.title == "Kazakh diaspora in Hungary hold kurultai"
+    assert entry.text is not None and entry.text.startswith("Members of the Kazakh community in Hungary")
+    assert entry.summary_html is not None and entry.summary_html.startswith("Members of the Kazakh community")
+    for hidden in ("alert", "color", "margin", "tracker", "enable", "template words"):
+        assert hidden not in entry.text.lower() and hidden not in entry.title.lower(), hidden
+    # the JSON-LD script is metadata, still read
+    assert entry.author == "Aigerim Bekova"
+    assert entry.published == datetime(2025, 3, 22, 9, 0, tzinfo=UTC)

@@ -68,6 +68,10 @@ _MIN_OWN_TEXT_CHARS = 40
 _MIN_OWN_SHARE = 0.5
 _MIN_DESCRIPTION_CHARS = 30
 _MAX_AUTHOR_CHARS = 200
+# Elements whose content a reader never sees as the page's text: scripts (a JSON-LD one is kept as metadata),
+# styles, what a browser with scripts on does not show (noscript) and inert templates. Removed before anything
+# reads the page, so none of it becomes the title (an <h1> holding a <script>), the text or a dateline.
+_HIDDEN = ("script", "style", "noscript", "template")
 
 _ARTICLE_TYPES = frozenset(
     {
@@ -261,9 +265,21 @@ def _types(obj: Mapping[str, Any]) -> set[str]:
 
 def _parse_tree(text: str) -> lxml_html.HtmlElement | None:
     try:
-        return lxml_html.fromstring(text)
+        tree = lxml_html.fromstring(text)
     except (etree.ParserError, ValueError):
         return None
+    return _without_hidden(tree)
+
+
+def _without_hidden(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """``tree`` without the elements a reader never sees as text (:data:`_HIDDEN`), their tails kept; a JSON-LD
+    script stays (it is metadata, read by :class:`_Head`, never text)."""
+    for element in list(tree.iter(*_HIDDEN)):
+        if element.tag == "script" and "ld+json" in (element.get("type") or "").lower():
+            continue
+        if element.getparent() is not None:
+            element.drop_tree()
+    return tree
 
 
 def _published(head: _Head, tree: lxml_html.HtmlElement | None, *, url: str, language: str | None,
@@ -400,15 +416,23 @@ def _usable(text: str, tree: lxml_html.HtmlElement | None) -> bool:
 
 
 def _main_text(page: str, url: str) -> tuple[str, Any]:
-    """(main text, trafilatura Document with metadata or None)."""
+    """(main text, trafilatura Document with metadata or None).
+
+    trafilatura reads the page as it would (its own parser), without the elements a reader never sees
+    (:data:`_HIDDEN`): its metadata takes the title from the ``<h1>`` text including a ``<script>`` inside it,
+    and its text keeps what a ``<template>`` holds."""
+    from trafilatura.utils import load_html
+
+    loaded = load_html(page)
+    source: Any = _without_hidden(loaded) if loaded is not None else page  # (it copies a tree it is given)
     document = trafilatura.bare_extraction(
         # its date is not used (see _published): the quick search is enough
-        page, url=url, with_metadata=True, date_extraction_params={**_DATE_OPTIONS, "extensive_search": False},
+        source, url=url, with_metadata=True, date_extraction_params={**_DATE_OPTIONS, "extensive_search": False},
         **_TEXT_OPTIONS,
     )
     text = (getattr(document, "text", None) or "").strip()
     if len(text) < _RESCUE_BELOW_CHARS:
-        balanced = (trafilatura.extract(page, url=url, include_comments=False) or "").strip()
+        balanced = (trafilatura.extract(source, url=url, include_comments=False) or "").strip()
         if len(balanced) >= _RESCUE_RATIO * max(len(text), 1):
             text = balanced
     return text, document
