@@ -365,8 +365,14 @@ def test_hostile_text_is_neutralised(store: QStore, tmp_path: Path) -> None:
     rebuild_feeds(store, out, now=NOW)
     for rel in ("feeds/countries/KZ.atom", "feeds/countries/KZ.json"):
         raw = (out / rel).read_bytes()
-        assert b"javascript:" not in raw.lower() and b"<script" not in raw.lower() and b"\x00" not in raw, rel
+        assert b"<script" not in raw.lower() and b"\x00" not in raw, rel
         assert b"onerror" not in raw and b"onload" not in raw and b"<iframe" not in raw.lower(), rel
+    # "javascript:" may stand in text, as written (the matched name in the why): never in a link or attribute
+    atom = ET.fromstring((out / "feeds/countries/KZ.atom").read_bytes())
+    markup = [el.text or "" for el in atom.iter(f"{ATOM_NS}content")]
+    assert markup and all(not hostile_attributes(el.attrib.values()) for el in atom.iter())
+    assert all(not hostile_attributes(a for tag in BeautifulSoup(m, "html.parser").find_all(True)
+                                      for a in tag.attrs.values()) for m in markup)
     parsed = feedparser.parse((out / "feeds/countries/KZ.atom").read_bytes())
     assert not parsed.bozo
     entry = parsed.entries[0]
@@ -381,6 +387,13 @@ def test_hostile_text_is_neutralised(store: QStore, tmp_path: Path) -> None:
     assert "Source: <script>alert(9)</script> (kazinform-en)." in soup.get_text()
     assert item["_mediawatch"]["source"]["name"] == "<script>alert(9)</script>"
     assert all(a["href"].startswith("https://") for a in soup.find_all("a"))
+    assert "javascript:alert(6)" in soup.get_text() and "javascript:alert(6)" in item["content_text"]
+
+
+def hostile_attributes(values: object) -> list[str]:
+    """Attribute values (or lists of them) that name a script scheme."""
+    flat = [" ".join(v) if isinstance(v, list) else str(v) for v in values]  # type: ignore[attr-defined]
+    return [v for v in flat if "javascript:" in v.lower() or "vbscript:" in v.lower()]
 
 
 def test_plain_text_and_atomic_writes(tmp_path: Path) -> None:

@@ -21,13 +21,14 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsp
 import nh3
 
 from mediawatch.models import Item, ItemId, RawEntry, SourceId
-from mediawatch.wording import BIDI_CONTROLS, shorten
+from mediawatch.wording import BIDI_CONTROLS, shorten, without_bidi_controls
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2_000
 TEXT_MAX = 100_000
 AUTHOR_MAX = 200
 MAX_EXTRA_UNESCAPES = 3  # decodings beyond the first for text an outlet escaped more than once
+DISPLAY_PASSES = 4  # markup removals and decodings display_text makes at most (text escaped three times over)
 DERIVED_TITLE_MAX = 120  # a title made from the start of the summary
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -70,8 +71,11 @@ _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\u00ad\ud800-\udfff" + BIDI_CONTROLS + "]"
 )
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# what display_text turns into spaces: C0 controls, DEL, lone surrogates and what XML 1.0 forbids besides
+_NOT_SHOWN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _REFERENCE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+_AMPERSAND = re.compile("&")
 _EDGE_MARKS = "\u200e\u200f\u061c"  # left-to-right, right-to-left and Arabic letter marks
 # WordPress's own last sentence, after the excerpt: "… The post <title> appeared first on <site>."
 _FEED_FOOTER = re.compile(r"(?<=[.!?…»\"”)])\s+The post [^\n]{1,300}? appeared first on [^.!?\n]{1,150}[.!?]?\s*$")
@@ -319,6 +323,48 @@ def html_to_text(html_text: str, *, keep_content: bool = False) -> str:
     return collapse_whitespace(html.unescape(text))
 
 
+def display_text(value: object) -> str:
+    """One line of outside text as collection stores an item's title and every output shows it: the feeds
+    (title, summary, author, evidence), both digests and the web pages.
+
+    What a browser would take for markup is read as markup: tags are dropped (with the content of scripts,
+    styles and the like, as in :func:`html_to_text`) and character references decoded, again while that
+    changes anything (at most :data:`DISPLAY_PASSES` times), so ``<img src=x onerror=…>`` or an escaped
+    ``&lt;script&gt;`` never shows, whichever output it reaches. Only whole references are decoded (``&amp;``,
+    ``&#233;``, ``&laquo;``; not ``&amp`` or ``&notareference;``, which a parser would half-read), so text that
+    is no markup is kept as written: ``3 < 5``, ``<3``, ``AT&T``, ``Tom &amp Jerry``, ``Learn JavaScript: …``.
+    Directional controls are removed, other controls become spaces, runs of whitespace one space. Idempotent
+    (but for text escaped more than ``DISPLAY_PASSES`` times over, which stays text: every output escapes it).
+    """
+    text = _NOT_SHOWN.sub(" ", without_bidi_controls(str(value or "")))
+    for _ in range(DISPLAY_PASSES):
+        if _MARKUP.search(text):
+            # a bare "&" is protected, so the parser reads exactly the references decoded below
+            protected = _AMPERSAND.sub(lambda m: _protect(text, m.start()), text)
+            read = html.unescape(_strip_tags(_BLOCK_START.sub(r" <\1", protected), _DROP_CONTENT))
+        elif "&" in text:
+            read = _REFERENCE.sub(lambda m: html.unescape(m.group(0)) if _names_character(m) else m.group(0), text)
+        else:
+            break
+        read = _NOT_SHOWN.sub(" ", without_bidi_controls(read))  # a decoded &#x202E; is a control too
+        if read == text:
+            break
+        text = read
+    return _WS.sub(" ", text).strip()
+
+
+def _names_character(ref: re.Match[str]) -> bool:
+    """A whole character reference (``&#233;``, ``&#xE9;``, ``&eacute;``), not just something like one."""
+    name = ref.group(1)
+    return name.startswith("#") or f"{name};" in html5_entities
+
+
+def _protect(text: str, at: int) -> str:
+    """The ``&`` at ``at`` as it must reach an HTML parser to mean what :func:`display_text` decodes."""
+    ref = _REFERENCE.match(text, at)
+    return "&" if ref is not None and _names_character(ref) else "&amp;"
+
+
 def unescape_twice_escaped(text: str, *, lines: bool = False) -> str:
     """Decoded text that still shows character references (``&laquo;Қазақ үні&raquo;``, ``&amp;quot;``) decoded
     once more: the outlet escaped its HTML twice, a common CMS bug, and a reader would see the codes. Markup that
@@ -347,9 +393,7 @@ def _without_footer(text: str) -> str:
 
 
 def _has_reference(text: str) -> bool:
-    return "&" in text and any(
-        name.startswith("#") or f"{name};" in html5_entities for name in _REFERENCE.findall(text)
-    )
+    return "&" in text and any(_names_character(m) for m in _REFERENCE.finditer(text))
 
 
 def _strip_tags(html_text: str, dropped: set[str]) -> str:
@@ -414,11 +458,12 @@ def normalize(raw: RawEntry, *, fetched: datetime) -> Item | Skipped:
     summary = _without_footer(unescape_twice_escaped(html_to_text(raw.summary_html))) if raw.summary_html else ""
     summary = shorten(summary, SUMMARY_MAX)
     text = shorten(unescape_twice_escaped(clean_text(raw.text), lines=True), TEXT_MAX) if raw.text else ""
-    # a direction mark at either end (Arabic-script CMSs start titles with U+200F) is invisible but makes
-    # the same headline a different string
-    title = unescape_twice_escaped(collapse_whitespace(raw.title)).strip(_EDGE_MARKS).strip()
+    # stored as every output shows it (display_text: what looks like markup is read as markup, as feed
+    # readers do with an RSS title); a direction mark at either end (Arabic-script CMSs start titles with
+    # U+200F) is invisible but makes the same headline a different string
+    title = display_text(unescape_twice_escaped(collapse_whitespace(raw.title))).strip(_EDGE_MARKS).strip()
     if not title:
-        title = shorten(summary or text, DERIVED_TITLE_MAX)
+        title = display_text(shorten(summary or text, DERIVED_TITLE_MAX))
     if not title:
         return Skipped(SkipReason.NO_TITLE_OR_TEXT, raw.source_id, detail=url)
 

@@ -3,7 +3,7 @@
 Pure: everything comes in as typed values read by the store (:mod:`mediawatch.digest.run` does the reading).
 Outside text loses its directional controls here (titles, summaries, authors, source names, error messages:
 collection removes them, but items stored before it did keep theirs), so the HTML and the Markdown digest show
-the same text.
+the same text; a title is shown as every output shows it (:func:`mediawatch.normalize.display_text`).
 
 A section (a topic or a country) lists the stories that carry its tag and counts what it lists: its stories and
 their members that carry the tag and were published in the week (a story's other members, and those of earlier
@@ -27,6 +27,7 @@ from mediawatch.digest.names import country_name, topic_name, topic_order
 from mediawatch.digest.summary import extract_summary
 from mediawatch.digest.week import IsoWeek
 from mediawatch.models import StoryId
+from mediawatch.normalize import display_text
 from mediawatch.store.stories import SourceWeek, StoryRecord, WeekItem, WeekNumbers
 from mediawatch.wording import shorten, without_bidi_controls
 
@@ -307,7 +308,7 @@ def _story(
     topics = tuple(sorted(_by_frequency(t for m in tagged for t in dict.fromkeys(m.topics)), key=topic_order))
     links = tuple(
         Link(
-            without_bidi_controls(m.title),
+            display_text(m.title),
             m.url,
             names.get(m.source_id, m.source_id),
             m.language,

@@ -1,13 +1,16 @@
 """Text for subscriber feeds: untrusted strings made plain and XML-safe, the entry HTML, the *why* in words.
 
-Every string a feed or page supplied (title, summary, author, evidence) goes through :func:`plain`: nh3 drops
-markup (and the content of ``script``/``style``), entities are decoded, and this repeats until nothing
-changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; directional controls (U+202E…) go, as
-at collection, for items stored before it removed them; a literal ``javascript:`` gets a space
-before its colon, so no consumer can mistake the text for a link. The operator's source name (sources.yaml) is
-plain text already: :func:`as_text` keeps it verbatim (``Edge & <Test> Outlet`` stays that), only controls and
-line breaks go; the Atom and JSON writers and the HTML escaping below make it safe where it lands. Long text
-is cut by :func:`mediawatch.wording.shorten` (word or grapheme boundary, never half a character).
+Every string a feed or page supplied (title, summary, author, evidence) goes through :func:`plain`, which is
+:func:`mediawatch.normalize.display_text`, the one rendering of an item's title that collection stores and the
+digests and web pages show too: markup dropped (with the content of ``script``/``style``), entities decoded,
+repeated until nothing changes, so an escaped ``&lt;script&gt;`` cannot come back as markup; directional
+controls (U+202E…) go, for items stored before collection removed them. Text that is not markup is kept as
+written, a literal ``javascript:`` included: no text becomes a link anywhere (links come only from
+:func:`~mediawatch.digest.render.safe_url`, and the entry HTML allows only http(s) links). The operator's
+source name (sources.yaml) is plain text already: :func:`as_text` keeps it verbatim (``Edge & <Test> Outlet``
+stays that), only controls and line breaks go; the Atom and JSON writers and the HTML escaping below make it
+safe where it lands. Long text is cut by :func:`mediawatch.wording.shorten` (word or grapheme boundary, never
+half a character).
 
 The entry HTML is built from escaped pieces and then passed through nh3 once more with a small allowlist
 (links: http/https only). Untrusted text sits in elements with ``dir="auto"`` (or ``<bdi>``), so a title or
@@ -16,7 +19,6 @@ source name in Arabic script (Kazakh in China) reads right to left inside the En
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 
@@ -25,6 +27,7 @@ from markupsafe import escape
 
 from mediawatch.digest.names import country_name
 from mediawatch.digest.render import safe_url
+from mediawatch.normalize import display_text
 from mediawatch.publish.topics import topics_line
 from mediawatch.store.evidence import Why
 from mediawatch.store.queries import TaggedItem
@@ -33,7 +36,6 @@ from mediawatch.wording import isolate, shorten, without_bidi_controls
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _WS = re.compile(r"\s+")
-_SCRIPT_SCHEME = re.compile(r"(?i)\b(java|vb)script(\s*):")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 ENTRY_TAGS = {"p", "ul", "li", "strong", "a", "br", "bdi"}
@@ -42,12 +44,9 @@ SUMMARY_CHARS = 600
 
 
 def plain(value: object, limit: int | None = None) -> str:
-    """Plain, single-line, XML-safe text from an untrusted string (markup removed, entities decoded,
-    directional controls removed)."""
-    text = _NOT_XML.sub(" ", without_bidi_controls(str(value or "")))
-    if "<" in text or "&" in text:  # without either there is no markup or entity to deal with
-        text = without_bidi_controls(_strip_markup(text))  # a decoded &#x202E; is one too
-    text = _SCRIPT_SCHEME.sub(r"\1script\2 :", _WS.sub(" ", text).strip())
+    """Plain, single-line, XML-safe text from an untrusted string (:func:`~mediawatch.normalize.display_text`:
+    markup removed, entities decoded, directional controls removed), cut to ``limit``."""
+    text = display_text(value)
     return shorten(text, limit) if limit is not None else text
 
 
@@ -56,17 +55,7 @@ def as_text(value: object, limit: int | None = None) -> str:
     kept verbatim (no markup is looked for, ``&`` and ``<`` stay), only controls (directional ones included) and
     runs of spaces go."""
     out = _WS.sub(" ", _NOT_XML.sub(" ", without_bidi_controls(str(value or "")))).strip()
-    out = _SCRIPT_SCHEME.sub(r"\1script\2 :", out)
     return shorten(out, limit) if limit is not None else out
-
-
-def _strip_markup(text: str) -> str:
-    for _ in range(4):
-        cleaned = _NOT_XML.sub(" ", html.unescape(nh3.clean(text, tags=set(), attributes={})))
-        if cleaned == text:
-            return text
-        text = cleaned
-    return nh3.clean(text, tags=set(), attributes={})  # still changing: leave it escaped, never markup
 
 
 def language_tag(value: str | None) -> str | None:

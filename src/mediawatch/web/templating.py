@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
+from mediawatch.normalize import display_text
 from mediawatch.publish.text import language_tag
 from mediawatch.wording import without_bidi_controls
 
@@ -70,8 +71,9 @@ def nobidi(value: object) -> object:
 
 
 def headline(value: object) -> str:
-    """An item's title as every output shows it (see :func:`mediawatch.wording.without_bidi_controls`)."""
-    return without_bidi_controls(str(value or ""))
+    """An item's title as every output shows it (:func:`mediawatch.normalize.display_text`: the feeds and both
+    digests show the same text)."""
+    return display_text(value)
 
 
 def query(base: dict[str, str], **changes: object) -> str:
