@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,3 +83,48 @@ def test_classify_all_reembeds_nothing_and_keeps_labels(
     rows = {r["id"]: r for r in map(json.loads, cli("export").splitlines())}
     assert rows["i1"]["relevant"] is True and rows["i1"]["topics"] == ["trade"] and rows["i1"]["labeled"]
     assert rows["i0"]["relevant"] is True
+
+
+@pytest.mark.model
+@pytest.mark.slow  # the model tags two items once (heads from the cache when another test trained them)
+def test_classify_with_nothing_to_tag_still_drops_entries_that_aged_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The QA repro: an item's ``published`` set 40 days back in the database, then ``mediawatch classify``
+    (nothing to tag). The Mongolia feed file kept the item; the web app's rendering of the feed did not."""
+    from sqlalchemy import update
+    from starlette.testclient import TestClient
+
+    from mediawatch.settings import Settings
+    from mediawatch.store import schema as t
+    from mediawatch.web import create_app
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("MEDIAWATCH_DB", "MEDIAWATCH_SOURCES", "MEDIAWATCH_MODEL", "MEDIAWATCH_CACHE_DIR",
+                "MEDIAWATCH_BASE_URL", "MEDIAWATCH_DIGESTS"):
+        monkeypatch.delenv(var, raising=False)
+    Path("sources.yaml").write_text(
+        "version: 1\nsources:\n  - {id: feed-a, kind: rss, url: 'https://n.example/rss'}\n"
+    )
+    store = open_store("sqlite:///mediawatch.db")
+    store.sync_sources(load_sourcefile(Path("sources.yaml")).sources, NOW)
+    item = Item(id="i0", source_id=SourceId("feed-a"), kind=ItemKind.ARTICLE, url="https://n.example/0",
+                title=TITLES[0], summary="", text="", published=RECENT, fetched=RECENT, language="en")
+    store.commit_source(SourceId("feed-a"), [item], SourceState(SourceId("feed-a")), NOW)
+    store.close()
+
+    cli("classify")
+    mn = tmp_path / "digests" / "feeds" / "countries" / "MN.atom"
+    assert "tag:mediawatch,2025:item/i0" in mn.read_text(encoding="utf-8")
+    store = open_store("sqlite:///mediawatch.db")
+    with store.engine.begin() as conn:
+        conn.execute(update(t.item).where(t.item.c.id == "i0").values(published=RECENT - timedelta(days=40)))
+
+    out = cli("classify")
+    assert counts(out) == (0, 0) and "subscriber feeds: " in out  # MN's, its topics' and their pairs' files
+    assert "tag:mediawatch,2025:item/i0" not in mn.read_text(encoding="utf-8")
+    app = create_app(store, Settings(db="sqlite:///mediawatch.db"), digests_dir=tmp_path / "digests")
+    client = TestClient(app)
+    served = client.get("/feeds/countries/MN.atom", headers={"host": "elsewhere.example"})
+    assert served.status_code == 200 and served.content == mn.read_bytes()
+    store.close()

@@ -17,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import ValidationError
 from sqlalchemy import update
+from starlette.testclient import TestClient
 from webdata import NOW, QStore, Row, add_rows, ago, item_id, open_filled
 
 from mediawatch.errors import StoreError
@@ -35,6 +36,7 @@ from mediawatch.settings import Settings
 from mediawatch.store import Label
 from mediawatch.store import schema as t
 from mediawatch.store.queries import ItemQuery
+from mediawatch.web import create_app
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
@@ -216,6 +218,41 @@ def test_labels_saved_elsewhere_are_picked_up_and_emptied_feeds_stay_valid(
     assert not parsed.bozo and parsed.entries == []
     opml = (out / "feeds.opml").read_text(encoding="utf-8")
     assert "countries/TR.atom" not in opml and "countries/MN.atom" in opml
+
+
+def test_a_quiet_feed_is_rewritten_when_its_entries_age_out(store: QStore, tmp_path: Path) -> None:
+    """Nothing new is tagged for Türkiye, yet item 9 leaves the 30-day window: its feeds' files must drop it,
+    as the web app's rendering does, without a full rebuild and without any item being touched."""
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    assert where(feed_index(out), 9) == {"topics/festivals", "countries/TR", "topics/festivals/countries/TR"}
+    later = NOW + timedelta(days=23, hours=1)  # item 9 was 7 days old at NOW: now 30 days and an hour
+    written = rebuild_feeds(store, out, now=later, touched_item_ids=[])
+    assert {p.relative_to(out).as_posix() for p in written} == {
+        f"feeds/{n}.{ext}" for n in ("topics/festivals", "countries/TR", "topics/festivals/countries/TR")
+        for ext in ("atom", "json")
+    }
+    assert where(feed_index(out), 9) == set()
+    assert feedparser.parse((out / "feeds/countries/TR.atom").read_bytes()).entries == []
+    # exactly what a full rebuild writes at that moment, and what the web app serves
+    fresh = tmp_path / "fresh"
+    rebuild_feeds(store, fresh, now=later)
+    assert {k: v for k, v in feed_files(out).items() if not k.startswith("feeds/.")} == {
+        k: v for k, v in feed_files(fresh).items() if not k.startswith("feeds/.")
+    }
+    client = TestClient(create_app(store, Settings(), digests_dir=tmp_path / "web", clock=lambda: later))
+    for rel in ("feeds/countries/TR.atom", "feeds/topics/festivals.json"):
+        served = client.get(f"/{rel}", headers={"host": "elsewhere.example"})  # no base URL: no links
+        assert served.status_code == 200 and served.content == (out / rel).read_bytes(), rel
+    # the same when other items are touched: the aged feeds come along with theirs
+    even_later = NOW + timedelta(days=26, hours=1)  # items 4 (5 days old at NOW) and 5 (4 days) leave now
+    written = rebuild_feeds(store, out, now=even_later, touched_item_ids=[item_id(3)])
+    assert out / "feeds/countries/RU.atom" in written and out / "feeds/topics/repatriation.atom" in written
+    assert where(feed_index(out), 4) == set() and where(feed_index(out), 5) == set()
+    assert where(feed_index(out), 3) == {"topics/festivals", "topics/education", "countries/GB",
+                                         "topics/festivals/countries/GB", "topics/education/countries/GB"}
+    # nothing aged, touched or labelled since: nothing is written
+    assert rebuild_feeds(store, out, now=even_later, touched_item_ids=[]) == []
 
 
 def hold_feeds_lock(out: Path) -> subprocess.Popen[str]:

@@ -351,12 +351,14 @@ def run_digest(app: App, week: object | None, out_dir: Path):  # type: ignore[no
 def refresh_feeds(
     app: App, touched: Sequence[ItemId], *, stop: threading.Event | None = None
 ) -> tuple[list[Path], bool]:
-    """Bring the subscriber feed files under ``digests/feeds/`` up to date after items were tagged or corrected.
+    """Bring the subscriber feed files under ``digests/feeds/`` up to date after items were tagged or corrected,
+    and as entries age out of the feeds' window.
 
     Every feed is rebuilt when the files were never built or were built for another ``MEDIAWATCH_BASE_URL``;
-    otherwise only the feeds ``touched`` items are (or were) in. With ``stop`` set, a rebuild of every feed is
-    put off (the files stay outdated, so the next call rebuilds them all). Returns the files written and whether
-    the rebuild was put off.
+    otherwise only the feeds ``touched`` items are (or were) in, those of labels saved on the web since, and those
+    whose files hold an entry that has left the window (checked even when nothing was touched: one look-up).
+    With ``stop`` set, a rebuild of every feed is put off (the files stay outdated, so the next call rebuilds them
+    all). Returns the files written and whether the rebuild was put off.
     """
     from mediawatch.publish import FeedOptions, rebuild_feeds
     from mediawatch.publish.write import feeds_outdated
@@ -366,8 +368,6 @@ def refresh_feeds(
         if stop is not None and stop.is_set():
             return [], True
         return rebuild_feeds(app.store, app.settings.digests, now=app.now(), options=options), False
-    if not touched:
-        return [], False
     return rebuild_feeds(app.store, app.settings.digests, now=app.now(), touched_item_ids=touched,
                          options=options), False
 

@@ -12,8 +12,10 @@ Layout (paths relative to ``out_dir``, the digests folder; the web app serves th
 A file is replaced (temporary file + ``os.replace``) only when its bytes change, so an unchanged feed keeps
 its bytes and its modification time. A feed whose last item goes away (an editor marks it not relevant) is
 rewritten without entries rather than deleted, so subscribers keep a valid feed. The manifest lets a limited
-rebuild find the feeds an item *left* (its tags are already gone from the store) and the labels editors saved
-on the web since the last build; without a usable manifest every feed is rebuilt.
+rebuild find the feeds an item *left* (its tags are already gone from the store), the labels editors saved
+on the web since the last build, and the feeds an entry has aged out of (an entry published more than
+``FeedOptions.max_age`` ago: the store says which of the entries the manifest lists are now that old); without
+a usable manifest every feed is rebuilt.
 
 Links: with ``FeedOptions.base_url`` (``MEDIAWATCH_BASE_URL``) every feed carries absolute ``self`` and
 ``alternate`` links and feeds.opml lists absolute URLs; without it the feeds have no links (there is no
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +65,8 @@ class FeedStore(Protocol):
     def feed_keys(self) -> list[FeedKeyRow]: ...
 
     def labels_since(self, since: datetime | None) -> list[tuple[ItemId, datetime]]: ...
+
+    def published_before(self, item_ids: Sequence[str], until: datetime) -> set[ItemId]: ...
 
     def removed_from_feed(self, topic: str | None, country: str | None) -> datetime | None: ...
 
@@ -118,8 +122,12 @@ def rebuild_feeds(
     touched_item_ids: Iterable[str] | None = None,
     options: FeedOptions | None = None,
 ) -> list[Path]:
-    """Rewrite the feeds (all, or those the touched items are in or were in) and feeds.opml.
+    """Rewrite the feeds (all, or those the touched items are in or were in, and those an entry has aged out
+    of) and feeds.opml.
 
+    With ``touched_item_ids`` (even empty) only what changed is rebuilt: the feeds of those items and of the
+    labels editors saved since the last build, and the feeds whose files hold an entry published before the
+    window (:func:`aged_feeds`); when there is none of these, nothing is read further and nothing is written.
     Returns the files whose content changed (and were therefore written), sorted.
     """
     options = options or FeedOptions()
@@ -152,27 +160,38 @@ def _rebuild(
 ) -> list[Path]:
     feeds_dir = out_dir / "feeds"
     manifest = _read_manifest(feeds_dir / MANIFEST, options)
-    known = known_keys(store)
     labels = store.labels_since(manifest.label_mark if manifest else None)
     old_feeds = manifest.feeds if manifest else {}
+    full = touched_item_ids is None or manifest is None
+    tagged = set(touched_item_ids or ())
+    touched: set[str] = set()
+    aged: set[str] = set()
+    if manifest is not None and not full:
+        touched = tagged | {item_id for item_id, _ in labels}
+        aged = aged_feeds(store, old_feeds, since=now - options.max_age)
+        # labels_since() is inclusive: a label at the mark itself was seen by the last build
+        new_label = any(manifest.label_mark is None or at > manifest.label_mark for _, at in labels)
+        if not aged and not new_label and not tagged:
+            logger.info("feeds: nothing changed since the last build")
+            return []
+
+    known = known_keys(store)
     by_name = {k.name: k for k in known}
     for name in old_feeds:
         if name not in by_name and (key := _key_from_name(name)) is not None:
             by_name[name] = key
 
-    full = touched_item_ids is None or manifest is None
     if full:
         targets = set(by_name.values())
         window = store.find_items(ItemQuery(since=now - options.max_age), limit=None, with_why=True)
         entries = group_entries(window, targets, now=now, options=options)
     else:
-        touched = set(touched_item_ids or ()) | {item_id for item_id, _ in labels}
-        targets = set()
+        targets = {by_name[n] for n in aged if n in by_name}
         if touched:
             current = store.find_items(
                 ItemQuery(item_ids=tuple(sorted(touched)), relevant_only=False), limit=None
             )
-            targets = set().union(*(feed_keys_of(it) for it in current)) if current else set()
+            targets |= set().union(*(feed_keys_of(it) for it in current)) if current else set()
             targets |= {
                 by_name[n] for n, ids in old_feeds.items() if n in by_name and touched.intersection(ids)
             }
@@ -202,6 +221,17 @@ def _rebuild(
         "feeds: %d rebuilt (%s), %d files changed", len(targets), "all" if full else "touched", len(written)
     )
     return sorted(written)
+
+
+def aged_feeds(store: FeedStore, feeds: Mapping[str, Sequence[str]], *, since: datetime) -> set[str]:
+    """The feeds (names, as in the manifest) that hold an entry published before ``since``: it has left the
+    window, so the feed's file changes although no item did (a quiet country's feed, where nothing new is
+    tagged, would otherwise keep it for good). One primary-key look-up of the entries the files hold."""
+    held = [item_id for ids in feeds.values() for item_id in ids]
+    if not held:
+        return set()
+    gone = store.published_before(held, since)
+    return {name for name, ids in feeds.items() if gone.intersection(ids)} if gone else set()
 
 
 def feeds_outdated(out_dir: Path, options: FeedOptions) -> bool:
@@ -273,6 +303,7 @@ def _manifest_bytes(m: _Manifest) -> bytes:
 
 __all__ = [
     "FeedStore",
+    "aged_feeds",
     "empty_feed_updated",
     "feed_entries",
     "feeds_outdated",

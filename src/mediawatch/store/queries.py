@@ -189,6 +189,16 @@ class QueryStore:
             newest, n = conn.execute(q).one()
         return FeedKeyRow(topic, country, _aware(newest), int(n)) if n else None
 
+    def published_before(self, item_ids: Sequence[str], until: datetime) -> set[ItemId]:
+        """Those of ``item_ids`` published before ``until`` (the feeds' check for entries that left their
+        window: primary-key look-ups, no joins)."""
+        out: set[ItemId] = set()
+        with self.engine.connect() as conn:
+            for ids in in_lists(sorted(set(item_ids))):
+                q = select(t.item.c.id).where(t.item.c.id.in_(list(ids)), t.item.c.published < until)
+                out.update(ItemId(i) for i in conn.execute(q).scalars())
+        return out
+
     def labels_since(self, since: datetime | None) -> list[tuple[ItemId, datetime]]:
         """Editor labels written at or after ``since`` (all when None), oldest first."""
         lb = t.label.c
