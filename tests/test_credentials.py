@@ -190,3 +190,16 @@ def test_probe_and_sources_add_show_no_password_but_the_stanza_keeps_it(workdir:
     assert f"url: {credentialed(feed)}" in (workdir / "sources.yaml").read_text(encoding="utf-8")
     code, out, err = run("sources", "add", feed)  # the same feed, without the password: already collected
     assert code == 2 and "already collects that feed" in err
+
+
+def test_a_failed_probe_shows_no_password(workdir: Path, loopserver: LoopServer) -> None:
+    """Before: probe --json's failure object (a 404, a bad selector, a YouTube video address) and the error
+    line printed the address as given, password included."""
+    loopserver.serve("/gone", "", status=404)
+    for args in (("probe", "--json", credentialed(loopserver.url("/gone"))),
+                 ("probe", credentialed(loopserver.url("/gone"))),
+                 ("probe", "--json", "--selector", "a[[", credentialed(loopserver.url("/gone")))):
+        code, out, err = run(*args)
+        assert code in (1, 2) and PASSWORD not in out + err, (args, out, err)
+        if "--json" in args:
+            assert json.loads(out)["error"]

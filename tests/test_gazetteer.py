@@ -281,8 +281,16 @@ def test_a_destination_named_before_the_origin(gaz: Gazetteer, text: str, expect
         ("Ethnic Kazakhs who fled Xinjiang's camps and moved to Turkey testified", {"CN", "TR"}),
         ("Kazakh families who fled Xinjiang spent years in refugee camps and moved to Germany in 1975", {"DE"}),
         # a possessive's place goes with the country before it
-        ("Kazakhs who came to the United States from Mongolia's Bayan-Ölgii province live in Virginia",
+        ("Kazakhs who moved to the United States from Mongolia's Bayan-Ölgii province live in Virginia",
          {"US"}),
+        # the verb must govern the "to": a later "to", a passive or a visit is no migration
+        ("Kazakhs from Mongolia who moved to Kazakhstan send money to Russia", {"MN"}),
+        ("Kazakh students from Turkey moved to the dormitory next to the Russian embassy", {"TR"}),
+        ("Kazakhs from Mongolia: the meeting was moved to Turkey due to weather", {"MN"}),
+        ("Kazakhs came to Istanbul from Mongolia for the kurultai", {"MN", "TR"}),
+        ("Казахи приехали в Турцию из Монголии на курултай", {"MN", "TR"}),
+        # Kazakh: қоныстанды ("settled") keeps its қ in folded text
+        ("Қазақтар Моңғолиядан Түркияға қоныстанды", {"TR"}),
     ],
 )
 def test_where_a_migration_went(gaz: Gazetteer, text: str, expected: set[str]) -> None:
@@ -512,6 +520,9 @@ def test_community_names_next_to_a_state_word_still_count(gaz: Gazetteer) -> Non
         ("节日聚集了蒙古国的哈萨克族。中国和俄罗斯签署协议", {"MN"}),
         # ... but an abbreviation's full stop ends no sentence
         ("Kazakhs living in the U.S. and Canada gathered online", {"US", "CA"}),
+        # nor does an abbreviation's before a name ("St. Petersburg" is one name again)
+        ("Kazakhs living in St. Petersburg celebrated Nauryz. China and Mongolia signed a deal", {"RU"}),
+        ("Казахи, живущие в г. Омск, отметили праздник", {"RU"}),
         # German lists carry articles, as English ones do ("the"); German words that tie a place
         ("Kasachen aus China, der Mongolei und Usbekistan kehrten zurück", {"CN", "MN", "UZ"}),
         ("Ein Fotograf aus Frankreich besuchte kasachische Familien in Omsk, Orenburg und der Mongolei",

@@ -188,7 +188,12 @@ def test_a_source_password_stored_by_an_older_release_is_removed_and_its_items_a
         upgrade(conn, "0003")
     engine.dispose()
     old = open_store(db_url, migrate=False)
-    old.sync_sources(TWO, NOW)
+    # a source whose url holds a password, as the sources file does (older releases stored it in its spec)
+    old.sync_sources((*TWO, *specs("  - {id: feed-c, kind: rss, url: 'http://user:s3cret@c.example/rss'}\n")),
+                     NOW)
+    with old.engine.begin() as conn:  # as an older release wrote it
+        conn.exec_driver_sql("UPDATE source SET spec_json = '{\"url\": \"http://user:s3cret@c.example/rss\"}' "
+                             "WHERE id = 'feed-c'")
     secret = "http://user:s3cret@a.example"
     stored = replace(make_item(1, url=f"{secret}/rel/1"), id=item_id(f"{secret}/rel/1"),
                      media={"thumbnail": f"{secret}/img/1.jpg"})  # its id: the hash of that URL, as it was
@@ -202,7 +207,7 @@ def test_a_source_password_stored_by_an_older_release_is_removed_and_its_items_a
     store = open_store(db_url)
     try:
         with store.engine.connect() as conn:
-            for table in ("item", "source_state"):
+            for table in ("item", "source_state", "source"):
                 rows = conn.exec_driver_sql(f"SELECT * FROM {table}").all()
                 assert rows and "s3cret" not in repr(rows), rows
         got = store.get_item(stored.id)
@@ -375,3 +380,15 @@ def test_only_operational_errors_can_say_the_whole_database_refuses_writes() -> 
     duplicate = IntegrityError("x", {}, sqlite3.IntegrityError("Key (url)=(https://a.example/read-only-disk-is-full) exists"))
     assert not refuses_every_write(duplicate)
     assert not refuses_every_write(OperationalError("x", {}, sqlite3.OperationalError("no such table: item")))
+
+
+def test_a_source_password_is_not_stored_in_its_spec(db_url: str) -> None:
+    """Before: the source table's spec quoted the url with its user:password, rewritten at every sync."""
+    store = open_store(db_url)
+    try:
+        store.sync_sources(specs("  - {id: feed-c, kind: rss, url: 'http://user:s3cret@c.example/rss'}\n"), NOW)
+        with store.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT spec_json FROM source").all()
+        assert rows and "s3cret" not in repr(rows) and "c.example/rss" in repr(rows)
+    finally:
+        store.close()

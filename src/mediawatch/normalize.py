@@ -214,7 +214,7 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-_CREDENTIALS = re.compile(r"(?i)\b((?:https?|ftp)://)[^/?#@\s]*@")
+_CREDENTIALS = re.compile(r"(?i)\b((?:https?|ftp)://)[^/?#\s]*@")  # up to the last @: a password may hold one
 
 
 def redact_credentials(text: str) -> str:
@@ -323,7 +323,7 @@ def html_to_text(html_text: str, *, keep_content: bool = False) -> str:
     return collapse_whitespace(html.unescape(text))
 
 
-def display_text(value: object) -> str:
+def display_text(value: object, *, fallback: bool = False) -> str:
     """One line of outside text as collection stores an item's title and every output shows it: the feeds
     (title, summary, author, evidence), both digests and the web pages.
 
@@ -332,7 +332,9 @@ def display_text(value: object) -> str:
     changes anything (at most :data:`DISPLAY_PASSES` times), so ``<img src=x onerror=…>`` or an escaped
     ``&lt;script&gt;`` never shows, whichever output it reaches. Only whole references are decoded (``&amp;``,
     ``&#233;``, ``&laquo;``; not ``&amp`` or ``&notareference;``, which a parser would half-read), so text that
-    is no markup is kept as written: ``3 < 5``, ``<3``, ``AT&T``, ``Tom &amp Jerry``, ``Learn JavaScript: …``.
+    is no markup is kept as written: ``3 < 5``, ``<3``, ``AT&T``, ``Tom &amp Jerry``, ``Learn JavaScript: …``,
+    and so is a "<" that opens no whole tag (``x<y, says…``: a parser would drop the rest). Should nothing be
+    left (``<title>Kazakhs``), the text without its tags and angle brackets is shown.
     Directional controls are removed, other controls become spaces, runs of whitespace one space. Idempotent
     (but for text escaped more than ``DISPLAY_PASSES`` times over, which stays text: every output escapes it).
     """
@@ -341,6 +343,8 @@ def display_text(value: object) -> str:
         if _MARKUP.search(text):
             # a bare "&" is protected, so the parser reads exactly the references decoded below
             protected = _AMPERSAND.sub(lambda m: _protect(text, m.start()), text)
+            # a "<" that opens no whole tag is text ("x<y, says…", "if a<b then…"): a parser would drop the rest
+            protected = _OPEN_ONLY.sub("&lt;", protected)
             read = html.unescape(_strip_tags(_BLOCK_START.sub(r" <\1", protected), _DROP_CONTENT))
         elif "&" in text:
             read = _REFERENCE.sub(lambda m: html.unescape(m.group(0)) if _names_character(m) else m.group(0), text)
@@ -350,7 +354,15 @@ def display_text(value: object) -> str:
         if read == text:
             break
         text = read
-    return _WS.sub(" ", text).strip()
+    shown = _WS.sub(" ", text).strip()
+    if not shown and value and not fallback:  # all of it inside a dropped element ("<title>Kazakhs")
+        return display_text(_ANY_TAG.sub(" ", str(value)).replace("<", " ").replace(">", " "), fallback=True)
+    return shown
+
+
+# "<" before a letter, "/", "!" or "?" with no ">" before the next "<" or the end: no whole tag
+_OPEN_ONLY = re.compile(r"<(?=[A-Za-z/!?])(?![^<>]*>)")
+_ANY_TAG = re.compile(r"<[^<>]*>")
 
 
 def _names_character(ref: re.Match[str]) -> bool:

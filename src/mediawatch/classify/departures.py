@@ -98,6 +98,9 @@ MOVE_VERBS = frozenset(
 MOVE_STEMS = ("переех", "переезж", "переселил", "переселя", "эмигрир", "бежал", "бежав", "перебрал",
               "перебира", "уехал", "уехав", "уезжа")
 MOVE_WINDOW = 6  # words between the verb and "to": "fled via Iran and Turkey to Germany"
+BETWEEN_WORDS = frozenset({"on", "back", "eventually", "later", "finally", "first", "in", "with", "their",
+                           "families", "потом", "затем", "позже"})
+PASSIVE = frozenset({"was", "were", "been", "be", "is", "are", "being", "был", "была", "были", "было"})
 SETTLE_IN = frozenset(
     fold(word) for word in "settled settling resettled resettling settle обосновались поселились осели".split()
 )
@@ -107,7 +110,7 @@ DE_MOVE = ("zogen", "gezogen", "umgezogen", "flohen", "geflohen", "gefluchtet", 
 TR_DATIVE = frozenset({"ya", "ye", "a", "e", "na", "ne"})
 TR_MOVE = ("goc", "yerles", "tasin")
 KK_DATIVE = ("га", "ге", "қа", "ке")
-KK_MOVE = ("кош", "коныстан")
+KK_MOVE = ("кош", "қоныстан")  # folding keeps қ
 ZH_TO = ("迁往", "遷往", "移居", "移民到", "移民至", "定居")
 
 # Persecution: a text about camps, detention or repression concerns the community in the place it speaks of,
@@ -183,14 +186,32 @@ def _destination_after(text: str, end: int) -> bool:
 
 
 def _destination_before(text: str, at: int, spans: Sequence[tuple[int, int]]) -> bool:
-    """Whether a destination place ends right before position ``at`` (the word "from"): "moved to Sweden
-    from Turkey", «переехали в Германию из Турции», "nach Deutschland aus der Türkei"."""
+    """Whether a destination of a migration ends right before position ``at`` (the word "from"): "moved to
+    Sweden from Turkey", «переехали в Германию из Турции». Not a visit: "came to Istanbul from Mongolia"."""
     for start, end in spans:
         if end <= at and not text[end:at].strip():
-            before = [w for w, _ in _preceding(text, start)]
-            while before and before[-1] in FILLERS:
-                before.pop()
-            return bool(before) and before[-1] in TO_WORDS
+            preceding = _preceding(text, start)
+            while preceding and preceding[-1][0] in FILLERS:
+                preceding.pop()
+            return bool(preceding) and preceding[-1][0] in TO_WORDS and _moved(text, preceding[-1][1], spans)
+    return False
+
+
+def _moved(text: str, at: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether a verb of migrating governs the word "to" (or «в») at position ``at``: walking back, only
+    places, lists of them, "via" and words such as "on" or a year stand between ("fled via Iran and Turkey
+    to", "moved on to", "emigrated in 1978 to"), and the verb is not passive ("the meeting was moved to")."""
+    words = _preceding(text, at, limit=MOVE_WINDOW + 2)
+    while words:
+        word, start = words.pop()
+        if (
+            word in FILLERS or word in LIST_WORDS or word in VIA_WORDS or word in BETWEEN_WORDS or word.isdigit()
+            or any(s <= start < e for s, e in spans)
+        ):
+            continue
+        if word in MOVE_VERBS or word.startswith(MOVE_STEMS):
+            return not (words and words[-1][0] in PASSIVE)
+        return False
     return False
 
 
@@ -268,22 +289,22 @@ def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
     return _listed_after(found, spans, texts, also=POSSESSIVE)
 
 
-def _arrives(span: Span, texts: Sequence[str]) -> bool:
+def _arrives(span: Span, texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> bool:
     if (located := _located(span, texts)) is None:
         return False
     text, start, end, surface = located
     if _is_cjk(surface):
         return text[max(0, start - 3):start].endswith(ZH_TO)
-    before = [w for w, _ in _preceding(text, start, limit=MOVE_WINDOW + 2)]
-    while before and before[-1] in FILLERS:
-        before.pop()
+    preceding = _preceding(text, start)
+    while preceding and preceding[-1][0] in FILLERS:
+        preceding.pop()
+    before = [w for w, _ in preceding]
     after = [w for w, _ in _following(text, end)]
     if before and before[-1] in TO_WORDS:
-        window = before[-1 - MOVE_WINDOW : -1]
-        if any(w in MOVE_VERBS or w.startswith(MOVE_STEMS) for w in window):
+        if _moved(text, preceding[-1][1], spans):
             return True
         if before[-1] == "nach" and (
-            any(w.startswith(DE_MOVE) for w in after) or any(w.startswith(DE_MOVE) for w in window[-2:])
+            any(w.startswith(DE_MOVE) for w in after) or (len(before) > 1 and before[-2].startswith(DE_MOVE))
         ):
             return True
     if len(before) > 1 and before[-1] in IN_WORDS and before[-2] in SETTLE_IN:
@@ -298,7 +319,11 @@ def destination_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
     """Indexes of ``spans`` that a text names as where a migration went ("moved to Sweden", "settled in
     Gävle", "nach Deutschland ausgewandert", "Almanya'ya göç eden"), with the places listed right after one
     ("moved to Germany and France")."""
-    return _listed_after({n for n, span in enumerate(spans) if _arrives(span, texts)}, spans, texts)
+    by_part: dict[int, list[tuple[int, int]]] = {}
+    for part, start, end in spans:
+        by_part.setdefault(part, []).append((start, end))
+    found = {n for n, span in enumerate(spans) if _arrives(span, texts, by_part.get(span[0], []))}
+    return _listed_after(found, spans, texts)
 
 
 def origins_listed(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:

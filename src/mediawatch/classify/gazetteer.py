@@ -420,7 +420,7 @@ CONNECTORS = LIST_ONLY | folded_words(
 ANCHOR_WORDS = (CONNECTORS - LIST_ONLY) | folded_words(
     """
     s who that which living live lives lived settled moved residing resident based born families family
-    now today currently around near ныне сейчас сегодня теперь heute jetzt
+    now today currently around ныне сейчас сегодня теперь heute jetzt
     community communities people diaspora origin ethnic descent живущие живущих живущим проживающие
     проживающих проживающий семьи семей община общины диаспора диаспоры на по со тұратын тұрған
     қоныстанған отбасылары қауымы deki daki teki taki den dan ten tan li lı lu lü yaşayan aus der die
@@ -624,6 +624,10 @@ _STOP = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
 # always an end: ideographic and fullwidth stops; a clause or headline break: ; | a spaced dash, a line break
 _BREAK = re.compile(r"[。！？．｡]+|\s*[;|]\s*|\s+[–—]\s+|[ \t]*\n\s*")
 _OPENERS = "\"'«“„‘([ \t\n"
+# words whose full stop ends no sentence before a capital ("St. Petersburg", «г. Омск», «ул. Абая»)
+ABBREVIATIONS = frozenset(
+    "st mt ft dr mr mrs ms prof gen gov sen rep jr sr no nr vol ste г гг ул им св ст проф д обл".split()
+)
 
 
 def sentence_breaks(text: str, folded: str) -> frozenset[int]:
@@ -634,6 +638,9 @@ def sentence_breaks(text: str, folded: str) -> frozenset[int]:
     nothing is cut)."""
     ends = [m.end() for m in _BREAK.finditer(text)]
     for m in _STOP.finditer(text):
+        word = text[max(0, m.start() - 12) : m.start()].split()
+        if m.group(0) == "." and word and fold(word[-1]) in ABBREVIATIONS:
+            continue  # "St. Petersburg", "Dr. Aliyev", «г. Омск»
         following = text[m.end() : m.end() + 6].lstrip(_OPENERS)[:1]
         caseless = following.isalpha() and following.upper() == following.lower()
         if following and (following.isupper() or following.isdigit() or caseless):

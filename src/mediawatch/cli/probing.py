@@ -67,15 +67,21 @@ def _run_probe(url: str, settings: Settings, selector: str | None, *, as_json: b
     except SourceError as exc:
         if as_json:
             _echo_json_error(url, exc.reason, exc.url)
-        where = f" ({_safe(exc.url)})" if exc.url else ""
-        click.echo(f"error: {_safe(exc.reason)}{where}", err=True)
+        from mediawatch.normalize import redact_credentials, without_credentials
+
+        where = f" ({_safe(without_credentials(exc.url))})" if exc.url else ""
+        click.echo(f"error: {_safe(redact_credentials(exc.reason))}{where}", err=True)
         sys.exit(1)
 
 
 def _echo_json_error(url: str, error: str, failed_url: str | None = None) -> None:
     """What ``probe --json`` prints when there is no report: the address given, ``kind`` null, the reason in
     ``error`` and the address it is about (``failed_url``: a redirect's target, the robots.txt that refused)."""
-    record = {"url": url, "kind": None, "error": error, "failed_url": failed_url or url}
+    from mediawatch.normalize import redact_credentials, without_credentials
+
+    # no user:password in what is printed (the stanza, which needs it, is not printed on failure)
+    record = {"url": without_credentials(url), "kind": None, "error": redact_credentials(error),
+              "failed_url": without_credentials(failed_url or url)}
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 

@@ -427,7 +427,12 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _spec_json(spec: SourceSpec) -> str:
+    from mediawatch.normalize import without_credentials
+
     fields = {k: getattr(spec, k) for k in spec.__slots__}  # type: ignore[attr-defined]
+    # a url's user:password stays in the sources file: nothing stored holds it
+    fields = {k: without_credentials(v) if k in ("url", "feed_url") and isinstance(v, str) else v
+              for k, v in fields.items()}
     fields["every"] = int(spec.every.total_seconds())
     return json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
 

@@ -104,7 +104,8 @@ def search_fold(value: object) -> object:
 class contains_folded(ColumnElement[bool]):  # lower case: used like a SQL function
     """``column`` contains ``pattern`` (a LIKE pattern, ``\\`` escapes) in any letter case, in every script.
 
-    PostgreSQL's ILIKE folds Unicode case (Turkish İ is read as I first); SQLite's LIKE and lower() fold
+    PostgreSQL's ILIKE folds Unicode case under a Unicode LC_CTYPE (under "C", the query's lower/Title/UPPER
+    forms are tried too; Turkish İ is read as I first); SQLite's LIKE and lower() fold
     ASCII only (``Лондона`` would not find ``лондона``), so there both sides go through :func:`search_fold`,
     registered on each connection."""
 
@@ -124,11 +125,20 @@ class contains_folded(ColumnElement[bool]):  # lower case: used like a SQL funct
 
 @compiles(contains_folded)
 def _contains_folded_default(element: contains_folded, compiler: SQLCompiler, **kw: Any) -> str:
-    from sqlalchemy import func
+    from sqlalchemy import func, or_
 
-    # ILIKE folds Unicode case, but Turkish İ lower-cases to i with a dot above: both sides read it as I
+    # ILIKE folds Unicode case only under a Unicode-aware LC_CTYPE (under "C" it folds ASCII), so a query in
+    # another script is also tried as lower/Title/UPPER; Turkish İ lower-cases to i with a dot above: both
+    # sides read it as I
     column = func.translate(element.column, "\u0130", "I")
-    return compiler.process(column.ilike(element.pattern.replace("\u0130", "I"), escape="\\"), **kw)
+    pattern = element.pattern.replace("\u0130", "I")
+    variants = [pattern]
+    if not pattern.isascii():
+        inner = pattern.strip("%")
+        head, tail = pattern[: len(pattern) - len(pattern.lstrip("%"))], pattern[len(pattern.rstrip("%")) :]
+        variants += [head + form + tail for form in (inner.lower(), inner.capitalize(), inner.upper(), inner.title())]
+    clauses = [column.ilike(v, escape="\\") for v in dict.fromkeys(variants)]
+    return compiler.process(or_(*clauses) if len(clauses) > 1 else clauses[0], **kw)
 
 
 @compiles(contains_folded, "sqlite")

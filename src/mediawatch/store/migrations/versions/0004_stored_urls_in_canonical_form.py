@@ -13,7 +13,7 @@ this migration (ids are kept), and the store finds an item by its URL as well as
 (``Store.commit_source``, ``Store.known_urls``). Items already stored twice under two spellings (or two
 passwords) stay two items (both now show the same URL; the oldest is the one later entries join).
 
-Sources' last errors and notes (warnings, ``moved_permanently``, the given-up article links) and items' media
+Sources' stored specs, last errors and notes (warnings, ``moved_permanently``, the given-up article links) and items' media
 (a thumbnail's address) lose the ``user:password@`` of the addresses they quote, as new ones are written.
 
 This calls the package's ``canonical_url``: a later change of the canonical form adds a migration of its own.
@@ -38,9 +38,27 @@ state = sa.table("source_state", sa.column("source_id", sa.String), sa.column("l
                  sa.column("notes_json", sa.Text))
 
 
+source = sa.table("source", sa.column("id", sa.String), sa.column("spec_json", sa.Text))
+
+
 def upgrade() -> None:
     _item_urls()
     _source_states()
+    _source_specs()
+
+
+def _source_specs() -> None:
+    """A source's stored spec quoted its url, password included (removed sources keep theirs)."""
+    conn = op.get_bind()
+    rows = conn.execute(sa.select(source.c.id, source.c.spec_json)).all()
+    changed = []
+    for sid, spec in rows:  # one row per source
+        cleaned = redact_credentials(spec) if spec else spec
+        if cleaned != spec:
+            changed.append({"sid": sid, "spec": cleaned})
+    if changed:
+        update = source.update().where(source.c.id == sa.bindparam("sid"))
+        conn.execute(update.values(spec_json=sa.bindparam("spec")), changed)
 
 
 def _source_states() -> None:
