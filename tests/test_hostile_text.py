@@ -435,19 +435,6 @@ def test_directional_controls_in_a_collected_title_are_removed(tmp_path: Path, l
     assert row["author"] == "Асель"
 
 
-def test_directional_controls_stored_before_are_removed_from_every_output(tmp_path: Path) -> None:
-    """An item stored before collection removed them keeps its U+202E in the database: the feeds, both digests
-    and the web pages still show the title without it, and the same everywhere."""
-    store = open_filled(tmp_path / "old.db")
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(update(t.item).where(t.item.c.id == item_id(1)).values(title=OVERRIDE_TITLE))
-        shown = titles_everywhere(store, tmp_path, 1)
-    finally:
-        store.close()
-    assert shown == dict.fromkeys(shown, {OVERRIDE_SHOWN}) and len(shown) == 7
-
-
 @pytest.mark.parametrize(
     ("stored", "shown"),
     [
@@ -456,6 +443,8 @@ def test_directional_controls_stored_before_are_removed_from_every_output(tmp_pa
         ("Learn JavaScript: Kazakh <b>coders</b> of Istanbul &amp; their school",
          "Learn JavaScript: Kazakh coders of Istanbul & their school"),
         ("Tom &amp Jerry <3 in Ölgii, where 3 < 5", "Tom &amp Jerry <3 in Ölgii, where 3 < 5"),
+        # stored before collection removed directional controls: every output still leaves out its U+202E
+        (OVERRIDE_TITLE, OVERRIDE_SHOWN),
     ],
 )
 def test_a_title_looks_the_same_in_every_output(tmp_path: Path, stored: str, shown: str) -> None:

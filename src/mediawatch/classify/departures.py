@@ -15,7 +15,7 @@ Kazakh letters on their Russian neighbours except қ, apostrophes as spaces ("T�
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mediawatch.classify.names import fold
 
@@ -279,14 +279,21 @@ def _listed_after(found: set[int], spans: Sequence[Span], texts: Sequence[str],
     return found
 
 
-def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
-    """Indexes of ``spans`` (place names) that a text names as a point of departure, with the places listed
-    right after one ("fled China and Mongolia")."""
+def _marked(
+    spans: Sequence[Span], texts: Sequence[str],
+    test: Callable[[Span, Sequence[str], Sequence[tuple[int, int]]], bool],
+) -> set[int]:
+    """Indexes of ``spans`` that ``test`` marks, each read with the other place names of its part."""
     by_part: dict[int, list[tuple[int, int]]] = {}
     for part, start, end in spans:
         by_part.setdefault(part, []).append((start, end))
-    found = {n for n, span in enumerate(spans) if _departs(span, texts, by_part.get(span[0], []))}
-    return _listed_after(found, spans, texts, also=POSSESSIVE)
+    return {n for n, span in enumerate(spans) if test(span, texts, by_part.get(span[0], []))}
+
+
+def departure_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
+    """Indexes of ``spans`` (place names) that a text names as a point of departure, with the places listed
+    right after one ("fled China and Mongolia")."""
+    return _listed_after(_marked(spans, texts, _departs), spans, texts, also=POSSESSIVE)
 
 
 def _arrives(span: Span, texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> bool:
@@ -319,11 +326,7 @@ def destination_spans(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
     """Indexes of ``spans`` that a text names as where a migration went ("moved to Sweden", "settled in
     Gävle", "nach Deutschland ausgewandert", "Almanya'ya göç eden"), with the places listed right after one
     ("moved to Germany and France")."""
-    by_part: dict[int, list[tuple[int, int]]] = {}
-    for part, start, end in spans:
-        by_part.setdefault(part, []).append((start, end))
-    found = {n for n, span in enumerate(spans) if _arrives(span, texts, by_part.get(span[0], []))}
-    return _listed_after(found, spans, texts)
+    return _listed_after(_marked(spans, texts, _arrives), spans, texts)
 
 
 def origins_listed(spans: Sequence[Span], texts: Sequence[str]) -> set[int]:
