@@ -400,6 +400,53 @@ def test_real_model_decisions(
     assert result.countries == countries
 
 
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("title", "text", "topics"),
+    [
+        # written for this test. A celebration with dombra, yurts and national dishes is festivals: the
+        # examples had tagged such items heritage too, and both the dev set's annotator and an independent
+        # one tag them festivals only (both were festivals + heritage before)
+        (
+            "Kazakhs of Brussels welcome spring with Nauryz",
+            "The Kazakh association of Belgium gathered some 300 people in a community hall for Nauryz, with a "
+            "dombra concert, baursak and games for children.",
+            ("festivals",),
+        ),
+        (
+            "Казахи Саратова отметили Наурыз",
+            "Саратовская казахская национально-культурная автономия провела праздник с юртой, концертом "
+            "домбристов и угощением.",
+            ("festivals",),
+        ),
+        # history and the things a migration carried are heritage
+        (
+            "Istanbul Kazakhs open a museum of their migration",
+            "The museum in Zeytinburnu shows felt rugs, saddles and photographs that families carried on the "
+            "long road from Xinjiang through the Himalayas in the 1950s.",
+            ("heritage",),
+        ),
+    ],
+)
+def test_real_model_topics_of_celebrations_and_heritage(
+    real_tagger: Tagger, title: str, text: str, topics: tuple[str, ...]
+) -> None:
+    result = real_tagger.classify([TagInput("x", title, text)])[0]
+    assert result.relevant, result.why
+    assert result.topics == topics, result.why
+
+
+@pytest.mark.model
+def test_real_model_bilateral_diplomacy_near_a_community_place_is_not_relevant(real_tagger: Tagger) -> None:
+    """Before: "his Kazakh counterpart" read as the ethnonym next to Bayan-Ölgii: relevant at 0.96."""
+    result = real_tagger.classify([TagInput(
+        "x", "Mongolian and Kazakh ministers meet in Ulaanbaatar",
+        "Mongolia's foreign minister met his Kazakh counterpart to discuss a road through Bayan-Ölgii and more "
+        "flights to Astana.",
+    )])[0]
+    assert not result.relevant, result.why
+
+
 def test_topics_are_those_that_pass_and_the_fallback_prefers_cue_words() -> None:
     from mediawatch.classify.tagger import choose_topics
 
