@@ -203,3 +203,30 @@ def test_a_failed_probe_shows_no_password(workdir: Path, loopserver: LoopServer)
         assert code in (1, 2) and PASSWORD not in out + err, (args, out, err)
         if "--json" in args:
             assert json.loads(out)["error"]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_crashing_collector_logs_no_password(workdir: Path, loopserver: LoopServer, monkeypatch: pytest.MonkeyPatch,
+                                               log_format: str) -> None:
+    """Before: the "collector crashed" line's traceback carried the exception's text, and with it the source's
+    address, password included (here a bug whose message, and whose cause's, quote the address it was given)."""
+    from mediawatch.robots import RobotsCache
+
+    async def broken(self: RobotsCache, url: str, *, source_id: str) -> None:
+        try:
+            raise KeyError(url)
+        except KeyError as exc:
+            raise RuntimeError(f"robots check broke on {url}") from exc
+
+    monkeypatch.setattr(RobotsCache, "ensure_allowed", broken)
+    monkeypatch.setenv("MEDIAWATCH_LOG_FORMAT", log_format)
+    (workdir / "sources.yaml").write_text(
+        f"version: 1\nsources:\n  - {{id: crashy, kind: page, url: '{credentialed(loopserver.url('/news/'))}'}}\n",
+        encoding="utf-8",
+    )
+    code, out, logged = run("collect", "--all")
+    assert code == 0, logged
+    assert "failed  crashy: internal error: RuntimeError: robots check broke on" in out
+    assert "collector crashed" in logged and "KeyError" in logged, logged  # the traceback, both exceptions...
+    assert f"robots check broke on {loopserver.url('/news/')}" in logged  # ...naming the address...
+    assert PASSWORD not in out + logged  # ...never its password

@@ -1,7 +1,8 @@
 """Logging set-up for the command line: quiet by default, structured (key=value or JSON lines).
 
 Library code only calls ``logging.getLogger(__name__)`` and passes fields in ``extra={"fields": {...}}``;
-only the CLI configures handlers.
+only the CLI configures handlers. Both formats leave the ``user:password@`` of every URL out of a record's
+message, fields and exception text (a traceback quotes what an exception says: often the address it failed on).
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from mediawatch.normalize import redact_credentials
+
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={_q(record.getMessage())}"]
-        for key, value in record_fields(record).items():
+        parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={_q(message(record))}"]
+        for key, value in shown_fields(record).items():
             parts.append(f"{key}={_q(value)}")
         if record.exc_info:
-            parts.append(f"exc={_q(self.formatException(record.exc_info))}")
+            parts.append(f"exc={_q(redact_credentials(self.formatException(record.exc_info)))}")
         return " ".join(parts)
 
 
@@ -29,11 +32,11 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
-            **record_fields(record),
+            "msg": message(record),
+            **shown_fields(record),
         }
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = redact_credentials(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -47,6 +50,16 @@ def record_fields(record: logging.LogRecord) -> dict[str, object]:
     found = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
     found.update(getattr(record, "fields", None) or {})
     return {k: v for k, v in found.items() if v is not None and v != () and v != {} and v != []}
+
+
+def message(record: logging.LogRecord) -> str:
+    """The record's message as shown: without the ``user:password@`` of a URL in it."""
+    return redact_credentials(record.getMessage())
+
+
+def shown_fields(record: logging.LogRecord) -> dict[str, object]:
+    """:func:`record_fields` as shown: text values without the ``user:password@`` of a URL in them."""
+    return {k: redact_credentials(v) if isinstance(v, str) else v for k, v in record_fields(record).items()}
 
 
 def _q(value: object) -> str:
