@@ -171,6 +171,29 @@ def test_canonical_url_is_idempotent(url: str) -> None:
     assert canonical_url(once) == once
 
 
+# what a path, a query or a host may hold, "%" (and hex digits, so escapes whole and broken) often among it
+_escapish = st.text(alphabet=st.one_of(st.sampled_from("%%%2345aAeEfF7zZ/?#&=;.-_~ +"), st.characters()), max_size=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(host=st.sampled_from(["news.ex.kz", "a%%341.kz", "a%4.kz"]), path=_escapish, query=_escapish,
+       fragment=st.sampled_from(["", "#top", "#!/story/%%341"]))
+@example(host="ex.kz", path="x%%341", query="", fragment="")  # %%341 was %41, then A: a stray "%" ate an escape
+@example(host="ex.kz", path="%2%45/x", query="q=%%3441", fragment="#!/a%%341")
+@example(host="ex.kz", path="x;jsess%69onid=1", query="", fragment="")  # the session id only showed decoded
+def test_canonical_url_is_idempotent_on_broken_escapes(host: str, path: str, query: str, fragment: str) -> None:
+    """A "%" that starts no escape (``%%41``, ``%4``, ``%zz``) is encoded once (``%25``) and then stays: before,
+    the escape after it was decoded on the first pass and the "%" made a new one with what followed, decoded on
+    the second (``/x%%341`` -> ``/x%41`` -> ``/xA``)."""
+    once = canonical_url(f"https://{host}/{path}?{query}{fragment}")
+    assert canonical_url(once) == once
+
+
+def test_a_percent_that_starts_no_escape_is_encoded() -> None:
+    assert canonical_url("https://ex.kz/x%%41?q=%4&r=%zz") == "https://ex.kz/x%25A?q=%254&r=%25zz"
+    assert canonical_url("https://ex.kz/x%25A?q=%254&r=%25zz") == "https://ex.kz/x%25A?q=%254&r=%25zz"
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
 def test_canonical_url_against_a_base_is_absolute_and_idempotent(path: str) -> None:

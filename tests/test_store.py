@@ -172,6 +172,37 @@ def test_items_stored_before_the_canonical_form_changed_keep_their_ids_and_are_f
         store.close()
 
 
+def test_items_stored_before_a_stray_percent_was_escaped_keep_their_ids_and_are_found_by_url(db_url: str) -> None:
+    """A "%" that starts no escape is now escaped itself (``/x%zz`` is ``/x%25zz``), and ``%%41`` no longer
+    decodes to ``%A``: migration 0005 rewrites the stored URLs, the items keep their ids, and the next collect
+    stores nothing again."""
+    from mediawatch.normalize import canonical_url, item_id
+    from mediawatch.store.migrate import upgrade
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        upgrade(conn, "0004")  # a database of the release before
+    engine.dispose()
+    old = open_store(db_url, migrate=False)
+    old.sync_sources(TWO, NOW)
+    stored = [make_item(1, url="https://a.example/x%zz?q=%4"), make_item(2, url="https://a.example/%A/b"),
+              make_item(3, url="https://a.example/plain/%C3%A9")]  # as the release before stored them
+    old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
+    old.close()
+
+    store = open_store(db_url)
+    try:
+        now_urls = ["https://a.example/x%25zz?q=%254", "https://a.example/%25A/b", "https://a.example/plain/%C3%A9"]
+        assert [store.get_item(it.id).url for it in stored] == now_urls  # type: ignore[union-attr]
+        assert [canonical_url(url) for url in ("https://a.example/x%zz?q=%4", "https://a.example/%%41/b")] == now_urls[:2]
+        assert store.known_urls(now_urls) == set(now_urls)
+        again = [replace(make_item(n), id=item_id(url), url=url) for n, url in enumerate(now_urls, 1)]
+        report = store.commit_source(SourceId("tube-b"), again, SourceState(SourceId("tube-b")), NOW)
+        assert report.new == () and report.seen == 3 and store.count_items() == 3
+    finally:
+        store.close()
+
+
 def test_a_source_password_stored_by_an_older_release_is_removed_and_its_items_are_not_stored_again(
     db_url: str,
 ) -> None:

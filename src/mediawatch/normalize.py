@@ -60,7 +60,7 @@ _SESSION_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{16,}|[0-9A-Za-z,-]{26,})$")
 _PATH_SESSION = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)  # Java's /article/12;jsessionid=…
 
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_ESCAPE = re.compile(r"%(?:[0-9A-Fa-f]{2})?")  # an escape, or a "%" that starts none
 # RFC 3986 2.3: letters, digits and -._~ mean the same escaped or not
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _WS = re.compile(r"\s+")
@@ -143,13 +143,17 @@ def _quote(part: str) -> str:
 
 
 def _normal_escapes(text: str) -> str:
-    """``text`` with escaped unreserved characters decoded and every other escape in upper case."""
+    """``text`` with escaped unreserved characters decoded, every other escape in upper case and a "%" that
+    starts no escape (``%%41``, ``%4``, ``%zz``) escaped itself (``%25``), all in one pass: so a stray "%" never
+    makes an escape with what a decoding left after it, and the result stays as it is (idempotent)."""
     if "%" not in text:
         return text
     return _ESCAPE.sub(_normal_escape, text)
 
 
 def _normal_escape(match: re.Match[str]) -> str:
+    if len(match.group(0)) == 1:
+        return "%25"
     char = chr(int(match.group(0)[1:], 16))
     return char if char in _UNRESERVED else match.group(0).upper()
 
@@ -198,7 +202,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     netloc = host
     if port is not None and port != DEFAULT_PORTS[parts.scheme]:
         netloc += f":{port}"
-    path = _remove_dot_segments(_quote(_PATH_SESSION.sub("", parts.path))) or "/"  # after %2E became "."
+    path = _remove_dot_segments(_PATH_SESSION.sub("", _quote(parts.path))) or "/"  # after %2E became "."
     fragment = _normal_escapes(parts.fragment) if parts.fragment.startswith("!") else ""  # "#!/story/1": an app's route
     return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), fragment))
 

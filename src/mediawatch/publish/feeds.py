@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-LINK_FORM = "links-0004"  # the migration that last rewrote stored item URLs (see FeedOptions.fingerprint)
+LINK_FORM = "links-0005"  # the migration that last rewrote stored item URLs (see FeedOptions.fingerprint)
 _TOPIC = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -53,7 +53,7 @@ class FeedOptions:
 
     def fingerprint(self) -> str:
         """What the feed files were built with; another one makes the next build a full one. ``LINK_FORM``: the
-        stored URLs were rewritten (migration 0004), so files built before carry links in an older form."""
+        stored URLs were rewritten (migrations 0004, 0005), so files built before carry links in an older form."""
         seconds = int(self.max_age.total_seconds())
         return f"{self.max_entries}|{seconds}|{self.base_url}|{self.tag_authority}|{LINK_FORM}"
 
