@@ -126,3 +126,24 @@ def test_commands_exit_2_naming_the_override_file(tmp_path: Path, monkeypatch: p
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"{override}{expected}"), result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+TOPIC_IDS = ["festivals", "a", "a" * 32, "a" * 33, "Festivals", "1st", "ab c", "a-b_9", "-ab", "", "fêtes", "ab/c"]
+
+
+def test_what_a_topic_id_is_is_written_once_and_read_alike_everywhere(tmp_path: Path) -> None:
+    """The override check, the feed names and the web filter each wrote the rule out: one definition now
+    (mediawatch.codes.TOPIC_ID), and the three still agree on every id."""
+    from mediawatch.classify.overrides import _topic_key
+    from mediawatch.publish.feeds import FeedKey
+    from mediawatch.web.forms import parse_filters
+
+    src = Path(__file__).resolve().parents[1] / "src" / "mediawatch"
+    rule = "[a-z][a-z0-9_-]{0,31}$"
+    written = [str(p.relative_to(src)) for p in src.rglob("*.py") if rule in p.read_text(encoding="utf-8")]
+    assert written == ["codes.py"]
+    for topic in TOPIC_IDS:
+        valid = _topic_key(topic) is None
+        assert (FeedKey.parse(topic, None) is not None) == valid, topic
+        assert (parse_filters({"topic": topic}).topic == topic) == valid or topic == "", topic
+    assert [t for t in TOPIC_IDS if _topic_key(t) is None] == ["festivals", "a", "a" * 32, "a-b_9"]

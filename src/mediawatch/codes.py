@@ -1,4 +1,4 @@
-"""ISO code lists used to validate sources.yaml: ISO 3166-1 alpha-2 and ISO 639-1."""
+"""ISO code lists used to validate sources.yaml: ISO 3166-1 alpha-2 and ISO 639-1; and what a topic id is."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ LANGUAGES = frozenset(
     """.split()
 )
 
+# A topic id: 1-32 of a-z 0-9 _ -, starting with a letter. It names the topic's feed files, so it is checked
+# wherever one comes in: an override file's topics, a feed's name, the web's topic filter.
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _LANG_TAG = re.compile(r"^(?P<lang>[a-z]{2})(?:-(?P<script>[A-Z][a-z]{3}))?(?:-(?P<region>[A-Z]{2}))?$")
 
 

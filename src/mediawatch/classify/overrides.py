@@ -10,12 +10,11 @@ What only the merged data can tell (a name listed for two countries) is checked 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from mediawatch.codes import is_country, is_language
+from mediawatch.codes import TOPIC_ID, is_country, is_language
 from mediawatch.errors import ConfigError
 from mediawatch.yamltree import (
     TooManyValues,
@@ -30,7 +29,6 @@ __all__ = ["TOPIC_ID", "load_override"]
 
 MAX_OVERRIDE_BYTES = 4 * 1024 * 1024  # the packaged files are 25 and 50 KB
 MAX_OVERRIDE_VALUES = 1_000_000  # values after aliases are expanded
-TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # what publish/feeds.py and web/forms.py accept as a topic
 
 Position = tuple[int, int]
 Check = Callable[[Any, str, Position, list[tuple[int, int, str]]], None]

@@ -20,6 +20,7 @@ from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from mediawatch.codes import TOPIC_ID
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
 from mediawatch.publish.text import entry_html, entry_text, language_tag, plain, source_label, source_name
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 LINK_FORM = "links-0005"  # the migration that last rewrote stored item URLs (see FeedOptions.fingerprint)
-_TOPIC = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -70,7 +70,7 @@ class FeedKey:
         """The key when both parts are well-formed (safe as path segments), else None."""
         if topic is None and country is None:
             return None
-        if topic is not None and not _TOPIC.match(topic):
+        if topic is not None and not TOPIC_ID.match(topic):
             return None
         if country is not None and not _COUNTRY.match(country):
             return None

@@ -12,13 +12,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from mediawatch.codes import TOPIC_ID
 from mediawatch.labels import clean_text
 from mediawatch.store.queries import ItemQuery
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 LAST_TO = date.max - timedelta(days=1)  # the latest usable "to" date (its end is the next day's midnight)
-_TOPIC = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -98,7 +98,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     except ValueError:
         page = 1
     return Filters(
-        topic=pick("topic", _TOPIC, "topic"),
+        topic=pick("topic", TOPIC_ID, "topic"),
         country=pick("country", _COUNTRY, "country code").upper(),
         lang=pick("lang", _LANG, "language code"),
         source=pick("source", _SOURCE, "source id"),
