@@ -5,7 +5,8 @@
 * validators (ETag, Last-Modified) that cannot be sent back as ASCII header values;
 * one source whose outcome the database refuses: it fails alone, the others in the run are stored;
 * directional controls (U+202E, the "Trojan Source" override) in a title: removed at collection, and from
-  every output (feeds, digest, web pages) for items stored before collection removed them.
+  every output (feeds, digest, web pages) for items stored before collection removed them;
+* markup in a title, a summary or an author: read as markup, the same way in every output.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from loopserver import LoopServer, Response
 from markdown_it import MarkdownIt
 from sqlalchemy import update
 from starlette.testclient import TestClient
-from webdata import NOW, QStore, item_id, open_filled
+from webdata import NOW, ROWS, QStore, item_id, open_filled
 
 from mediawatch.app import App
 from mediawatch.cli import main
@@ -380,7 +381,8 @@ DIGEST_WEEK = IsoWeek(2025, 12)  # webdata's items 1-5 were published in it
 
 def titles_everywhere(store: QStore, tmp_path: Path, n: int) -> dict[str, set[str]]:
     """How every output shows item ``n``'s title: the Atom and JSON feeds, the HTML and Markdown digest, the
-    web app's list, item and story pages. Each output's whole text is checked for reordering controls too."""
+    web app's list, item and story pages, and export. Each output's whole text is checked for reordering
+    controls too."""
     out = tmp_path / "digests"
     rebuild_feeds(store, out, now=NOW)
     tag, url = f"tag:mediawatch,2025:item/{item_id(n)}", f"https://olgii-mn.example/news/{n}"
@@ -414,6 +416,7 @@ def titles_everywhere(store: QStore, tmp_path: Path, n: int) -> dict[str, set[st
     assert story.status_code == 200 and not REORDERING & set(story.text)
     story_page = BeautifulSoup(story.text, "html.parser")
     shown["web story"] = {a.get_text() for a in story_page.find_all("a", href=f"/items/{item_id(n)}")}
+    shown["export"] = {r["title"] for r in store.export_rows() if r["id"] == item_id(n)}
     return shown
 
 
@@ -460,4 +463,82 @@ def test_a_title_looks_the_same_in_every_output(tmp_path: Path, stored: str, sho
         titles = titles_everywhere(store, tmp_path, 1)
     finally:
         store.close()
-    assert titles == dict.fromkeys(titles, {shown}) and len(titles) == 7
+    assert titles == dict.fromkeys(titles, {shown}) and len(titles) == 8
+
+
+def summaries_and_authors_everywhere(store: QStore, tmp_path: Path, n: int) -> dict[str, set[str]]:
+    """How every output shows item ``n``'s summary and author: the JSON feed (summary, content text and HTML,
+    author) and the Atom feed (summary, content, author), the HTML and Markdown digest (the story's summary,
+    the link's author), the web app's list (summary) and item page (summary, author), and export. Each output's
+    whole text is checked for reordering controls too."""
+    out = tmp_path / "digests"
+    rebuild_feeds(store, out, now=NOW)
+    tag, url = f"tag:mediawatch,2025:item/{item_id(n)}", f"https://{ROWS[n - 1].source}.example/news/{n}"
+    shown: dict[str, set[str]] = {}
+    json_file = next(p for p in sorted((out / "feeds").rglob("*.json")) if item_id(n) in p.read_text("utf-8"))
+    for path in (json_file, json_file.with_suffix(".atom")):
+        assert not REORDERING & set(path.read_text("utf-8")), path
+    [entry] = [i for i in json.loads(json_file.read_bytes())["items"] if i["id"] == tag]
+    html = BeautifulSoup(entry["content_html"], "html.parser")
+    shown["json feed summary"] = {entry["summary"], entry["content_text"].splitlines()[0], html.p.get_text()}
+    shown["json feed author"] = {a["name"] for a in entry["authors"]}
+    atom = ET.parse(json_file.with_suffix(".atom")).getroot()
+    [element] = [e for e in atom.iter(f"{ATOM}entry") if e.findtext(f"{ATOM}id") == tag]
+    content = BeautifulSoup(element.findtext(f"{ATOM}content") or "", "html.parser")
+    shown["atom feed summary"] = {element.findtext(f"{ATOM}summary"), content.p.get_text()}
+    shown["atom feed author"] = {a.findtext(f"{ATOM}name") for a in element.iter(f"{ATOM}author")}
+
+    files = write_digest(store, DIGEST_WEEK, out, now=NOW)
+    digest_html, md = files.html.read_text("utf-8"), files.md.read_text("utf-8")
+    assert not REORDERING & set(digest_html) and not REORDERING & set(md)
+    for name, markup in (("html digest", digest_html), ("markdown digest", MarkdownIt("commonmark").render(md))):
+        page = BeautifulSoup(markup, "html.parser")
+        link = next(a.find_parent("li") for a in page.find_all("a", href=url) if a.find_parent("li"))  # top story
+        summary = link.find_parent("ul").find_previous(class_="summary") or link.find_previous("blockquote")
+        shown[f"{name} summary"] = {summary.get_text().strip()}
+        shown[f"{name} author"] = {link.get_text().rsplit(", ", 1)[1].removesuffix(")")}
+
+    client = TestClient(create_app(store, Settings(), digests_dir=out, clock=lambda: NOW))
+    listing = BeautifulSoup(client.get("/").text, "html.parser")
+    row = listing.find("a", href=f"/items/{item_id(n)}").find_parent("li")
+    shown["web list summary"] = {p.get_text() for p in row.find_all("p", dir="auto")}
+    page = client.get(f"/items/{item_id(n)}")
+    assert page.status_code == 200 and not REORDERING & set(page.text)
+    item_page = BeautifulSoup(page.text, "html.parser")
+    shown["web item summary"] = {item_page.find("h2", string="Summary").find_next("p").get_text()}
+    shown["web item author"] = {item_page.find("p", class_="meta").find_all("bdi")[-1].get_text()}
+
+    [record] = [r for r in store.export_rows() if r["id"] == item_id(n)]
+    shown["export summary"], shown["export author"] = {record["summary"]}, {record["author"]}
+    return shown
+
+
+@pytest.mark.parametrize(
+    ("summary", "author", "summary_shown", "author_shown"),
+    [
+        ("Kazakh coders x<y &amp; <b>bold</b> in \u202egnp.exe Istanbul.", "<b>Aigerim</b> &amp; \u202eTeam",
+         "Kazakh coders x<y & bold in gnp.exe Istanbul.", "Aigerim & Team"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;The Kazakh school in Kayseri opened <img src=x onerror=alert(2)>.",
+         "Tom &amp Jerry <3", "The Kazakh school in Kayseri opened .", "Tom &amp Jerry <3"),
+        ("AT&T says 3 < 5 &laquo;Қазақ үні&raquo; Learn JavaScript: yes.", "\u2067Асель\u2069 Нұрова",
+         "AT&T says 3 < 5 «Қазақ үні» Learn JavaScript: yes.", "Асель Нұрова"),
+    ],
+)
+def test_a_summary_and_an_author_look_the_same_in_every_output(
+    tmp_path: Path, summary: str, author: str, summary_shown: str, author_shown: str
+) -> None:
+    """Summaries and authors are shown as titles are (mediawatch.normalize.display_text), in every output:
+    before, the feeds read markup as markup while the digests, the web pages and export showed it as text
+    (``<b>``, ``&amp;``), and the Markdown digest and export kept a right-to-left override. An item stored
+    with such text (as by an older release, or from a feed that escaped its HTML)."""
+    store = open_filled(tmp_path / "old.db")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(t.item).where(t.item.c.id == item_id(3)).values(summary=summary, author=author))
+        shown = summaries_and_authors_everywhere(store, tmp_path, 3)
+    finally:
+        store.close()
+    summaries = {name: texts for name, texts in shown.items() if name.endswith("summary")}
+    authors = {name: texts for name, texts in shown.items() if name.endswith("author")}
+    assert summaries == dict.fromkeys(summaries, {summary_shown}) and len(summaries) == 7
+    assert authors == dict.fromkeys(authors, {author_shown}) and len(authors) == 6

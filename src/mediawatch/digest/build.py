@@ -3,7 +3,8 @@
 Pure: everything comes in as typed values read by the store (:mod:`mediawatch.digest.run` does the reading).
 Outside text loses its directional controls here (titles, summaries, authors, source names, error messages:
 collection removes them, but items stored before it did keep theirs), so the HTML and the Markdown digest show
-the same text; a title is shown as every output shows it (:func:`mediawatch.normalize.display_text`).
+the same text; a title, a summary and an author are shown as every output shows them
+(:func:`mediawatch.normalize.display_text`).
 
 A section (a topic or a country) lists the stories that carry its tag and counts what it lists: its stories and
 their members that carry the tag and were published in the week (a story's other members, and those of earlier
@@ -313,7 +314,7 @@ def _story(
             names.get(m.source_id, m.source_id),
             m.language,
             m.published,
-            without_bidi_controls(m.author) if m.author else m.author,
+            display_text(m.author) or None,
             tuple(dict.fromkeys(m.countries)),
             tuple(dict.fromkeys(m.topics)),
         )
@@ -324,7 +325,7 @@ def _story(
         key=key,
         anchor="",
         title=title,
-        summary=without_bidi_controls(extract_summary(title, lead.summary, lead.text)),
+        summary=without_bidi_controls(extract_summary(title, display_text(lead.summary), lead.text)),
         language=lead.language,
         url=lead.url,
         first_seen=group[0].published,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mediawatch.errors import ConfigError, StoreError
 from mediawatch.models import Item, ItemId, ItemKind, SourceHealth, SourceId, SourceKind
+from mediawatch.normalize import display_text
 from mediawatch.sourcefile import SourceSpec
 from mediawatch.store import schema as t
 from mediawatch.store.dialect import bytewise, in_lists, insert_ignore, upsert, upsert_many
@@ -403,14 +404,14 @@ def export_record(m: Any) -> dict[str, Any]:
         "source_id": m["source_id"],
         "kind": m["kind"],
         "url": m["url"],
-        "title": m["title"],
-        "summary": m["summary"],
+        "title": display_text(m["title"]),  # as every output shows them (items stored by older releases too)
+        "summary": display_text(m["summary"]),
         "text": m["text"],
         "published": _iso(m["published"]),
         "published_estimated": bool(m["published_estimated"]),
         "fetched": _iso(m["fetched"]),
         "lang": m["lang"],
-        "author": m["author"],
+        "author": display_text(m["author"]) or None,
         "media": json.loads(m["media_json"] or "{}"),
         "relevant": relevant,
         "relevance": relevance,

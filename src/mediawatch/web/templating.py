@@ -71,8 +71,8 @@ def nobidi(value: object) -> object:
 
 
 def headline(value: object) -> str:
-    """An item's title as every output shows it (:func:`mediawatch.normalize.display_text`: the feeds and both
-    digests show the same text)."""
+    """An item's title, summary or author as every output shows it (:func:`mediawatch.normalize.display_text`:
+    the feeds, both digests and export show the same text)."""
     return display_text(value)
 
 
@@ -98,6 +98,7 @@ def environment() -> Environment:
         when=when,
         bdi=isolate,
         headline=headline,
+        shown=headline,  # a summary or an author: rendered as a title is
         nobidi=nobidi,
         safe_url=safe_url,
         lang=language_tag,
