@@ -112,3 +112,26 @@ def test_alembic_does_not_announce_its_plugins(tmp_path: Path, how: list[str]) -
     done = subprocess.run([sys.executable, "-m", "mediawatch", "db", "upgrade"], cwd=tmp_path,
                           env={**env, "MEDIAWATCH_LOG_LEVEL": "INFO"}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "alembic" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_no_line_shows_a_password(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """Whatever part of a record quotes an address (its message, a field, a list in a field, an exception's text
+    and its cause's), the line names the address without its user:password@."""
+    configure_logging("DEBUG", fmt)
+    secret = "https://user:s3cret@omsk.example/rss"
+    try:
+        try:
+            raise KeyError(secret)
+        except KeyError as exc:
+            raise RuntimeError(f"broke on {secret}") from exc
+    except RuntimeError as exc:
+        logging.getLogger("mediawatch.test").exception(
+            "failed on %s", secret, extra={"url": secret, "stamina.args": (repr(secret),), "error": exc,
+                                           "fields": {"tried": [secret], "n": 3}})
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and "user:" not in err, err
+    assert err.count("https://omsk.example/rss") >= 6, err  # named all the same
+    if fmt == "json":
+        line = json.loads(err)
+        assert line["tried"] == ["https://omsk.example/rss"] and line["n"] == 3

@@ -58,8 +58,21 @@ def message(record: logging.LogRecord) -> str:
 
 
 def shown_fields(record: logging.LogRecord) -> dict[str, object]:
-    """:func:`record_fields` as shown: text values without the ``user:password@`` of a URL in them."""
-    return {k: redact_credentials(v) if isinstance(v, str) else v for k, v in record_fields(record).items()}
+    """:func:`record_fields` as shown: without the ``user:password@`` of a URL in their text."""
+    return {k: _redacted(v) for k, v in record_fields(record).items()}
+
+
+def _redacted(value: object) -> object:
+    """``value`` without the ``user:password@`` of a URL in it: numbers as they are, the items of a list, tuple
+    or dict (stamina's ``stamina.args``) one by one, anything else as the text it is shown as."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if type(value) is list or type(value) is tuple:  # not a subclass (a named tuple is shown as its text)
+        items = [_redacted(v) for v in value]
+        return items if type(value) is list else tuple(items)
+    if type(value) is dict:
+        return {k: _redacted(v) for k, v in value.items()}
+    return redact_credentials(str(value))
 
 
 def _q(value: object) -> str:
