@@ -135,3 +135,18 @@ def test_no_line_shows_a_password(capsys: pytest.CaptureFixture[str], fmt: str) 
     if fmt == "json":
         line = json.loads(err)
         assert line["tried"] == ["https://omsk.example/rss"] and line["n"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_database_password_is_left_out_too(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """Before: only http(s) and ftp addresses lost their user:password@, so a PostgreSQL URL quoted by a
+    connection error's traceback showed the database password."""
+    configure_logging("DEBUG", fmt)
+    dsn = "postgresql+psycopg://mediawatch:db-s3cret@db.internal:5432/mw"
+    try:
+        raise ConnectionError(f"could not connect to {dsn}")
+    except ConnectionError:
+        logging.getLogger("mediawatch.test").exception("store unavailable", extra={"db": dsn})
+    err = capsys.readouterr().err
+    assert "db-s3cret" not in err and "mediawatch:" not in err, err
+    assert err.count("postgresql+psycopg://db.internal:5432/mw") == 2, err

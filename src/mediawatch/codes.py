@@ -28,8 +28,8 @@ LANGUAGES = frozenset(
 
 # A topic id: 1-32 of a-z 0-9 _ -, starting with a letter. It names the topic's feed files, so it is checked
 # wherever one comes in: an override file's topics, a feed's name, the web's topic filter.
-TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_LANG_TAG = re.compile(r"^(?P<lang>[a-z]{2})(?:-(?P<script>[A-Z][a-z]{3}))?(?:-(?P<region>[A-Z]{2}))?$")
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
+_LANG_TAG = re.compile(r"^(?P<lang>[a-z]{2})(?:-(?P<script>[A-Z][a-z]{3}))?(?:-(?P<region>[A-Z]{2}))?\Z")
 
 
 def is_country(code: str) -> bool:

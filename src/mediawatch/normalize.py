@@ -56,7 +56,7 @@ TRACKING_PARAMS = frozenset(
 SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "sessionid", "session_id", "sess_id", "cfid", "cftoken"})
 SESSION_PREFIXES = ("aspsessionid",)
 _MAYBE_SESSION = frozenset({"sid", "s"})
-_SESSION_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{16,}|[0-9A-Za-z,-]{26,})$")
+_SESSION_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{16,}|[0-9A-Za-z,-]{26,})\Z")
 _PATH_SESSION = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)  # Java's /article/12;jsessionid=…
 
 _URI_SAFE = "/?%:@!$&'()*+,;=~-._"
@@ -218,7 +218,8 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-_CREDENTIALS = re.compile(r"(?i)\b((?:https?|ftp)://)[^/?#\s]*@")  # up to the last @: a password may hold one
+# any scheme (a database URL in a traceback too), up to the last @: a password may hold one
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 
 
 def redact_credentials(text: str) -> str:

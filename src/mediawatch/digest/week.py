@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-?W(\d{2})\Z")
 
 
 @cache

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 LINK_FORM = "links-0005"  # the migration that last rewrote stored item URLs (see FeedOptions.fingerprint)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 

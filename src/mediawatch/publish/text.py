@@ -36,7 +36,7 @@ from mediawatch.wording import isolate, shorten, without_bidi_controls
 # characters XML 1.0 forbids (lxml refuses them) plus other controls that only confuse readers
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _WS = re.compile(r"\s+")
-_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
 
 ENTRY_TAGS = {"p", "ul", "li", "strong", "a", "br", "bdi"}
 ENTRY_ATTRIBUTES = {"a": {"href"}, "p": {"dir"}}

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from mediawatch.web.app import Site
 
 Endpoint = Callable[[Request], Response]
-_WEEK = re.compile(r"^\d{4}-W\d{2}$")
-_CHART = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.svg$")
+_WEEK = re.compile(r"^\d{4}-W\d{2}\Z")
+_CHART = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.svg\Z")
 FEED_TYPES = {"atom": "application/atom+xml; charset=utf-8", "json": "application/feed+json; charset=utf-8"}
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 

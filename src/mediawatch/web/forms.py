@@ -19,9 +19,9 @@ from mediawatch.store.queries import ItemQuery
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 LAST_TO = date.max - timedelta(days=1)  # the latest usable "to" date (its end is the next day's midnight)
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}\Z")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _SPLIT = re.compile(r"[\s,;]+")
 
 

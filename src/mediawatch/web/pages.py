@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Response]
 AsyncEndpoint = Callable[[Request], Awaitable[Response]]
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
 MAX_FORM_FIELDS = 60
 MAX_FORM_BYTES = 64 * 1024
 
