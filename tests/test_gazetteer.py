@@ -389,17 +389,21 @@ def test_a_national_team_is_the_state(gaz: Gazetteer) -> None:
     assert labels(gaz, "Kazakh team of Bayan-Ölgii won the kokpar cup", EntryKind.KAZAKH) == {"kazakh"}
 
 
-def test_a_diplomat_counterpart_or_minister_is_the_state(gaz: Gazetteer) -> None:
+def test_a_diplomat_counterpart_is_the_state(gaz: Gazetteer) -> None:
     """Before: "Mongolia's foreign minister met his Kazakh counterpart … a road through Bayan-Ölgii" read the
     ethnonym next to a community place and scored 0.92 relevant: bilateral diplomacy, a negative class."""
-    for text in ("Mongolia's foreign minister met his Kazakh counterpart", "Mongolian and Kazakh ministers meet",
-                 "The Kazakh side proposed more flights", "Der kasachische Minister besuchte Ulaanbaatar",
-                 "Казахский министр посетил Улан-Батор", "Kazak bakanı Ankara'da"):
+    for text in ("Mongolia's foreign minister met his Kazakh counterpart", "Mongolian and Kazakh foreign ministers meet"):
         assert labels(gaz, text, EntryKind.KAZAKH) == set(), text
         assert labels(gaz, text, EntryKind.HOME) == {"Kazakh state"}, text
-    # an embassy's event with the diaspora is the community's news: "Kazakh embassy" keeps the ethnonym
-    assert labels(gaz, "Kazakh Embassy in Turkey celebrated Nauryz", EntryKind.KAZAKH) == {"kazakh"}
-    assert labels(gaz, "Kazakh ministers met Kazakh students in Prague", EntryKind.KAZAKH) == {"kazakh"}
+    # the people, not the state: a community's team, a family's side, an ethnic Kazakh minister of another
+    # country (reading these as the state, as a first version did, dropped such items from 0.98 to 0.03-0.40),
+    # and an embassy's event with the diaspora
+    for text in ("the Kazakh side from Zeytinburnu beat the Uyghur team 2-1",
+                 "The Kazakh side of the family fled Xinjiang in 1950",
+                 "The Kazakh minister of the Mongolian government opened the eagle festival",
+                 "Moğolistan'ın ilk Kazak bakanı Bayan-Ölgii'de", "Казахский министр монгольского правительства",
+                 "Kazakh Embassy in Turkey celebrated Nauryz"):
+        assert labels(gaz, text, EntryKind.KAZAKH) == {"kazakh"}, text
 
 
 def test_the_persian_cossack_brigade_is_not_the_kazakhs(gaz: Gazetteer) -> None:
