@@ -522,6 +522,11 @@ def summaries_and_authors_everywhere(store: QStore, tmp_path: Path, n: int) -> d
          "Tom &amp Jerry <3", "The Kazakh school in Kayseri opened .", "Tom &amp Jerry <3"),
         ("AT&T says 3 < 5 &laquo;Қазақ үні&raquo; Learn JavaScript: yes.", "\u2067Асель\u2069 Нұрова",
          "AT&T says 3 < 5 «Қазақ үні» Learn JavaScript: yes.", "Асель Нұрова"),
+        # stored as text (a feed's "&lt;aigerim@…&gt;" decoded once): a name HTML has no element for is no tag
+        ("Register with Aigerim <aigerim@kazakh-verein.de> by Friday. The newspaper <<Egemen Qazaqstan>> reported.",
+         "<aigerim@x.kz>",
+         "Register with Aigerim <aigerim@kazakh-verein.de> by Friday. The newspaper <<Egemen Qazaqstan>> reported.",
+         "<aigerim@x.kz>"),
     ],
 )
 def test_a_summary_and_an_author_look_the_same_in_every_output(

@@ -219,7 +219,7 @@ def without_credentials(url: str) -> str:
 
 
 # any scheme (a database URL in a traceback too), up to the last @: a password may hold one
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)[^/?#\s]*@")  # bounded: a long "a.a.a…" stays linear
 
 
 def redact_credentials(text: str) -> str:
@@ -338,7 +338,8 @@ def display_text(value: object, *, fallback: bool = False) -> str:
     ``&lt;script&gt;`` never shows, whichever output it reaches. Only whole references are decoded (``&amp;``,
     ``&#233;``, ``&laquo;``; not ``&amp`` or ``&notareference;``, which a parser would half-read), so text that
     is no markup is kept as written: ``3 < 5``, ``<3``, ``AT&T``, ``Tom &amp Jerry``, ``Learn JavaScript: …``,
-    and so is a "<" that opens no whole tag (``x<y, says…``: a parser would drop the rest). Should nothing be
+    and so is a "<" that opens no whole tag (``x<y, says…``: a parser would drop the rest) or opens one that
+    HTML has no element for (``<<Egemen Qazaqstan>>``, ``<aigerim@x.kz>``, ``vector<int>``). Should nothing be
     left (``<title>Kazakhs``), the text without its tags and angle brackets is shown.
     Directional controls are removed, other controls become spaces, runs of whitespace one space. Idempotent
     (but for text escaped more than ``DISPLAY_PASSES`` times over, which stays text: every output escapes it).
@@ -350,6 +351,9 @@ def display_text(value: object, *, fallback: bool = False) -> str:
             protected = _AMPERSAND.sub(lambda m: _protect(text, m.start()), text)
             # a "<" that opens no whole tag is text ("x<y, says…", "if a<b then…"): a parser would drop the rest
             protected = _OPEN_ONLY.sub("&lt;", protected)
+            # and so is one before a name HTML has no element for ("<<Egemen Qazaqstan>>", "<aigerim@x.kz>",
+            # "Kazakhs <in> Mongolia", "vector<int>"): a parser would take it for a tag and drop it
+            protected = _NOT_A_TAG.sub("&lt;", protected)
             read = html.unescape(_strip_tags(_BLOCK_START.sub(r" <\1", protected), _DROP_CONTENT))
         elif "&" in text:
             read = _REFERENCE.sub(lambda m: html.unescape(m.group(0)) if _names_character(m) else m.group(0), text)
@@ -368,6 +372,23 @@ def display_text(value: object, *, fallback: bool = False) -> str:
 # "<" before a letter, "/", "!" or "?" with no ">" before the next "<" or the end: no whole tag
 _OPEN_ONLY = re.compile(r"<(?=[A-Za-z/!?])(?![^<>]*>)")
 _ANY_TAG = re.compile(r"<[^<>]*>")
+# HTML's elements (current and obsolete, with SVG and MathML roots): only these, a prefixed name (Word's <o:p>),
+# a comment, a doctype or a processing instruction are markup to display_text; any other "<" is text
+HTML_ELEMENTS = frozenset(
+    """a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink blockquote
+    body br button canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl
+    dt em embed fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr
+    html i iframe image img input ins isindex kbd keygen label legend li link listing main map mark marquee math
+    menu menuitem meta meter multicol nav nextid nobr noembed noframes noscript object ol optgroup option output p
+    param picture plaintext pre progress q rb rp rt rtc ruby s samp script search section select slot small source
+    spacer span strike strong style sub summary sup svg table tbody td template textarea tfoot th thead time title
+    tr track tt u ul var video wbr xmp""".split()
+)
+_NOT_A_TAG = re.compile(
+    r"<(?!/?(?:" + "|".join(sorted(HTML_ELEMENTS, key=len, reverse=True)) + r"|[a-z][a-z0-9]*:[a-z][a-z0-9]*)"
+    r"(?=[\s/>])|!|\?)",
+    re.IGNORECASE,
+)
 
 
 def _names_character(ref: re.Match[str]) -> bool:
