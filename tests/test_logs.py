@@ -150,3 +150,12 @@ def test_a_database_password_is_left_out_too(capsys: pytest.CaptureFixture[str],
     err = capsys.readouterr().err
     assert "db-s3cret" not in err and "mediawatch:" not in err, err
     assert err.count("postgresql+psycopg://db.internal:5432/mw") == 2, err
+
+
+def test_a_database_url_sqlalchemy_cannot_read_is_shown_without_its_password() -> None:
+    """Before: a URL make_url refused (a port that is no number) was shown as written, password and all
+    ("cannot open database 'postgresql://mw:hunter2@db:5x/mw'")."""
+    from mediawatch.store.engine import display_url
+
+    assert display_url("postgresql://mw:hunter2@db:5x/mw") == "postgresql://db:5x/mw"
+    assert display_url("postgresql://mw:hunter2@db:5432/mw") == "postgresql://mw:***@db:5432/mw"

@@ -186,19 +186,23 @@ def test_items_stored_before_a_stray_percent_was_escaped_keep_their_ids_and_are_
     old = open_store(db_url, migrate=False)
     old.sync_sources(TWO, NOW)
     stored = [make_item(1, url="https://a.example/x%zz?q=%4"), make_item(2, url="https://a.example/%A/b"),
-              make_item(3, url="https://a.example/plain/%C3%A9")]  # as the release before stored them
+              make_item(3, url="https://a.example/plain/%C3%A9"),
+              # ";jsess%69onid=" was decoded before the session id was looked for; now it is dropped
+              make_item(4, url="https://a.example/a/12;jsessionid=ABC")]  # as the release before stored them
     old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
     old.close()
 
     store = open_store(db_url)
     try:
-        now_urls = ["https://a.example/x%25zz?q=%254", "https://a.example/%25A/b", "https://a.example/plain/%C3%A9"]
+        now_urls = ["https://a.example/x%25zz?q=%254", "https://a.example/%25A/b", "https://a.example/plain/%C3%A9",
+                    "https://a.example/a/12"]
         assert [store.get_item(it.id).url for it in stored] == now_urls  # type: ignore[union-attr]
         assert [canonical_url(url) for url in ("https://a.example/x%zz?q=%4", "https://a.example/%%41/b")] == now_urls[:2]
+        assert canonical_url("https://a.example/a/12;jsess%69onid=ABC") == now_urls[3]
         assert store.known_urls(now_urls) == set(now_urls)
         again = [replace(make_item(n), id=item_id(url), url=url) for n, url in enumerate(now_urls, 1)]
         report = store.commit_source(SourceId("tube-b"), again, SourceState(SourceId("tube-b")), NOW)
-        assert report.new == () and report.seen == 3 and store.count_items() == 3
+        assert report.new == () and report.seen == 4 and store.count_items() == 4
     finally:
         store.close()
 

@@ -54,13 +54,16 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def display_url(url: str) -> str:
-    """The database URL for messages: a PostgreSQL URL's password masked as ``***``."""
+    """The database URL for messages: a PostgreSQL URL's password masked as ``***`` (one SQLAlchemy cannot read,
+    such as a port that is no number, loses its ``user:password@``)."""
     from sqlalchemy.engine import make_url
+
+    from mediawatch.normalize import redact_credentials
 
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (SQLAlchemyError, ValueError):
-        return url
+        return redact_credentials(url)
 
 
 def missing_sqlite_file(url: str) -> str | None:

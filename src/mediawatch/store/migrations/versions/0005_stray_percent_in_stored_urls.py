@@ -6,8 +6,10 @@ Create Date: 2026-11-29 09:00:00
 
 The canonical form changed again (see 0004 for why stored URLs follow it, ids kept): a "%" that starts no
 escape (``/x%zz``, ``?q=%4``) is escaped itself (``%25``), and it no longer makes an escape with what follows
-a decoded one (``%%41`` was ``%A``, now ``%25A``); a ``;jsessionid=`` spelled with escapes is dropped too. Only
-URLs holding a "%" can change, so only those are read.
+a decoded one (``%%41`` was ``%A``, now ``%25A``); a ``;jsessionid=`` spelled with escapes is dropped too
+(``;jsess%69onid=`` was stored as ``;jsessionid=…``, which the new form drops). Only URLs holding a "%" or a
+``;jsessionid=`` can change, so only those are read. A URL stored as ``%A`` from ``%%41`` cannot be told from
+one that was ``%A`` to begin with: such an item (a stray "%" before an escape, rare) is collected again once.
 
 This calls the package's ``canonical_url``: a later change of the canonical form adds a migration of its own.
 """
@@ -36,7 +38,8 @@ def upgrade() -> None:
     while True:  # a page of rows at a time, by id: the archive need not fit in memory
         rows = conn.execute(
             sa.select(item.c.id, item.c.url)
-            .where(item.c.id > last, item.c.url.contains("%", autoescape=True))
+            .where(item.c.id > last, sa.or_(item.c.url.contains("%", autoescape=True),
+                                            sa.func.lower(item.c.url).contains(";jsessionid=")))
             .order_by(item.c.id)
             .limit(BATCH)
         ).all()
