@@ -379,17 +379,24 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 DIGEST_WEEK = IsoWeek(2025, 12)  # webdata's items 1-5 were published in it
 
 
+def built_feeds(store: QStore, tmp_path: Path, n: int) -> tuple[Path, Path]:
+    """The subscriber feeds rebuilt into ``tmp_path/digests``: that folder, and the JSON feed holding item ``n``
+    (its Atom twin beside it), both checked for reordering controls."""
+    out = tmp_path / "digests"
+    rebuild_feeds(store, out, now=NOW)
+    json_file = next(p for p in sorted((out / "feeds").rglob("*.json")) if item_id(n) in p.read_text("utf-8"))
+    for path in (json_file, json_file.with_suffix(".atom")):
+        assert not REORDERING & set(path.read_text("utf-8")), path
+    return out, json_file
+
+
 def titles_everywhere(store: QStore, tmp_path: Path, n: int) -> dict[str, set[str]]:
     """How every output shows item ``n``'s title: the Atom and JSON feeds, the HTML and Markdown digest, the
     web app's list, item and story pages, and export. Each output's whole text is checked for reordering
     controls too."""
-    out = tmp_path / "digests"
-    rebuild_feeds(store, out, now=NOW)
+    out, json_file = built_feeds(store, tmp_path, n)
     tag, url = f"tag:mediawatch,2025:item/{item_id(n)}", f"https://olgii-mn.example/news/{n}"
     shown: dict[str, set[str]] = {}
-    json_file = next(p for p in sorted((out / "feeds").rglob("*.json")) if item_id(n) in p.read_text("utf-8"))
-    for path in (json_file, json_file.with_suffix(".atom")):
-        assert not REORDERING & set(path.read_text("utf-8")), path
     feed = json.loads(json_file.read_bytes())
     shown["json feed"] = {i["title"] for i in feed["items"] if i["id"] == tag}
     atom = ET.parse(json_file.with_suffix(".atom")).getroot()
@@ -471,13 +478,9 @@ def summaries_and_authors_everywhere(store: QStore, tmp_path: Path, n: int) -> d
     author) and the Atom feed (summary, content, author), the HTML and Markdown digest (the story's summary,
     the link's author), the web app's list (summary) and item page (summary, author), and export. Each output's
     whole text is checked for reordering controls too."""
-    out = tmp_path / "digests"
-    rebuild_feeds(store, out, now=NOW)
+    out, json_file = built_feeds(store, tmp_path, n)
     tag, url = f"tag:mediawatch,2025:item/{item_id(n)}", f"https://{ROWS[n - 1].source}.example/news/{n}"
     shown: dict[str, set[str]] = {}
-    json_file = next(p for p in sorted((out / "feeds").rglob("*.json")) if item_id(n) in p.read_text("utf-8"))
-    for path in (json_file, json_file.with_suffix(".atom")):
-        assert not REORDERING & set(path.read_text("utf-8")), path
     [entry] = [i for i in json.loads(json_file.read_bytes())["items"] if i["id"] == tag]
     html = BeautifulSoup(entry["content_html"], "html.parser")
     shown["json feed summary"] = {entry["summary"], entry["content_text"].splitlines()[0], html.p.get_text()}

@@ -139,22 +139,30 @@ def test_an_upgraded_database_finds_stored_links_and_open_stories_by_index(tmp_p
         store.close()
 
 
+def stored_by_release(db_url: str, revision: str, urls: list[str]) -> list[Item]:
+    """Items 1, 2, … stored under ``urls`` (as written) by the release whose schema is ``revision``, in source
+    feed-a; the database is left at that revision, for the next open to migrate."""
+    from mediawatch.store.migrate import upgrade
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        upgrade(conn, revision)
+    engine.dispose()
+    old = open_store(db_url, migrate=False)
+    old.sync_sources(TWO, NOW)
+    stored = [make_item(n, url=url) for n, url in enumerate(urls, 1)]
+    old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
+    old.close()
+    return stored
+
+
 def test_items_stored_before_the_canonical_form_changed_keep_their_ids_and_are_found_by_url(db_url: str) -> None:
     """Items stored under an older canonical form (``/d/%31``, ``%7E``: escapes now decoded) get their URL
     rewritten by migration 0004 and keep their ids; the next collect finds them by URL, by id or by neither
     GUID, and stores nothing again (before: every such article became a second item)."""
     from mediawatch.normalize import canonical_url, item_id
-    from mediawatch.store.migrate import upgrade
 
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        upgrade(conn, "0003")  # a database of the release before
-    engine.dispose()
-    old = open_store(db_url, migrate=False)
-    old.sync_sources(TWO, NOW)
-    stored = [make_item(1, url="https://a.example/d/%31?id=5"), make_item(2, url="https://a.example/%7Eed/news")]
-    old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
-    old.close()
+    stored = stored_by_release(db_url, "0003", ["https://a.example/d/%31?id=5", "https://a.example/%7Eed/news"])
 
     store = open_store(db_url)
     try:
@@ -177,20 +185,12 @@ def test_items_stored_before_a_stray_percent_was_escaped_keep_their_ids_and_are_
     decodes to ``%A``: migration 0005 rewrites the stored URLs, the items keep their ids, and the next collect
     stores nothing again."""
     from mediawatch.normalize import canonical_url, item_id
-    from mediawatch.store.migrate import upgrade
 
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        upgrade(conn, "0004")  # a database of the release before
-    engine.dispose()
-    old = open_store(db_url, migrate=False)
-    old.sync_sources(TWO, NOW)
-    stored = [make_item(1, url="https://a.example/x%zz?q=%4"), make_item(2, url="https://a.example/%A/b"),
-              make_item(3, url="https://a.example/plain/%C3%A9"),
-              # ";jsess%69onid=" was decoded before the session id was looked for; now it is dropped
-              make_item(4, url="https://a.example/a/12;jsessionid=ABC")]  # as the release before stored them
-    old.commit_source(SourceId("feed-a"), stored, SourceState(SourceId("feed-a")), NOW)
-    old.close()
+    stored = stored_by_release(db_url, "0004", [
+        "https://a.example/x%zz?q=%4", "https://a.example/%A/b", "https://a.example/plain/%C3%A9",
+        # ";jsess%69onid=" was decoded before the session id was looked for; now it is dropped
+        "https://a.example/a/12;jsessionid=ABC",
+    ])
 
     store = open_store(db_url)
     try:

@@ -438,8 +438,8 @@ def test_real_model_topics_of_celebrations_and_heritage(
 
 @pytest.mark.model
 def test_real_model_bilateral_diplomacy_near_a_community_place_is_not_relevant(real_tagger: Tagger) -> None:
-    """Before: "his Kazakh counterpart" read as the ethnonym next to Bayan-Ölgii: relevant at 0.96 (0.92 with
-    this title: "foreign ministers" was the state already)."""
+    """Before: "his Kazakh counterpart" read as the ethnonym next to Bayan-Ölgii: relevant at 0.96 ("foreign
+    ministers" in the title was the state already)."""
     result = real_tagger.classify([TagInput(
         "x", "Mongolian and Kazakh foreign ministers meet in Ulaanbaatar",
         "Mongolia's foreign minister met his Kazakh counterpart to discuss a road through Bayan-Ölgii and more "
