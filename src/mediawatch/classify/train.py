@@ -8,7 +8,8 @@ passed in at build time) are embedded with the e5 model and three kinds of head 
   ``relevance`` is a probability;
 * **topics**: one-vs-rest logistic regressions on the embeddings of relevant examples that name at least one
   topic, plus one feature, the presence of the topic's cue words (:mod:`mediawatch.classify.cues`), whose
-  weight, like C and the decision threshold, is chosen by F1 in cross-validation on the training set. A
+  weight, like C and the decision threshold, is chosen by F1 in cross-validation on the training set, repeated
+  over differently shuffled splits, the threshold the middle one of the best by smoothed F1. A
   relevant example without topics (an editor who only said "relevant") says nothing about topics: it trains
   relevance (and its countries are kept) but is no topic's negative;
 * the example vectors themselves, kept to show the nearest examples as evidence.
@@ -23,6 +24,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from mediawatch.classify.embed import Embedder, Kind
 
 # Bump when the features (or the text the model reads) change: cached heads are then retrained.
-FEATURE_VERSION = 12
+FEATURE_VERSION = 13
 # e5 prefix for items and examples alike. "passage" scored as well as "query" on relevance and better on
 # topics in our checks, and it lets the pipeline reuse the same vectors for story clustering.
 EMBED_KIND: Kind = "passage"
@@ -56,6 +58,15 @@ TOPIC_CS = (2.0, 8.0, 32.0)
 CUE_SCALES = (0.0, 0.2, 0.4)  # weight of a topic's 0/1 cue feature (0: the cues are ignored)
 FOLDS = 5
 SEED = 20240322
+# A topic head's out-of-fold scores are averaged over this many differently shuffled FOLDS-fold splits before
+# its C, cue weight and threshold are chosen: one split's luck moved thresholds by up to 0.35 when a few
+# examples changed, and items far from those examples changed topics with them.
+TOPIC_CV_REPEATS = 5
+# A threshold is judged by its F1 averaged with its grid neighbours', and the middle of those within
+# THRESHOLD_TIE of the best is taken: a topic whose examples separate cleanly has a wide plateau, and its
+# lowest point (what a plain arg-max of F1 picks) is the least safe on new text.
+THRESHOLD_GRID = tuple(round(0.15 + 0.05 * k, 2) for k in range(15))  # 0.15 … 0.85
+THRESHOLD_TIE = 0.005
 
 
 def embedder_name(embedder: object) -> str:
@@ -221,6 +232,7 @@ def heads_key(model: str, taxonomy: Taxonomy, examples: Sequence[Example]) -> st
         "v": FEATURE_VERSION,
         "kind": EMBED_KIND,
         "grid": [GAZETTEER_SCALES, RELEVANCE_CS, TOPIC_CS, CUE_SCALES, FOLDS, SEED],
+        "topic_cv": [TOPIC_CV_REPEATS, THRESHOLD_GRID, THRESHOLD_TIE],
         "model": model,
         "taxonomy": taxonomy.digest,
         "examples": [asdict(e) for e in examples],
@@ -245,14 +257,17 @@ def _scale_gazetteer(features: NDArray[np.float32], scale: float) -> NDArray[np.
 
 
 def _best_threshold(y: NDArray[np.bool_], p: NDArray[np.float64]) -> tuple[float, float]:
-    best = (0.5, -1.0)
-    for t in np.arange(0.15, 0.86, 0.05):
-        pred = p >= t
-        tp = float(np.sum(pred & y))
-        f1 = 2 * tp / max(float(np.sum(pred) + np.sum(y)), 1.0)
-        if f1 > best[1] + 1e-9:
-            best = (float(round(t, 2)), f1)
-    return best
+    """The decision threshold for out-of-fold scores ``p`` of labels ``y``, and its (smoothed) F1.
+
+    Each threshold of :data:`THRESHOLD_GRID` is scored by the mean F1 of itself and its two neighbours (an
+    end counts its own F1 for the missing one); of the thresholds within :data:`THRESHOLD_TIE` of the best
+    score, the middle one is taken."""
+    f1 = np.array([_f1(p >= t, y) for t in THRESHOLD_GRID])
+    padded = np.concatenate([f1[:1], f1, f1[-1:]])
+    smoothed = (padded[:-2] + padded[1:-1] + padded[2:]) / 3
+    best = float(smoothed.max())
+    near = [t for t, score in zip(THRESHOLD_GRID, smoothed, strict=True) if score >= best - THRESHOLD_TIE]
+    return near[len(near) // 2], best
 
 
 def embed_examples(embedder: Embedder, texts: Sequence[str], cache_file: Path | None = None) -> Vector:
@@ -290,11 +305,11 @@ def _logreg(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
 
 
-def _folds(y: NDArray[np.bool_]) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+def _folds(y: NDArray[np.bool_], seed: int = SEED) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
     from sklearn.model_selection import StratifiedKFold
 
     splits = min(FOLDS, int(y.sum()), int((~y).sum()))
-    return list(StratifiedKFold(n_splits=splits, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y))
+    return list(StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
 @dataclass(frozen=True)
@@ -349,48 +364,66 @@ class _TopicHeads:
     cv: dict[str, float]
 
 
+@dataclass(frozen=True)
+class _TopicFit:
+    f1: float  # smoothed out-of-fold F1 at the threshold
+    threshold: float
+    c: float
+    scale: float
+    oof: NDArray[np.float64]  # out-of-fold scores, averaged over the splits
+
+
+def _fit_topic(vectors: Vector, cue: NDArray[np.float32], y: NDArray[np.bool_]) -> _TopicFit:
+    """Choose one topic's cue weight, C and threshold by out-of-fold F1 over :data:`TOPIC_CV_REPEATS`
+    differently shuffled splits (each example's score is the mean of its held-out scores)."""
+    splits = [_folds(y, SEED + r) for r in range(TOPIC_CV_REPEATS)]
+    chosen: _TopicFit | None = None
+    for scale in CUE_SCALES:
+        features = np.hstack([vectors, cue * scale]).astype(np.float32)
+        for c in TOPIC_CS:
+            oof = np.zeros(len(y))
+            for folds in splits:
+                for train_idx, test_idx in folds:
+                    model = _logreg(c).fit(features[train_idx], y[train_idx])
+                    oof[test_idx] += model.predict_proba(features[test_idx])[:, 1] / len(splits)
+            threshold, f1 = _best_threshold(y, oof)
+            if chosen is None or f1 > chosen.f1 + 1e-9:
+                chosen = _TopicFit(f1, threshold, c, scale, oof)
+    assert chosen is not None
+    return chosen
+
+
 def _fit_topics(
     vectors: Vector, cues: NDArray[np.float32], labels: NDArray[np.bool_], topic_ids: Sequence[str]
 ) -> _TopicHeads:
     """One-vs-rest heads on the embedding plus the topic's cue feature; the cue weight, C and the decision
-    threshold of each topic by out-of-fold F1.
+    threshold of each topic by out-of-fold F1 (:func:`_fit_topic`). Topics are fitted two at a time:
+    liblinear releases the GIL, and the result is the same as one at a time.
 
     A topic with fewer than three positive (or negative) examples gets no head (threshold 1: never chosen).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     coef = np.zeros((len(topic_ids), vectors.shape[1]), dtype=np.float32)
     cue_coef = np.zeros(len(topic_ids), dtype=np.float32)
     intercept = np.full(len(topic_ids), -10.0, dtype=np.float32)
     thresholds = np.ones(len(topic_ids), dtype=np.float32)
     cv: dict[str, float] = {}
     tp = fp = fn = 0.0
-    for k, topic in enumerate(topic_ids):
-        yk = labels[:, k]
-        if yk.sum() < 3 or (~yk).sum() < 3:
-            continue
-        folds = _folds(yk)
-        # (f1, threshold, C, cue scale, out-of-fold scores)
-        chosen: tuple[float, float, float, float, NDArray[np.float64]] | None = None
-        for scale in CUE_SCALES:
-            features = np.hstack([vectors, cues[:, k : k + 1] * scale]).astype(np.float32)
-            for c in TOPIC_CS:
-                oof = np.zeros(len(yk))
-                for train_idx, test_idx in folds:
-                    model = _logreg(c).fit(features[train_idx], yk[train_idx])
-                    oof[test_idx] = model.predict_proba(features[test_idx])[:, 1]
-                threshold, f1 = _best_threshold(yk, oof)
-                if chosen is None or f1 > chosen[0] + 1e-9:
-                    chosen = (f1, threshold, c, scale, oof)
-        assert chosen is not None
-        f1, threshold, c, scale, oof = chosen
-        pred = oof >= threshold
+    trained = [k for k in range(len(topic_ids)) if 3 <= labels[:, k].sum() <= len(labels) - 3]
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        fits = list(pool.map(lambda k: _fit_topic(vectors, cues[:, k : k + 1], labels[:, k]), trained))
+    for k, fit in zip(trained, fits, strict=True):
+        yk, topic = labels[:, k], topic_ids[k]
+        pred = fit.oof >= fit.threshold
         tp += float(np.sum(pred & yk))
         fp += float(np.sum(pred & ~yk))
         fn += float(np.sum(~pred & yk))
-        cv[f"topic_f1.{topic}"] = f1
-        cv[f"topic_cue_scale.{topic}"] = scale
-        model = _logreg(c).fit(np.hstack([vectors, cues[:, k : k + 1] * scale]), yk)
-        coef[k], intercept[k], thresholds[k] = model.coef_[0][:-1], model.intercept_[0], threshold
-        cue_coef[k] = model.coef_[0][-1] * scale  # folded in: heads take the unscaled 0/1 feature
+        cv[f"topic_f1.{topic}"] = fit.f1
+        cv[f"topic_cue_scale.{topic}"] = fit.scale
+        model = _logreg(fit.c).fit(np.hstack([vectors, cues[:, k : k + 1] * fit.scale]), yk)
+        coef[k], intercept[k], thresholds[k] = model.coef_[0][:-1], model.intercept_[0], fit.threshold
+        cue_coef[k] = model.coef_[0][-1] * fit.scale  # folded in: heads take the unscaled 0/1 feature
     cv["topic_micro_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
     return _TopicHeads(coef, cue_coef, intercept, thresholds, cv)
 
