@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEDIAWATCH_SHARED", ROOT.parent / "shared"))
 
 
+STAND_IN_TOPIC_SPLITS = 1  # TOPIC_CV_REPEATS for tests that train on a stand-in embedder
+
+
 @pytest.fixture(autouse=True)
 def _one_topic_split(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests that train heads on a stand-in embedder check plumbing (caching, folds, corrections, evidence),
@@ -28,7 +31,7 @@ def _one_topic_split(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     if request.node.get_closest_marker("model") is None:
         from mediawatch.classify import train
 
-        monkeypatch.setattr(train, "TOPIC_CV_REPEATS", 1)
+        monkeypatch.setattr(train, "TOPIC_CV_REPEATS", STAND_IN_TOPIC_SPLITS)
 
 
 @pytest.fixture(scope="session")

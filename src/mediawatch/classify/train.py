@@ -301,15 +301,18 @@ def embed_examples(embedder: Embedder, texts: Sequence[str], cache_file: Path | 
 def _logreg(c: float) -> LogisticRegression:
     from sklearn.linear_model import LogisticRegression
 
-    # liblinear: single-threaded and several times faster than lbfgs on a few hundred rows
+    # liblinear: single-threaded and several times faster than lbfgs on a few hundred rows. Its primal L2
+    # solver (TRON) draws no random numbers, which is what makes topics fitted in threads come out as when
+    # fitted one by one: the dual or L1 solvers shuffle with one unlocked generator shared by all threads.
     return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
 
 
-def _folds(y: NDArray[np.bool_], seed: int = SEED) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+def _folds(y: NDArray[np.bool_], seed: int | None = None) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
     from sklearn.model_selection import StratifiedKFold
 
     splits = min(FOLDS, int(y.sum()), int((~y).sum()))
-    return list(StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    shuffled = StratifiedKFold(n_splits=splits, shuffle=True, random_state=SEED if seed is None else seed)
+    return list(shuffled.split(np.zeros(len(y)), y))
 
 
 @dataclass(frozen=True)
