@@ -506,3 +506,16 @@ def test_script_style_noscript_and_template_never_become_title_or_text(h1: str) 
     # the JSON-LD script is metadata, still read
     assert entry.author == "Aigerim Bekova"
     assert entry.published == datetime(2025, 3, 22, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("kind", ["NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"])
+def test_every_article_type_s_structured_date_beats_the_date_in_the_url(kind: str) -> None:
+    """schema.org's ReportageNewsArticle (the BBC's type) was listed as "reportagenews", so its page took the
+    date in its URL instead of its own datePublished."""
+    html = HIDDEN_IN_THE_HEADLINE.format(h1="Kazakh diaspora in Hungary hold kurultai").replace(
+        '"@type": "NewsArticle"', f'"@type": "{kind}"'
+    )
+    entry = extract_article(html, url="https://hu.example/news/2024-01-05-kurultai.html", source_id="s",
+                            now=FETCHED)
+    assert entry.published == datetime(2025, 3, 22, 9, 0, tzinfo=UTC)
+    assert entry.author == "Aigerim Bekova"

@@ -77,7 +77,8 @@ _ARTICLE_TYPES = frozenset(
     {
         "article",
         "newsarticle",
-        "reportagenews",
+        "reportagenewsarticle",
+        "askpublicnewsarticle",
         "analysisnewsarticle",
         "opinionnewsarticle",
         "blogposting",
