@@ -281,7 +281,39 @@ def test_robots_txt_forbidding_the_path_is_reported(loopserver: LoopServer) -> N
     result = invoke(probe, [url])
     assert result.exit_code == 1
     assert f"error: blocked by robots.txt ({url})" in result.stderr
-    assert loopserver.requests_for("/private/news") == []  # never fetched
+    # fetched once, to learn it is a page and not a feed (collect reads feeds whatever robots.txt says)
+    assert len(loopserver.requests_for("/private/news")) == 1
+    assert "article links taken" not in result.output  # nothing of the page is used
+
+
+@pytest.mark.parametrize("robots", ["refusing", "unreachable"])
+def test_a_feed_robots_txt_refuses_is_probed_and_added_as_collect_reads_it(
+    loopserver: LoopServer, tmp_path: Path, robots: str
+) -> None:
+    """collect honours robots.txt for page sources only; probe and sources add refused such a feed."""
+    if robots == "refusing":
+        loopserver.serve("/robots.txt", "User-agent: *\nDisallow: /\n")
+    else:
+        loopserver.serve("/robots.txt", "down", status=500)
+    feed = serve_rss(loopserver, "/private/rss.xml")
+    result = invoke(probe, [feed])
+    assert result.exit_code == 0, result.output
+    reason = "blocked by robots.txt" if robots == "refusing" else "blocked: robots.txt unreachable (HTTP 500)"
+    assert f"note: {reason} for this address: collect reads it anyway, as a feed" in result.output
+    assert "kind: rss" in result.output
+    added = invoke(add, [feed, "--sources", str(tmp_path / "sources.yaml"), "--create"])
+    assert added.exit_code == 0, added.output
+    (spec,) = load_sourcefile(tmp_path / "sources.yaml").sources
+    assert (spec.kind, spec.url) == ("rss", feed)
+
+
+def test_an_address_that_cannot_be_reached_is_reported_as_such_not_as_robots_txt(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = invoke(probe, [f"http://127.0.0.1:{port}/feed.xml"])
+    assert result.exit_code == 1
+    assert "could not connect" in result.stderr and "robots" not in result.stderr
 
 
 def test_article_links_robots_txt_refuses_are_not_taken(loopserver: LoopServer) -> None:

@@ -28,7 +28,7 @@ from mediawatch.collect.feeds import ParsedFeed, parse_feed
 from mediawatch.collect.runner import FEED_ACCEPT, HTML_ACCEPT, decode_html
 from mediawatch.errors import FetchError, ParseError, SourceError
 from mediawatch.http import Fetcher, build_client
-from mediawatch.normalize import canonical_url, html_to_text, with_credentials_of
+from mediawatch.normalize import canonical_url, html_to_text, with_credentials_of, without_credentials
 from mediawatch.probe_report import FeedCheck, ProbeReport, YouTubeTarget
 from mediawatch.robots import RobotsCache
 from mediawatch.settings import Settings
@@ -85,7 +85,10 @@ async def probe(
     if (parts.hostname or "").lower() == "youtu.be":
         video = "a YouTube video link; probe the channel's address (https://www.youtube.com/@name)"
         raise ParseError(PROBE_ID, video, url=url)
-    await robots.ensure_allowed(url, source_id=PROBE_ID)
+    # collect honours robots.txt for page sources only (a feed is read as a feed reader reads it), and what the
+    # address is shows only once it is fetched: a refused address is fetched once, and if it is a page, its
+    # content is not used and the refusal is the answer (as collect would give for the page source)
+    refusal = await robots.refusal(url)
     result = await fetcher.fetch(url, source_id=PROBE_ID, accept=ANY_ACCEPT)
     # the address reached, with the user:password given for its origin: what the stanza needs to collect it
     # (FetchResult.url never carries one; reports show addresses without it)
@@ -98,6 +101,8 @@ async def probe(
                 kind = result.headers.get("content-type", "").split(";")[0].strip() or "no content type"
                 raise ParseError(PROBE_ID, f"not a feed or a web page ({kind})", url=result.url) from None
             raise  # XML or JSON that is not a feed: the parser's reason ("XML error at line 3: …")
+        if refusal is not None:
+            raise FetchError(PROBE_ID, refusal, url=without_credentials(url)) from None
         html = decode_html(result.body, result.headers)
         return await _probe_page(url, final, html, fetcher, robots, selector)
     check = _feed_check(result.url, "given", feed)
@@ -114,6 +119,9 @@ async def probe(
         timezone=_timezone(check, country),
     )
     notes = (f"feed warning: {feed.warning}",) if feed.warning else ()
+    if refusal is not None:
+        notes += (f"{refusal} for this address: collect reads it anyway, as a feed (robots.txt applies to "
+                  "page sources only)",)
     report = ProbeReport(url, final, "rss", check.title, language, stanza, feed=check, notes=notes)
     return _selector_unused(report, selector)
 
