@@ -154,6 +154,36 @@ def test_latin_kazakh_is_read_in_cyrillic(built: tuple[Tagger, HashingEmbedder, 
     assert "MN" in result.why["countries"]  # type: ignore[operator]
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "kept"),
+    [
+        # a Kazakh outlet's English page, or a source whose `language: kk` default also covers English items
+        ("Kazakh community in Berlin celebrates Nauryz", "Families gathered for a concert and a dastarkhan.", True),
+        ("Kasachische Gemeinde in Köln feiert Nauryz", "Familien kamen zu einem Konzert zusammen.", True),
+        # Kazakh Latin without its own letters
+        ("Qazaq tili kurstary Stambulda ashyldy", "Balalar senbi sayin oqidy.", False),
+        # Turkish is left to the given kk (Kazakh Latin is often detected as a Turkic language)
+        ("Türkiye'deki Kazaklar Nevruz bayramını kutladı", "Zeytinburnu'nda konser verildi.", False),
+    ],
+)
+def test_a_given_kk_is_overruled_only_for_confidently_non_turkic_latin_text(
+    built: tuple[Tagger, HashingEmbedder, Path], title: str, text: str, kept: bool
+) -> None:
+    """English text with lang kk was transliterated ("Казах цоммуниты ін Берлін") and embedded so."""
+    tagger, _, _ = built
+    given = TagInput("x", title, text, "kk")
+    (embedded,) = tagger.texts([given])
+    (unmarked,) = tagger.texts([TagInput("x", title, text)])
+    assert (title in embedded) is kept
+    if kept:
+        assert embedded == unmarked  # read as written, as without a given language
+    else:
+        assert not re.search("[A-Za-z]{3}", embedded)  # transliterated, every word
+    why = tagger.classify([given])[0].why["language"]
+    assert why["given"] == "kk"  # type: ignore[index]
+    assert (why["transliterated_from"] is None) is kept  # type: ignore[index]
+
+
 def test_heads_are_cached_by_content(built: tuple[Tagger, HashingEmbedder, Path], taxonomy: Taxonomy) -> None:
     tagger, _, cache = built
     assert heads_path(cache, tagger.heads.model, tagger.heads.key).exists()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 __all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "item_relevance", "text_for"]
 
 logger = logging.getLogger(__name__)
+# Languages whose Latin-script text a given ``kk`` is not overruled for (Kazakh Latin is often detected as
+# one of them), and how sure the detector must be of another language to overrule it.
+TURKIC_LANGS = frozenset({"kk", "tr", "az", "uz", "ky", "tk", "tt", "ba", "ug", "crh", "kaa"})
+OVERRULE_CONFIDENCE = 0.8
 
 MAX_TOPICS = 3
 # In choose_topics' fallback, a topic with cue words is preferred only when its score/threshold ratio is at
@@ -112,12 +116,29 @@ class Tagger:
         title with each later window of a longer text."""
         out: list[tuple[int, TagInput]] = []
         for n, item in enumerate(items):
-            out.append((n, item))
+            lang = self._reading_lang(item)
+            read = item if lang == item.lang else replace(item, lang=lang)
+            out.append((n, read))
             out.extend(
-                (n, TagInput(item.id, item.title, window, item.lang, item.url))
+                (n, TagInput(item.id, item.title, window, lang, item.url))
                 for window in text_windows(item.title, item.text)[1:]
             )
         return out
+
+    def _reading_lang(self, item: TagInput) -> str | None:
+        """The language the item is read in: the given one, except that a ``kk`` given for Latin-script text
+        the detector confidently finds to be a language that is not Turkic (a Kazakh outlet's English page,
+        a source's ``language: kk`` default) is dropped, so the text is not transliterated as Kazakh Latin.
+        Arabic script is left as given: Kazakh in it is often detected as Arabic, Persian or Uyghur."""
+        if item.lang != "kk":
+            return item.lang
+        sample = _sample(item)
+        if dominant_script(sample) is not Script.LATIN:
+            return item.lang
+        guess = self.detector.detect(sample)
+        if guess.lang not in TURKIC_LANGS and guess.confidence >= OVERRULE_CONFIDENCE:
+            return None
+        return item.lang
 
     def texts(self, items: Sequence[TagInput]) -> list[str]:
         """The texts embedded for ``items``: one per part (see :meth:`parts`), in order."""
@@ -217,11 +238,11 @@ class Tagger:
         return TagResult(item.id, bool(relevant), round(relevance, 4), countries, topics, why)
 
     def _language(self, item: TagInput) -> dict[str, object]:
-        sample = f"{item.title} {item.text[:400]}"
+        sample = _sample(item)
         script = dominant_script(sample)
         guess = self.detector.detect(sample)
         transliterated = guess.kazakh_script in (Script.LATIN, Script.ARABIC) or (
-            item.lang == "kk" and script in (Script.LATIN, Script.ARABIC)
+            self._reading_lang(item) == "kk" and script in (Script.LATIN, Script.ARABIC)
         )
         return {
             "given": item.lang,
@@ -230,6 +251,10 @@ class Tagger:
             "script": script.value,
             "transliterated_from": script.value if transliterated else None,
         }
+
+
+def _sample(item: TagInput) -> str:
+    return f"{item.title} {item.text[:400]}"
 
 
 def _texts(parts: Sequence[tuple[int, TagInput]]) -> list[str]:
