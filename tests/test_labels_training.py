@@ -157,3 +157,28 @@ def test_topic_rows_and_the_cache_key(taxonomy: Taxonomy) -> None:
     assert rows == [n for n, e in enumerate(base) if e.relevant] and len(base) not in rows
     # heads cached by code that made such examples topic negatives are not reused: their key differs
     assert heads_key("m", taxonomy, [*base, untopical]) != heads_key("m", taxonomy, base)
+
+
+def test_a_correction_is_learned_in_the_language_the_tagger_reads_its_item_in(tmp_path: Path) -> None:
+    """An English item of a source whose `language` is kk is read as written (tests/test_tagger.py), so its
+    correction is too: the training example's text is the text the item was embedded as."""
+    from mediawatch.classify.translit import text_for
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("version: 1\nsources:\n  - {id: feed-a, kind: rss, url: 'https://n.example/rss'}\n")
+    store = open_store(f"sqlite:///{tmp_path / 'mw.db'}")
+    try:
+        store.sync_sources(load_sourcefile(sources).sources, NOW)
+        english = ("Kazakh community in Berlin celebrates Nauryz", "Families gathered for a concert.")
+        kazakh = ("Qazaq tili kurstary Stambulda ashyldy", "Balalar senbi sayin oqidy.")
+        items = [Item(ItemId(f"kk-{n}"), SourceId("feed-a"), ItemKind.ARTICLE, f"https://n.example/kk{n}", title,
+                      "", text, NOW, NOW, language="kk") for n, (title, text) in enumerate((english, kazakh))]
+        store.commit_source(SourceId("feed-a"), items, SourceState(SourceId("feed-a")), NOW)
+        for item in items:
+            store.save_label(make_label(item.id, True, ["de"], [], editor="ed", note=None, now=NOW))
+        examples = {e.title: e for e in editor_examples(store)}
+    finally:
+        store.close()
+    read = {title: text_for(e.title, e.text, lang=e.lang) for title, e in examples.items()}
+    assert read[english[0]] == "Kazakh community in Berlin celebrates Nauryz. Families gathered for a concert."
+    assert read[kazakh[0]] == "Қазақ тілі курстары Стамбулда ашылды. Балалар сенбі сайин оқиды."

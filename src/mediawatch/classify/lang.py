@@ -256,3 +256,30 @@ class LanguageDetector:
 
 
 _ALIASES = {"wuu": "zh", "yue": "zh", "uzs": "uz"}
+
+
+# Languages whose Latin-script text a given ``kk`` is not overruled for (Kazakh Latin is often detected as one
+# of them), and how sure the detector must be of another language to overrule it.
+TURKIC_LANGS = frozenset({"kk", "tr", "az", "uz", "ky", "tk", "tt", "ba", "ug", "crh", "kaa"})
+OVERRULE_CONFIDENCE = 0.8
+
+
+def language_sample(title: str, text: str) -> str:
+    """What the language of an item is judged on: its title and the start of its text."""
+    return f"{title} {text[:400]}"
+
+
+def reading_lang(title: str, text: str, lang: str | None, detector: LanguageDetector) -> str | None:
+    """The language an item is read in: ``lang`` as given, except that a ``kk`` given for Latin-script text the
+    detector confidently finds to be a language that is not Turkic (a Kazakh outlet's English page, a source's
+    ``language: kk`` default) is dropped, so the text is not transliterated as Kazakh Latin. Arabic script is
+    left as given: Kazakh in it is often detected as Arabic, Persian or Uyghur."""
+    if lang != "kk":
+        return lang
+    sample = language_sample(title, text)
+    if dominant_script(sample) is not Script.LATIN:
+        return lang
+    guess = detector.detect(sample)
+    if guess.lang not in TURKIC_LANGS and guess.confidence >= OVERRULE_CONFIDENCE:
+        return None
+    return lang

@@ -37,7 +37,7 @@ import numpy as np
 
 from mediawatch.classify.gazetteer import PLACE_KINDS, EntryKind, Evidence, Hit
 from mediawatch.classify.heads import Heads, Vector
-from mediawatch.classify.lang import LanguageDetector, Script, dominant_script
+from mediawatch.classify.lang import LanguageDetector, Script, dominant_script, language_sample, reading_lang
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
 from mediawatch.classify.train import (
     EMBED_KIND,
@@ -57,10 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["TagInput", "TagResult", "Tagger", "build_tagger", "choose_topics", "item_relevance", "text_for"]
 
 logger = logging.getLogger(__name__)
-# Languages whose Latin-script text a given ``kk`` is not overruled for (Kazakh Latin is often detected as
-# one of them), and how sure the detector must be of another language to overrule it.
-TURKIC_LANGS = frozenset({"kk", "tr", "az", "uz", "ky", "tk", "tt", "ba", "ug", "crh", "kaa"})
-OVERRULE_CONFIDENCE = 0.8
 
 MAX_TOPICS = 3
 # In choose_topics' fallback, a topic with cue words is preferred only when its score/threshold ratio is at
@@ -126,19 +122,7 @@ class Tagger:
         return out
 
     def _reading_lang(self, item: TagInput) -> str | None:
-        """The language the item is read in: the given one, except that a ``kk`` given for Latin-script text
-        the detector confidently finds to be a language that is not Turkic (a Kazakh outlet's English page,
-        a source's ``language: kk`` default) is dropped, so the text is not transliterated as Kazakh Latin.
-        Arabic script is left as given: Kazakh in it is often detected as Arabic, Persian or Uyghur."""
-        if item.lang != "kk":
-            return item.lang
-        sample = _sample(item)
-        if dominant_script(sample) is not Script.LATIN:
-            return item.lang
-        guess = self.detector.detect(sample)
-        if guess.lang not in TURKIC_LANGS and guess.confidence >= OVERRULE_CONFIDENCE:
-            return None
-        return item.lang
+        return reading_lang(item.title, item.text, item.lang, self.detector)
 
     def texts(self, items: Sequence[TagInput]) -> list[str]:
         """The texts embedded for ``items``: one per part (see :meth:`parts`), in order."""
@@ -254,7 +238,7 @@ class Tagger:
 
 
 def _sample(item: TagInput) -> str:
-    return f"{item.title} {item.text[:400]}"
+    return language_sample(item.title, item.text)
 
 
 def _texts(parts: Sequence[tuple[int, TagInput]]) -> list[str]:
