@@ -90,6 +90,59 @@ def test_a_valid_correction_is_stored(db: str) -> None:
     assert (lab.relevant, lab.countries, lab.topics) == (True, ("MN",), ("festivals",))  # type: ignore[attr-defined]
 
 
+def tag(db: str, relevant: bool, countries: tuple[str, ...], topics: tuple[str, ...]) -> None:
+    from mediawatch.models import Classification
+
+    store = open_store(db)
+    try:
+        store.save_classifications([Classification(ItemId("item-1"), relevant, 0.9 if relevant else 0.1, countries,
+                                                   topics, {"relevance": 0.9}, "m", "t", NOW)])
+    finally:
+        store.close()
+
+
+def effective(db: str) -> tuple[object, ...]:
+    store = open_store(db)
+    try:
+        item = store.tagged_item("item-1")
+        assert item is not None
+        return item.relevant, item.countries, item.topics
+    finally:
+        store.close()
+
+
+def test_relevant_alone_keeps_the_current_tags_as_the_item_page_s_form_does(db: str) -> None:
+    """`label ID --relevant` stored "no countries, no topics": the item left every feed it was in."""
+    tag(db, True, ("MN",), ("festivals", "heritage"))
+    code, output = label(db, "item-1", "--relevant")
+    assert code == 0, output
+    assert output == ("item-1: relevant MN festivals heritage\n"
+                      "kept the item's current countries MN and topics festivals heritage (--no-country/--no-topic "
+                      "clear them)\n")
+    assert effective(db) == (True, ("MN",), ("festivals", "heritage"))
+    code, output = label(db, "item-1", "--relevant", "--topic", "sport")  # the current tags: the last correction's
+    assert code == 0 and output.startswith("item-1: relevant MN sport\nkept the item's current countries MN (")
+    assert effective(db) == (True, ("MN",), ("sport",))
+    code, output = label(db, "item-1", "--relevant", "--no-country", "--no-topic")
+    assert (code, output) == (0, "item-1: relevant\n")
+    assert effective(db) == (True, (), ())
+
+
+def test_relevant_alone_keeps_nothing_of_an_item_the_model_found_not_relevant(db: str) -> None:
+    tag(db, False, (), ())
+    code, output = label(db, "item-1", "--relevant")
+    assert (code, output) == (0, "item-1: relevant\n")
+    assert effective(db) == (True, (), ())
+
+
+@pytest.mark.parametrize("args", [["--no-country", "--country", "MN"], ["--no-topic", "--topic", "sport"]])
+def test_clearing_and_naming_tags_at_once_is_refused(db: str, args: list[str]) -> None:
+    tag(db, True, ("MN",), ("festivals",))
+    code, output = label(db, "item-1", "--relevant", *args)
+    assert code == 2 and "contradict each other" in output, output
+    assert stored_label(db) == []
+
+
 OPERATOR_TAXONOMY = Path(__file__).parent / "data" / "taxonomy" / "operator_cuisine.yaml"  # adds "cuisine"
 
 

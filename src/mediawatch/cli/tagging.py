@@ -165,31 +165,52 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
 @click.option("--not-relevant", "not_relevant", is_flag=True, help="The item is not (takes no --country or --topic).")
 @click.option("--country", "countries", multiple=True, metavar="CC", help="Country where the community lives (repeatable).")
 @click.option("--topic", "topics", multiple=True, metavar="TOPIC", help="Topic (repeatable).")
+@click.option("--no-country", "no_country", is_flag=True,
+              help="With --relevant: the item names no country (without it, the current countries are kept).")
+@click.option("--no-topic", "no_topic", is_flag=True,
+              help="With --relevant: no topic (without it, the current topics are kept).")
 @click.option("--editor", help="Who made the correction.")
 @click.option("--note", help="Why.")
 @common_options
 def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[str, ...], topics: tuple[str, ...],
-          editor: str | None, note: str | None, db: str | None, sources: Path | None, verbose: int) -> None:
+          no_country: bool, no_topic: bool, editor: str | None, note: str | None, db: str | None,
+          sources: Path | None, verbose: int) -> None:
     """Store an editor's correction for ITEM_ID: it overrides the model's tags and trains the next heads.
 
     Exactly one of --relevant and --not-relevant; --country takes ISO 3166-1 alpha-2 codes, --topic the
-    taxonomy's topics. Exit 2 for an unknown item or an invalid correction (nothing is stored then).
+    taxonomy's topics. With --relevant, the item's current countries and topics are kept unless --country or
+    --no-country (--topic or --no-topic) is given, as the item page's form comes filled with them. Exit 2 for
+    an unknown item or an invalid correction (nothing is stored then).
     """
     from mediawatch.labels import active_topics, make_label
 
     if is_relevant and not_relevant:
         raise click.UsageError("--relevant and --not-relevant contradict each other; give one")
+    for flag, given, name in ((no_country, countries, "--country"), (no_topic, topics, "--topic")):
+        if flag and given:
+            raise click.UsageError(f"--no-{name[2:]} and {name} contradict each other; give one")
     relevant = True if is_relevant else False if not_relevant else None
     settings = load_settings(db, sources, verbose)
     try:
         app = open_app(settings, sync=False)
-        if app.store.get_item(item_id) is None:
+        current = app.store.tagged_item(item_id)
+        if current is None:
             raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
+        kept = []
+        if relevant and current.relevant:
+            if not countries and not no_country and current.countries:
+                countries = current.countries
+                kept.append(f"countries {' '.join(countries)}")
+            if not topics and not no_topic and current.topics:
+                topics = current.topics
+                kept.append(f"topics {' '.join(topics)}")
         lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now(),
                          known_topics=active_topics(settings.taxonomy))
         app.store.save_label(lab)
         tags = " ".join([*lab.countries, *lab.topics])
         click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")
+        if kept:
+            click.echo(f"kept the item's current {' and '.join(kept)} (--no-country/--no-topic clear them)")
         from mediawatch.models import ItemId
         from mediawatch.pipeline import refresh_feeds
 
