@@ -124,6 +124,31 @@ def item_vector(n: int, group: str) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+# what the tagger records as a country's support: the places found (gazetteer spelling, folded words matched)
+WHY_PLACES = {
+    "GB": [("London", "london")],
+    "MN": [("Bayan-Ölgii", "баян-өлгий"), ("Mongolia", "mongolia")],
+    "RU": [("Russia", "россия")],
+    "CN": [("Ili", "ىله")],
+    "DE": [("Berlin", "berlin")],
+    "US": [("United States", "us")],
+    "TR": [("Istanbul", "istanbul")],
+}
+
+
+def why_of(row: tuple) -> dict[str, object]:
+    """The evidence as the tagger writes it (the parts the digest reads)."""
+    n, countries, topics = row[0], row[8].split(), row[9].split()
+    places = [{"name": name, "country": code, "kind": "city", "text": text}
+              for code in countries for name, text in WHY_PLACES.get(code, [])]
+    return {
+        "relevance": 0.9 if row[7] else 0.1,
+        "places": places,
+        "countries": {code: [text for _, text in WHY_PLACES.get(code, [])] for code in countries},
+        "topic_scores": {t: round(0.9 - 0.1 * k - 0.01 * (n % 3), 2) for k, t in enumerate(topics)},
+    }
+
+
 def fill_store(store: Store, rows: list[tuple], *, stories_for: set[int] | None = None) -> list[Item]:
     """Items through commit_source (first_seen = published + 1 h), classifications, stories for grouped rows."""
     items = [make_item(r) for r in rows]
@@ -137,7 +162,7 @@ def fill_store(store: Store, rows: list[tuple], *, stories_for: set[int] | None 
     store.save_classifications(
         Classification(
             item_id=it.id, relevant=r[7], relevance=0.9 if r[7] else 0.1, countries=tuple(r[8].split()),
-            topics=tuple(r[9].split()), why={}, model="test-model", taxonomy_hash="t", classified_at=NOW,
+            topics=tuple(r[9].split()), why=why_of(r), model="test-model", taxonomy_hash="t", classified_at=NOW,
         )
         for it, r in zip(items, rows, strict=True)
     )

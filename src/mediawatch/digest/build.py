@@ -50,6 +50,17 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryWhy:
+    """Why a story carries its tags, from its members' evidence: the model's relevance of each member it
+    tagged, how many members an editor marked, the names behind each country and each topic's best score."""
+
+    relevance: tuple[float, ...] = ()
+    editors: int = 0
+    countries: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (code, matched names: the gazetteer's spelling)
+    topics: tuple[tuple[str, float | None], ...] = ()  # (topic, best member score; None: from an editor only)
+
+
+@dataclass(frozen=True, slots=True)
 class DigestStory:
     key: str  # story id, or "item-<id>" for a relevant item that is in no story yet
     anchor: str  # fragment id in the HTML page
@@ -65,6 +76,7 @@ class DigestStory:
     countries: tuple[str, ...]
     topics: tuple[str, ...]
     lead: int = 0  # index of the lead member in ``links``
+    why: StoryWhy = StoryWhy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +348,33 @@ def _story(
         countries=countries,
         topics=topics,
         lead=group.index(lead),
+        why=_story_why(tagged, countries, topics),
+    )
+
+
+MAX_WHY_NAMES = 4  # matched names shown per country
+
+
+def _story_why(tagged: Sequence[WeekItem], countries: tuple[str, ...], topics: tuple[str, ...]) -> StoryWhy:
+    model = [m for m in tagged if not m.labeled]
+    names: dict[str, list[str]] = {code: [] for code in countries}
+    best: dict[str, float | None] = dict.fromkeys(topics)
+    for m in model:
+        if m.why is None:
+            continue
+        spelled = {p.text: p.name for p in m.why.places if p.text and p.name}  # folded words -> the place's name
+        for code, support in m.why.countries:
+            if code in names and code in m.countries:
+                names[code].extend(spelled.get(n, n) for n in support)
+        for topic in m.topics:
+            score = m.why.score(topic)
+            if topic in best and score is not None:
+                best[topic] = max(score, best[topic] or 0.0)
+    return StoryWhy(
+        relevance=tuple(sorted(m.relevance for m in model if m.relevance is not None)),
+        editors=sum(m.labeled for m in tagged),
+        countries=tuple((code, tuple(dict.fromkeys(names[code]))[:MAX_WHY_NAMES]) for code in countries),
+        topics=tuple(best.items()),
     )
 
 

@@ -24,10 +24,10 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from mediawatch.digest.build import Digest, Section, SectionStory, change
+from mediawatch.digest.build import Digest, Section, SectionStory, StoryWhy, change
 from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.week import IsoWeek, zone
-from mediawatch.wording import count, isolate
+from mediawatch.wording import count, isolate, without_bidi_controls
 
 GENERATED_PREFIX = "Generated"  # the one line allowed to differ between two runs for the same week
 
@@ -140,6 +140,28 @@ def _more_line(sec: Section) -> str:
     return f"…and {count(sec.more, 'more story', 'more stories')} ({count(sec.more_items, 'item')} this week)"
 
 
+def _why_line(why: StoryWhy) -> str:
+    """Why a story carries its tags, in one plain line: ``Why: relevance 0.91–0.99 (3 items); Mongolia:
+    Bayan-Ölgii, Ölgii; Festivals 0.93`` (names as the gazetteer spells them; scores as the tagger gave them)."""
+    parts: list[str] = []
+    if why.relevance:
+        low, high = f"{why.relevance[0]:.2f}", f"{why.relevance[-1]:.2f}"
+        n = len(why.relevance)
+        parts.append(f"relevance {low}" + ("" if n == 1 else f" ({n} items)" if low == high else
+                                           f"–{high} ({n} items)"))
+    if why.editors:
+        parts.append(f"{count(why.editors, 'item')} marked by an editor")
+    parts += [
+        f"{country_name(code)}: {', '.join(without_bidi_controls(n) for n in names)}"
+        for code, names in why.countries
+        if names
+    ]
+    scored = [f"{topic_name(t)} {score:.2f}" for t, score in why.topics if score is not None]
+    if scored:
+        parts.append(", ".join(scored))
+    return "Why: " + "; ".join(parts) if parts else ""
+
+
 def _lang(code: str | None) -> str:
     return code or "?"
 
@@ -176,6 +198,7 @@ def _globals() -> dict[str, Any]:
         "section_counts": _section_counts,
         "entry_counts": _entry_counts,
         "more_line": _more_line,
+        "why_line": _why_line,
     }
 
 

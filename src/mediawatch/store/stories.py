@@ -20,6 +20,7 @@ from mediawatch.errors import StoreError
 from mediawatch.models import Item, ItemId, SourceId, StoryId
 from mediawatch.store import schema as t
 from mediawatch.store.dialect import bytewise, in_lists, upsert
+from mediawatch.store.evidence import Why, parse_why
 from mediawatch.stories import OpenStory, StoryMember, StoryPlan, story_anchors, story_text
 
 TEXT_PREFIX = 2000  # characters of an item's main text read for summaries and story vectors
@@ -47,6 +48,8 @@ class WeekItem:
     labeled: bool
     story_id: StoryId | None
     similarity: float | None
+    relevance: float | None = None  # the model's, when it tagged the item
+    why: Why | None = None  # the model's evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +347,7 @@ class StoryStore:
         q = select(
             i.id, i.source_id, i.url, i.title, i.summary, func.substr(i.text, 1, TEXT_PREFIX).label("text"),
             i.published, i.lang, i.author, *_effective_columns(), t.story_item.c.story_id, t.story_item.c.similarity,
+            t.classification.c.relevance.label("c_relevance"), t.classification.c.why_json.label("c_why"),
         ).select_from(t.item)
         q = _tagged(q).join(t.story_item, t.story_item.c.item_id == t.item.c.id, isouter=True)
         return q.order_by(i.published, bytewise(i.id))
@@ -361,6 +365,8 @@ class StoryStore:
                     countries=tuple((r.eff_countries or "").split()), topics=tuple((r.eff_topics or "").split()),
                     labeled=bool(r.labeled), story_id=StoryId(r.story_id) if r.story_id else None,
                     similarity=float(r.similarity) if r.similarity is not None else None,
+                    relevance=float(r.c_relevance) if r.c_relevance is not None else None,
+                    why=parse_why(r.c_why),
                 ))
         return out
 
