@@ -672,3 +672,21 @@ def test_a_feed_dated_without_offsets_gets_its_countrys_clock_in_the_stanza(loop
     pasted = parse_sourcefile("version: 1\nsources:\n" + invoke(probe, [url]).output.split(
         "suggested sources.yaml stanza (under `sources:`):\n", 1)[1], Path("pasted.yaml"))
     assert pasted.sources[0].timezone == "Asia/Almaty"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1", "invalid URL (Invalid IPv6 URL)"),
+        ("http://[zz]/x", "invalid URL ('zz' does not appear to be an IPv4 or IPv6 address)"),
+        ("http://127.0.0.1:99999/", "invalid URL (Port out of range 0-65535)"),  # was: "a private address"
+    ],
+)
+def test_a_malformed_url_is_one_error_line_not_a_traceback(url: str, reason: str, tmp_path: Path) -> None:
+    result = invoke(probe, [url])
+    assert (result.exit_code, result.stderr) == (1, f"error: {reason} ({url})\n")
+    data = json.loads(invoke(probe, [url, "--json"]).stdout)
+    assert (data["kind"], data["error"]) == (None, reason)
+    target = tmp_path / "sources.yaml"
+    added = invoke(add, [url, "--sources", str(target), "--create"])
+    assert added.exit_code == 1 and added.stderr == f"error: {reason} ({url})\n" and not target.exists()

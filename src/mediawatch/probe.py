@@ -57,6 +57,10 @@ async def probe_url(
     from mediawatch import __version__
     from mediawatch.addresses import PrivateAccess
 
+    try:
+        urlsplit(url.strip()).port  # noqa: B018 - a bad bracketed host or a port out of range raises ValueError
+    except ValueError as exc:
+        raise FetchError(PROBE_ID, f"invalid URL ({exc})", url=url.strip()) from None
     async with build_client(settings, transport=transport) as client:
         # the address given is named by the operator; a page or feed cannot send the probe anywhere else private
         fetcher = Fetcher(client, settings, private=PrivateAccess.from_urls([url, settings.youtube_base]))
