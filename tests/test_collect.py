@@ -486,6 +486,22 @@ def test_page_source_blocked_by_robots(tmp_path: Path, loopserver) -> None:
     assert loopserver.requests_for("/") == []
 
 
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "text/xml", "application/octet-stream"])
+def test_a_feed_given_as_a_page_source_is_named_a_feed_quietly(
+    tmp_path: Path, loopserver, content_type: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """bs4's 15-line XMLParsedAsHTMLWarning went to stderr (breaking the log formats), and the reason was "no
+    article links found on the listing page"."""
+    body = (Path(__file__).parent / "data" / "feeds" / "rss-diaspora.xml").read_bytes()
+    url = loopserver.serve("/rss.xml", body, content_type=content_type)
+    app = make_app(tmp_path, [f"  - {{id: wrongkind, kind: page, url: '{url}'}}\n"])
+    run_collect(app, select_sources(app, all_sources=True))
+    error = health(app)["wrongkind"].last_error
+    assert error is not None and error.startswith("the listing page is a feed (rss20, ")
+    assert error.endswith("entries), not a web page: give this source kind: rss")
+    assert "XMLParsedAsHTMLWarning" not in capfd.readouterr().err
+
+
 def test_gzip_served_feed_and_cli_summary(tmp_path: Path, loopserver, shared_dir: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 

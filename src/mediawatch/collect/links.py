@@ -11,6 +11,7 @@ can see why (``probe``). With a CSS selector the operator's choice replaces the 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import soupsieve
 import tldextract
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 
 from mediawatch.collect import link_words as vocab
 from mediawatch.errors import ParseError
@@ -386,7 +387,9 @@ def _article_or_not(shape: _Shape, candidate: _Candidate, page_url: str) -> Reas
 
 
 def _soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():  # XHTML, or a feed given as a page (the collector names that case)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(html, "lxml")
 
 
 def _checked_base(base_url: str, source_id: str | None) -> str:

@@ -277,6 +277,7 @@ class SourceCollector:
         result = await self._get(spec.url, spec, state, run, HTML_ACCEPT, check_redirect=check)
         if run.unchanged:
             return Parsed((), ())
+        _refuse_a_feed(spec, result)
         html = decode_html(result.body, result.headers)
         declared = links.declared_feeds(html, result.url)
         if declared:
@@ -531,3 +532,22 @@ def process_offload(executor: Any) -> Offload:
         return await asyncio.get_running_loop().run_in_executor(executor, job)
 
     return run
+
+
+def _refuse_a_feed(spec: SourceSpec, result: FetchResult) -> None:
+    """A page source whose listing address serves a feed: say so (no link on it would be an article link)."""
+    head = result.body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if "html" in result.headers.get("content-type", "").lower() or not head.startswith((b"<?xml", b"<rss", b"<feed")):
+        return
+    from mediawatch.collect.feeds import parse_feed
+
+    try:
+        feed = parse_feed(result.body, source_id=spec.id, url=result.url, headers=result.headers)
+    except ParseError:
+        return
+    raise ParseError(
+        spec.id,
+        f"the listing page is a feed ({feed.format}, {count(len(feed.entries), 'entry', 'entries')}), not a web "
+        "page: give this source kind: rss",
+        url=result.url,
+    )
