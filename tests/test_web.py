@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import socket
 import subprocess
@@ -470,3 +471,23 @@ def test_serve_runs_uvicorn_on_the_given_port(tmp_path: Path) -> None:
     finally:
         child.terminate()
         child.wait(timeout=20)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run", "--serve"], ["demo", "--serve"]])
+def test_a_port_in_use_is_one_error_line_before_anything_starts(tmp_path: Path, command: list[str]) -> None:
+    """uvicorn printed "serving on …", then its own `[Errno 98]` log line, and exited with code 3; `run --serve`
+    had started the service first, and the demo would have done its minutes of work first."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+        env["MEDIAWATCH_DB"] = f"sqlite:///{tmp_path / 'mw.db'}"
+        (tmp_path / "sources.yaml").write_text("version: 1\nsources: []\n", encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "mediawatch", *command, "--port", str(port)], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another program "
+                           "uses it: choose another --port)\n")
+    assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sources.yaml"]  # no database, no demo folder

@@ -66,18 +66,20 @@ def run(with_web: bool, host: str, port: int, base_url: str | None, db: str | No
     settings = load_settings(db, sources, verbose, base_url=base_url)
     logging.getLogger("mediawatch.service").setLevel(min(logging.INFO, logging.getLogger().level))
     try:
-        app = open_app(settings)
-        embedder = build_embedder(settings)  # loaded on first use, then kept for every tick
         metrics = foreground = None
         if with_web:
+            from mediawatch.web.app import listen
             from mediawatch.web.app import serve as run_server
             from mediawatch.web.metrics import Metrics
 
+            sock = listen(host, port)  # a port in use stops the service before it starts
             metrics = Metrics()
 
             def foreground() -> None:
                 click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-                run_server(settings, host, port, metrics=metrics)
+                run_server(settings, host, port, metrics=metrics, sock=sock)
+        app = open_app(settings)
+        embedder = build_embedder(settings)  # loaded on first use, then kept for every tick
 
         service = Service(
             app,
@@ -102,13 +104,15 @@ def serve(host: str, port: int, base_url: str | None, db: str | None, sources: P
           verbose: int) -> None:
     """Web pages, subscriber feeds, /healthz and /metrics (read-only; corrections need the editor token)."""
     from mediawatch.store import open_store
+    from mediawatch.web.app import listen
     from mediawatch.web.app import serve as run_server
 
     settings = load_settings(db, sources, verbose, base_url=base_url)
     try:
+        sock = listen(host, port)
         open_store(settings.db).close()  # create or upgrade the schema before the first request
         click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-        run_server(settings, host, port)
+        run_server(settings, host, port, sock=sock)
     except Exception as exc:
         fail(exc)
 
@@ -133,6 +137,12 @@ def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -
     settings = load_settings(verbose=verbose)
     with ExitStack() as site:  # with --serve the sample outlets stay up, so the pages' article links open
         try:
+            sock = None
+            if keep_serving:
+                from mediawatch.web.app import listen
+
+                sock = listen(host, port)  # a port in use is said before the demo's minutes of work, not after
+                site.callback(sock.close)
             result, used = run_demo(folder, settings, say=lambda line: click.echo(line, err=True),
                                     keep_site=site if keep_serving else None)
         except Exception as exc:
@@ -148,4 +158,4 @@ def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -
             from mediawatch.web.app import serve as run_server
 
             click.echo(f"web:     http://{host}:{port}/ (Ctrl-C stops; the sample outlets stay up meanwhile)")
-            run_server(used, host, port)
+            run_server(used, host, port, sock=sock)

@@ -8,7 +8,9 @@ resources) and nosniff/no-referrer/no-framing headers; templates autoescape ever
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -262,13 +264,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for :func:`serve`, bound first so that a port in use (or a host that is
+    not this machine's) is one clear error before anything starts, not uvicorn's log line and exit code 3."""
+    from mediawatch.errors import MediawatchError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise MediawatchError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn sets it
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        hint = " (another program uses it: choose another --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise MediawatchError(f"cannot listen on {host}:{port}: {why}{hint}") from None
+    return sock
+
+
 def serve(
-    settings: Settings, host: str = "127.0.0.1", port: int = 8080, *, metrics: Metrics | None = None
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    metrics: Metrics | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Run the web app under uvicorn until interrupted (the store is opened from ``settings.db``)."""
+    """Run the web app under uvicorn until interrupted (the store is opened from ``settings.db``), on ``sock``
+    (from :func:`listen`) or a socket it binds itself."""
     import uvicorn
 
     from mediawatch.store import open_store
+
+    sock = sock or listen(host, port)
 
     app = create_app(
         lambda: open_store(settings.db),
@@ -277,7 +310,7 @@ def serve(
         metrics=metrics,
         listen=(host, port),
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -286,10 +319,14 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def _with_queries(store: Store) -> WebStore:
     return store if isinstance(store, WebStore) else WebStore(store.engine)
 
 
-__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebApp", "WebStore", "create_app", "serve"]
+__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebApp", "WebStore", "create_app", "listen", "serve"]
