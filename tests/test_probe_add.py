@@ -234,7 +234,9 @@ def test_a_channel_listed_by_handle_is_refused_by_the_id_collection_resolved(loo
     path.write_text(text, encoding="utf-8")
     collected = youtube(loopserver, main, ["collect", "--all", "--db", db, "--sources", str(path)])
     assert collected.exit_code == 0 and "1 ok" in collected.output, collected.output
-    result = youtube(loopserver, main, ["sources", "--db", db, "add", channel_url, "--sources", str(path)])
-    assert result.exit_code == 2, result.output
-    assert f"{path}:3: {CHANNEL} is already collected by source 'qazaq-tv'" in result.stderr
-    assert path.read_text(encoding="utf-8") == text
+    # `--db` before `add` (the group's) or after it (the command's own, as every command takes it)
+    for args in (["sources", "--db", db, "add", channel_url], ["sources", "add", channel_url, "--db", db]):
+        result = youtube(loopserver, main, [*args, "--sources", str(path)])
+        assert result.exit_code == 2, result.output
+        assert f"{path}:3: {CHANNEL} is already collected by source 'qazaq-tv'" in result.stderr
+        assert path.read_text(encoding="utf-8") == text

@@ -202,10 +202,12 @@ def _page_lines(report: ProbeReport) -> list[str]:
 @click.option("--sources", "sources", type=click.Path(path_type=Path),
               help="Sources file (default sources.yaml; env MEDIAWATCH_SOURCES).")
 @click.option("--create", is_flag=True, help="Start a new sources file when the file does not exist.")
+@click.option("--db", metavar="URL",
+              help="Database whose notes (resolved YouTube handles, moved feeds) find duplicates (env MEDIAWATCH_DB).")
 @click.option("-v", "--verbose", count=True, help="More log output.")
 @click.pass_context
 def add(ctx: click.Context, url: str, source_id: str | None, selector: str | None, sources: Path | None,
-        create: bool, verbose: int) -> None:
+        create: bool, db: str | None, verbose: int) -> None:
     """Probe URL and append the suggested stanza to the sources file, keeping its comments and layout.
 
     Nothing is written when the result would not validate (FILE:LINE:COL problems, exit 2), when a source of
@@ -222,7 +224,7 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
     _check_url(url)
     _check_selector(selector)
     group: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
-    settings = load_settings(db=group.get("db"), sources=sources or group.get("sources"),
+    settings = load_settings(db=db or group.get("db"), sources=sources or group.get("sources"),
                              verbose=verbose or group.get("verbose") or 0)
     path = settings.sources
     _require_file(path, create)  # a mistyped --sources is not a new file
