@@ -690,3 +690,20 @@ def test_a_malformed_url_is_one_error_line_not_a_traceback(url: str, reason: str
     target = tmp_path / "sources.yaml"
     added = invoke(add, [url, "--sources", str(target), "--create"])
     assert added.exit_code == 1 and added.stderr == f"error: {reason} ({url})\n" and not target.exists()
+
+
+@pytest.mark.parametrize("selector", [["--selector", "div.none a"], []])
+def test_sources_add_writes_no_page_source_without_article_links(
+    loopserver: LoopServer, tmp_path: Path, selector: list[str]
+) -> None:
+    """A selector that matches nothing was written with exit 0, and the first collect then failed."""
+    url = loopserver.serve("/empty", "<html><body><a href='/'>Home</a></body></html>" if not selector else listing(),
+                           content_type="text/html; charset=utf-8")
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    result = invoke(add, [url, *selector, "--sources", str(path)])
+    how = "with selector 'div.none a'" if selector else "by the automatic rule"
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: no article links found {how} on {url}: a page source needs")
+    assert result.stderr.endswith(f"nothing written to {path}\n")
+    assert path.read_text(encoding="utf-8") == SOURCES

@@ -245,6 +245,12 @@ def add(ctx: click.Context, url: str, source_id: str | None, selector: str | Non
                    f"a listing page and only a page source takes it: drop --selector to add the feed, or give "
                    f"the listing page's address; nothing written to {path}", err=True)
         sys.exit(EXIT_CONFIG)
+    if stanza.get("kind") == "page" and not report.articles:  # its first collection would fail with this
+        how = f"with selector {selector!r}" if selector else "by the automatic rule"
+        click.echo(f"error: no article links found {how} on {_safe(report.final_url or url)}: a page source "
+                   f"needs its listing's article links (see `mediawatch probe` for the links it rejected, then try "
+                   f"--selector); nothing written to {path}", err=True)
+        sys.exit(1)
     if source_id is not None:
         stanza["id"] = source_id
     # the address given, when the stanza collects what it led to (a feed URL that redirected)
