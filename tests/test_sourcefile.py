@@ -158,10 +158,24 @@ def test_bad_kind_channel_and_selector(tmp_path: Path) -> None:
         "  - {id: cc, kind: page, url: 'https://c.example/', selector: 'a[[['}\n"
         "  - {id: Bad_Id, kind: rss, url: 'https://d.example/'}\n",
     )
-    assert out[0].startswith("3:20: sources[0].kind: 'kind' must be one of rss, youtube, page")
+    assert out[0] == "3:20: sources[0].kind: 'kind' must be one of rss, youtube, page (got 'atom')"
     assert out[1].startswith("4:41: sources[1].channel_id: 'UC123' is not a YouTube channel id")
     assert out[2].startswith("5:63: sources[2].selector: 'a[[[' is not a valid CSS selector")
     assert out[3].startswith("6:10: sources[3].id: 'Bad_Id' is not a valid id")
+
+
+def test_a_missing_kind_and_a_numeric_id_are_named_as_such(tmp_path: Path) -> None:
+    out = problems(
+        tmp_path,
+        "version: 1\n"
+        "sources:\n"
+        "  - {id: aa, url: 'https://a.example/'}\n"
+        "  - {id: 12, kind: rss, url: 'https://b.example/'}\n",
+    )
+    assert out == [
+        "3:5: sources[0]: required key 'kind' is missing; it must be one of rss, youtube, page",
+        "4:10: sources[1].id: must be text; quote it: '12' (got 12)",
+    ]
 
 
 def test_version_is_required_and_checked(tmp_path: Path) -> None:

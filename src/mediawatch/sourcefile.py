@@ -344,8 +344,13 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         return "required key is missing"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return "'kind' must be one of rss, youtube, page"
+    if kind == "union_tag_not_found":
+        return "required key 'kind' is missing; it must be one of rss, youtube, page"
+    if kind == "union_tag_invalid":
+        tag = (err.get("ctx") or {}).get("tag")
+        return "'kind' must be one of rss, youtube, page" + (f" (got {tag!r})" if tag is not None else "")
+    if kind == "string_type" and isinstance(err.get("input"), int | float) and not isinstance(err["input"], bool):
+        return f"must be text; quote it: '{err['input']}' (got {err['input']!r})"
     if kind == "literal_error" and loc == ("version",):
         return f"unsupported schema version; this mediawatch reads version {SCHEMA_VERSION}"
     got = f" (got {err['input']!r})" if "input" in err else ""
