@@ -158,4 +158,10 @@ def test_stdout_carries_only_the_result_lines(tmp_path: Path) -> None:
     assert [o["id"] for o in out] == ["a", "2", "c"]
     assert out[0]["relevant"] and out[0]["countries"] == ["MN"] and not out[1]["relevant"]
     assert out[2]["why"]["language"]["transliterated_from"] == "Latn"
-    assert not list(tmp_path.iterdir())  # no database, no files
+    assert not list(tmp_path.iterdir())  # no database, no files here (vectors are kept in the cache folder)
+    # the same lines again: nothing is embedded (8 parts: the long text is read in 6), the same results
+    again = subprocess.run([sys.executable, "-m", "mediawatch", "classify", "--input", "-", "-vv"], input=data,
+                           check=False, capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert b'msg="lines tagged" lines=3 ' in again.stderr and b" embedded=0 cached=8" in again.stderr, again.stderr[-500:]
+    assert [json.loads(x) for x in again.stdout.decode("utf-8").split("\n") if x] == out

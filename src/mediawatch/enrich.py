@@ -299,6 +299,10 @@ def tag_lines(tagger: Tagger, inputs: Sequence[TagInput]) -> list[dict[str, Any]
         for r in tagger.classify(inputs[start : start + BATCH]):
             out.append({"id": r.id, "relevant": r.relevant, "relevance": round(r.relevance, 4),
                         "countries": list(r.countries), "topics": list(r.topics), "why": r.why})
-    logger.info("lines tagged", extra={"fields": {"lines": len(out), "relevant": sum(o["relevant"] for o in out),
-                                                  "seconds": round(time.monotonic() - started, 2)}})
+    fields: dict[str, Any] = {"lines": len(out), "relevant": sum(o["relevant"] for o in out),
+                              "seconds": round(time.monotonic() - started, 2)}
+    for count in ("embedded", "cached"):  # texts the model read, and those whose vectors were kept from before
+        if isinstance(value := getattr(tagger.embedder, count, None), int):
+            fields[count] = value
+    logger.info("lines tagged", extra={"fields": fields})
     return out

@@ -67,7 +67,7 @@ def classify(everything: bool, input_file: str | None, output_file: str | None, 
 def _classify_file(settings: Settings, input_file: str, output_file: str) -> None:
     import json
 
-    from mediawatch.enrich import build_embedder, build_tagger, read_tag_inputs, tag_lines
+    from mediawatch.enrich import build_tagger, read_tag_inputs, tag_lines
     from mediawatch.errors import ConfigError
     from mediawatch.files import write_atomic
 
@@ -79,7 +79,7 @@ def _classify_file(settings: Settings, input_file: str, output_file: str) -> Non
     inputs = read_tag_inputs(data, where)  # every bad line named before the model loads
     if output_file != "-":
         _check_output(Path(output_file))  # so is an output that cannot be written: not after minutes of tagging
-    results = tag_lines(build_tagger(settings, build_embedder(settings)), inputs) if inputs else []
+    results = tag_lines(build_tagger(settings, _cached_embedder(settings)), inputs) if inputs else []
     body = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in results).encode("utf-8")
     if output_file == "-":
         out = sys.stdout.buffer
@@ -90,6 +90,16 @@ def _classify_file(settings: Settings, input_file: str, output_file: str) -> Non
         write_atomic(Path(output_file), body)  # an earlier output file is replaced only when all is done
     except OSError as exc:
         raise click.FileError(output_file, hint=f"cannot write ({exc.strerror or exc})") from exc
+
+
+def _cached_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    """The model, with the vectors of texts tagged without a database kept in the cache folder: running the
+    same file again embeds nothing (a database's own vectors are kept in it)."""
+    from mediawatch.classify.cache import CachingEmbedder
+    from mediawatch.classify.vectorfile import vector_file
+    from mediawatch.enrich import build_embedder
+
+    return CachingEmbedder(build_embedder(settings), vector_file(settings.cache_dir))
 
 
 def _check_output(path: Path) -> None:
@@ -136,12 +146,12 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
 
     from mediawatch.classify.evaluate import cross_validate, format_report, load_labeled
     from mediawatch.classify.evaluate import evaluate as run_eval
-    from mediawatch.enrich import build_embedder, build_tagger, load_taxonomy
+    from mediawatch.enrich import build_tagger, load_taxonomy
 
     settings = load_settings(verbose=verbose)
     try:
         records = load_labeled(labeled, topics=load_taxonomy(settings).topic_ids)
-        embedder = build_embedder(settings)
+        embedder = _cached_embedder(settings)
         if folds is None:
             report = run_eval(build_tagger(settings, embedder), records)
         else:
