@@ -147,7 +147,13 @@ def test_entries_are_newest_first_and_say_why(store: QStore, tmp_path: Path) -> 
     assert '<entry xml:lang="kk">' in raw and '<entry xml:lang="en">' in raw
     data = json.loads((out / "feeds/topics/festivals.json").read_bytes())
     assert data["items"][1]["language"] == "kk" and data["items"][1]["tags"] == ["festivals", "MN"]
-    assert "Names matched: Баян-Өлгий → Bayan-Ölgii (MN)" in data["items"][1]["content_text"]
+    text = data["items"][1]["content_text"]
+    assert "Names matched: Баян-Өлгий → Bayan-Ölgii (MN)" in text
+    # the country's support in the gazetteer's spelling, not the words matched (the tagger's folded "баян-өлгий")
+    assert "Countries: Mongolia [MN] (Bayan-Ölgii)" in text
+    # the closest training example, as the item page shows it
+    assert ("Nearest training example: Kazakhs of Xinjiang celebrate Nauryz (relevant, Festivals; "
+            "similarity 0.80).") in text
     assert data["items"][0]["_mediawatch"]["source"]["name"] == "Ölgii News"
 
 

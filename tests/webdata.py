@@ -188,7 +188,7 @@ def why_for(row: Row) -> dict[str, object]:
         "ambiguous_places": [],
         "home_places": [],
         "terms": {"kazakh": ["Kazakh"] if "azakh" in row.title else [], "diaspora": [], "other_group": []},
-        "countries": {cc: [name] for name, cc, _ in row.places},
+        "countries": {cc: [surface or name] for name, cc, surface in row.places},  # the words matched, folded
         "topic_cues": {tp: ["nauryz"] for tp in topics if tp == "festivals"},
         "topic_scores": {
             tp: (0.83 if tp in topics else 0.05)

@@ -362,10 +362,9 @@ def _story_why(tagged: Sequence[WeekItem], countries: tuple[str, ...], topics: t
     for m in model:
         if m.why is None:
             continue
-        spelled = {p.text: p.name for p in m.why.places if p.text and p.name}  # folded words -> the place's name
-        for code, support in m.why.countries:
-            if code in names and code in m.countries:
-                names[code].extend(spelled.get(n, n) for n in support)
+        for code in m.countries:
+            if code in names:
+                names[code].extend(m.why.support(code))
         for topic in m.topics:
             score = m.why.score(topic)
             if topic in best and score is not None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import nh3
 from markupsafe import escape
 
-from mediawatch.digest.names import country_name
+from mediawatch.digest.names import country_name, topic_name
 from mediawatch.digest.render import safe_url
 from mediawatch.normalize import display_text
 from mediawatch.publish.topics import topics_line
@@ -82,9 +82,10 @@ def _parts(why: Why | None) -> str:
     return f", from the {len(why.parts)} parts the text was read in ({scores}){told}"
 
 
-def why_lines(item: TaggedItem) -> list[str]:
-    """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics). Outside
-    words (matched names, an editor's name and note) are isolated, so names in Arabic script keep their order."""
+def why_lines(item: TaggedItem, *, nearest: bool = False) -> list[str]:
+    """Why the item is in the feed, as short plain-text lines (relevance, names, countries, topics, and with
+    ``nearest`` the closest training example). Outside words (matched names, an editor's name and note) are
+    isolated, so names in Arabic script keep their order."""
     why = item.why
     lines: list[str] = []
     if item.labeled:
@@ -108,10 +109,9 @@ def why_lines(item: TaggedItem) -> list[str]:
         if names:
             lines.append("Names matched: " + ", ".join(names[:12]) + ".")
     if item.countries:
-        evidence = dict(why.countries) if why else {}
         parts = []
         for code in item.countries:
-            support = _unique(isolate(plain(n)) for n in evidence.get(code, ()))
+            support = _unique(isolate(plain(n)) for n in (why.support(code) if why else ()))
             parts.append(
                 f"{country_name(code)} [{code}]" + (f" ({', '.join(support[:5])})" if support else "")
             )
@@ -125,6 +125,13 @@ def why_lines(item: TaggedItem) -> list[str]:
             else ""
         )
         lines.append(f"Language: {plain(item.language)}{detected}.")
+    if nearest and why is not None and why.nearest:
+        n = why.nearest[0]
+        verdict = "not relevant"
+        if n.relevant:
+            verdict = "relevant" + "".join(f", {topic_name(plain(t))}" for t in n.topics)
+        lines.append(f"Nearest training example: {isolate(plain(n.text, 160))} ({verdict}; similarity "
+                     f"{n.similarity:.2f}).")
     return lines
 
 
@@ -134,7 +141,7 @@ def entry_html(item: TaggedItem) -> str:
     parts: list[str] = []
     if summary:
         parts.append(f'<p dir="auto">{escape(summary)}</p>')
-    lines = why_lines(item)
+    lines = why_lines(item, nearest=True)
     if lines:
         parts.append("<p><strong>Why it is in this feed</strong></p><ul>")
         parts.extend(f"<li>{escape(line)}</li>" for line in lines)
@@ -151,7 +158,7 @@ def entry_html(item: TaggedItem) -> str:
 def entry_text(item: TaggedItem) -> str:
     """The same content as plain text (JSON Feed ``content_text``)."""
     out = [plain(item.summary, SUMMARY_CHARS)] if item.summary else []
-    out += [f"- {line}" for line in why_lines(item)]
+    out += [f"- {line}" for line in why_lines(item, nearest=True)]
     out.append(f"Source: {source_label(item)}")
     return "\n".join(x for x in out if x)
 

@@ -54,6 +54,12 @@ class Why:
     def score(self, topic: str) -> float | None:
         return dict(self.topic_scores).get(topic)
 
+    def support(self, country: str) -> tuple[str, ...]:
+        """The names behind ``country``, a place in the gazetteer's spelling ("Bayan-Ölgii", not the folded
+        "bayan-olgii" the tagger matched), a community name as matched."""
+        spelled = {p.text: p.name for p in self.places if p.text and p.name}
+        return tuple(dict.fromkeys(spelled.get(n, n) for n in dict(self.countries).get(country, ())))
+
 
 def parse_why(text: str | None) -> Why | None:
     """The evidence JSON as a :class:`Why`; anything malformed is dropped field by field, never raised."""
