@@ -100,6 +100,18 @@ def test_an_empty_key_adds_nothing_and_keeps_the_packaged_list(tmp_path: Path) -
     assert load_taxonomy(path).topic("media").cues == load_taxonomy().topic("media").cues
 
 
+def test_an_empty_place_adds_nothing_and_the_rest_of_the_file_applies(tmp_path: Path) -> None:
+    """`Khovd:` with its spellings commented out was refused, and the error pointed at the next line."""
+    path = tmp_path / "gazetteer.yaml"
+    path.write_text("countries:\n  MN:\n    places:\n      Khovd:\n      Ulgii: [Ulgii town]\n", encoding="utf-8")
+    gazetteer = load_gazetteer(path)
+    assert {(h.entry.label, h.entry.countries) for h in gazetteer.find("kazakhs of ulgii town")} >= {
+        ("Ulgii", ("MN",))
+    }
+    # the packaged Khovd stays as it was: the empty key neither replaced nor removed its spellings
+    assert any(h.entry.label == "Khovd" for h in gazetteer.find("kazakhs of kobdo"))
+
+
 def test_a_good_override_still_merges(tmp_path: Path) -> None:
     path = tmp_path / "taxonomy.yaml"
     path.write_text("topics:\n  cuisine:\n    label: Cuisine\n    description: Kazakh food abroad.\n"

@@ -110,7 +110,7 @@ def _each(key_check: Callable[[Any], str | None], value_check: Check) -> Check:
             problem = key_check(key)
             if problem is not None:
                 problems.append((*value_position(node, key, of_key=True), f"{where}: {problem}"))
-            else:
+            elif value is not None:  # a key left empty (its lines commented out) adds nothing
                 value_check(value, where, value_position(node, key), problems)
 
     return check
