@@ -182,3 +182,20 @@ def test_a_correction_is_learned_in_the_language_the_tagger_reads_its_item_in(tm
     read = {title: text_for(e.title, e.text, lang=e.lang) for title, e in examples.items()}
     assert read[english[0]] == "Kazakh community in Berlin celebrates Nauryz. Families gathered for a concert."
     assert read[kazakh[0]] == "Қазақ тілі курстары Стамбулда ашылды. Балалар сенбі сайин оқиды."
+
+
+def test_a_topic_with_too_few_examples_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """An operator's new topic with a description and no examples got threshold 1 silently: never given."""
+    import logging
+
+    topics = (*TOPICS, "cuisine", "crafts")
+    data = {"topics": {t: {"label": t.capitalize(), "description": f"{t} of Kazakhs abroad"} for t in topics}}
+    taxonomy = parse_taxonomy(data, load_gazetteer(), "test taxonomy")
+    crafts = [Example("", f"Felt and yurt makers {n}", "en", True, (), ("crafts",), f"c{n}") for n in range(2)]
+    with caplog.at_level(logging.WARNING, logger="mediawatch.classify.train"):
+        heads = train(base_examples() + crafts, taxonomy)
+    warned = {r.fields["topic"]: r.fields["examples"] for r in caplog.records  # type: ignore[attr-defined]
+              if r.getMessage() == "topic never given: too few examples to learn it"}
+    assert warned == {"cuisine": 0, "crafts": 2}
+    assert [heads.topic_thresholds[topics.index(t)] for t in ("cuisine", "crafts")] == [1.0, 1.0]
+    assert heads.topic_thresholds[topics.index("festivals")] < 1.0

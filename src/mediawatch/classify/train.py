@@ -24,6 +24,7 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -40,6 +41,8 @@ from mediawatch.classify.taxonomy import Taxonomy
 from mediawatch.classify.translit import join_title, lead_text, text_for
 from mediawatch.errors import ConfigError
 from mediawatch.files import write_atomic
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -414,6 +417,12 @@ def _fit_topics(
     cv: dict[str, float] = {}
     tp = fp = fn = 0.0
     trained = [k for k in range(len(topic_ids)) if 3 <= labels[:, k].sum() <= len(labels) - 3]
+    for k in sorted(set(range(len(topic_ids))) - set(trained)):
+        logger.warning(  # an operator's new topic with a description only would be silently dead
+            "topic never given: too few examples to learn it",
+            extra={"fields": {"topic": topic_ids[k], "examples": int(labels[:, k].sum()), "needed": 3,
+                              "fix": "add examples to the taxonomy file, or label items with the topic"}},
+        )
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         fits = list(pool.map(lambda k: _fit_topic(vectors, cues[:, k : k + 1], labels[:, k]), trained))
     for k, fit in zip(trained, fits, strict=True):
