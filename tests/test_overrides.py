@@ -112,6 +112,25 @@ def test_an_empty_place_adds_nothing_and_the_rest_of_the_file_applies(tmp_path: 
     assert any(h.entry.label == "Khovd" for h in gazetteer.find("kazakhs of kobdo"))
 
 
+def test_a_name_the_packaged_gazetteer_gives_another_country_is_refused_where_it_stands(tmp_path: Path) -> None:
+    """`FR: places: Istanbul: [Istanbul]` was accepted, and "Kazakhs of Istanbul" was then tagged FR (the exact
+    spelling beat the packaged stem Istanbul*)."""
+    path = tmp_path / "gazetteer.yaml"
+    path.write_text("countries:\n  FR:\n    places:\n      Istanbul: [Istanbul]\n      Lyon: [Lyon, Lion]\n"
+                    "    names: [Mongolia]\n  TR:\n    places:\n      Istanbul: [Stambul]\n", encoding="utf-8")
+    assert problems_of(load_gazetteer, path) == [
+        f"{path}:4:18: countries.FR.places.Istanbul[0]: 'Istanbul' is already a name of Istanbul (TR) in the packaged "
+        "gazetteer; a name points to one country (list one that several share under ambiguous:)",
+        f"{path}:6:13: countries.FR.names[0]: 'Mongolia' is already a name of Mongolia (MN) in the packaged "
+        "gazetteer; a name points to one country (list one that several share under ambiguous:)",
+    ]
+    # the same country may add its own spellings, another country new names
+    path.write_text("countries:\n  FR:\n    places:\n      Lyon: [Lion]\n  TR:\n    places:\n"
+                    "      Istanbul: [Istanbul, Stambul]\n", encoding="utf-8")
+    found = {h.entry.countries for h in load_gazetteer(path).find("Kazakhs of Stambul and Lion")}
+    assert found >= {("TR",), ("FR",)}
+
+
 def test_a_good_override_still_merges(tmp_path: Path) -> None:
     path = tmp_path / "taxonomy.yaml"
     path.write_text("topics:\n  cuisine:\n    label: Cuisine\n    description: Kazakh food abroad.\n"

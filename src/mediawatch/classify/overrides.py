@@ -172,10 +172,16 @@ _NAMES = _list_of(_text, what="names")
 def _gazetteer() -> Check:
     from mediawatch.classify.gazetteer import TERM_KINDS
 
-    country = _fields({
+    layout = _fields({
         "name": _text, "names": _NAMES, "acronyms": _NAMES, "demonyms": _NAMES,
         "places": _each(_name_key, _NAMES), "communities": _each(_name_key, _NAMES),
     })
+
+    def country(node: Any, path: str, pos: Position, problems: list[tuple[int, int, str]]) -> None:
+        before = len(problems)
+        layout(node, path, pos, problems)
+        if len(problems) == before:  # the layout is right: do its names point elsewhere already?
+            _taken_names(path.rsplit(".", 1)[-1], node, path, problems)
     ambiguous = _fields({"countries": _list_of(_country, what="country codes"), "names": _NAMES},
                         required=("countries", "names"))
     return _fields({
@@ -186,6 +192,34 @@ def _gazetteer() -> Check:
         "block": _NAMES,
         "terms": _fields({kind.value: _NAMES for kind in TERM_KINDS}),
     })
+
+
+def _taken_names(code: str, node: Any, path: str, problems: list[tuple[int, int, str]]) -> None:
+    """A name the packaged gazetteer gives another country (a stem such as ``Istanbul*`` included) is refused:
+    merged, the exact spelling would win, and "Kazakhs of Istanbul" would be tagged with the new country."""
+    from mediawatch.classify.gazetteer import PLACE_KINDS, EntryKind, fold, packaged_gazetteer
+
+    packaged = packaged_gazetteer()
+    kinds = {*PLACE_KINDS, EntryKind.COUNTRY, EntryKind.HOME}
+    lists: list[tuple[str, Any]] = [(f"{path}.{key}", node.get(key)) for key in ("names", "demonyms")]
+    for key in ("places", "communities"):
+        group = node.get(key) or {}
+        lists += [(f"{path}.{key}.{name}", group[name]) for name in group]
+    for where, names in lists:
+        for index, name in enumerate(names or ()):
+            folded = fold(name)
+            for hit in packaged.find(name):
+                entry = hit.entry
+                if (hit.start, hit.end) == (0, len(folded)) and entry.kind in kinds and code not in entry.countries:
+                    try:
+                        line, col = names.lc.item(index)
+                    except (AttributeError, KeyError, TypeError):
+                        line, col = 0, 0
+                    owner = ", ".join(entry.countries)
+                    problems.append((line + 1, col + 1, (
+                        f"{where}[{index}]: {name!r} is already a name of {entry.label} ({owner}) in the packaged "
+                        f"gazetteer; a name points to one country (list one that several share under ambiguous:)")))
+                    break
 
 
 def _taxonomy(packaged: Mapping[str, object]) -> Check:
