@@ -297,6 +297,21 @@ def test_a_gzip_file_served_as_such_is_named() -> None:
     assert reason == "not a feed (gzip-compressed file, sent without Content-Encoding)"
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "image/png", "not a feed (image/png)"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "application/rss+xml", "not a feed (image/png)"),  # mislabelled
+        (b"%PDF-1.7\n%\xe2\xe3", "", "not a feed (application/pdf)"),
+        (b"\xff\xd8\xff\xe0" + bytes(64), "image/jpeg", "not a feed (image/jpeg)"),
+    ],
+)
+def test_a_binary_file_is_named_by_what_it_is(body: bytes, content_type: str, reason: str) -> None:
+    """A feed URL that serves an image was reported as "XML error at line 2: not well-formed" (probe said what
+    it was)."""
+    assert parse_error(body, {"Content-Type": content_type} if content_type else {}).reason == reason
+
+
 def test_xml_that_is_not_a_feed() -> None:
     assert (
         parse_error(b"<?xml version='1.0'?><catalog><book/></catalog>").reason

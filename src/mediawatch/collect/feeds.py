@@ -82,6 +82,8 @@ def parse_feed(
         raise ParseError(source_id, "empty response", url=url)
     if body.startswith(b"\x1f\x8b"):  # a .xml.gz file served as such: nothing asked the client to decompress it
         raise ParseError(source_id, "not a feed (gzip-compressed file, sent without Content-Encoding)", url=url)
+    if (binary := _binary_kind(body, content_type)) is not None:  # not "XML error at line 2: not well-formed"
+        raise ParseError(source_id, f"not a feed ({binary})", url=url)
     if body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
         return parse_json_feed(body, source_id=source_id, url=url, timezone=timezone)
 
@@ -140,6 +142,21 @@ def parse_feed(
 
 
 # ------------------------------------------------------------------------------- document checks
+
+
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
+          (b"%PDF", "application/pdf"), (b"PK\x03\x04", "application/zip"), (b"RIFF", "image/webp"))
+
+
+def _binary_kind(body: bytes, content_type: str) -> str | None:
+    """What a body that is no text at all is (an image, a PDF, an archive), or None."""
+    kind = content_type.split(";")[0].strip()
+    for magic, name in _MAGIC:
+        if body.startswith(magic):
+            return kind if kind and "xml" not in kind and "json" not in kind else name
+    if kind.split("/")[0] in ("image", "audio", "video") and not kind.endswith("+xml"):
+        return kind
+    return None
 
 
 def _document_base(url: str, headers: Mapping[str, str]) -> str:
