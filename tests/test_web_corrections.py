@@ -58,6 +58,22 @@ def test_the_form_offers_and_accepts_the_operators_topics(store: QStore, tmp_pat
     assert "cuisine" in [o["value"] for o in menu.select("select[name=topic] option")]  # filter by it too
 
 
+def test_every_problem_of_a_correction_is_shown_at_once_and_kazakhstan_is_refused(store: QStore,
+                                                                                   tmp_path: Path) -> None:
+    """`XX gb` with a bogus topic showed only the topic's problem (the code was checked after it), and KZ was
+    stored: the tagger never gives the home country, and a `countries/KZ` feed appeared."""
+    client = client_for(store, tmp_path)
+    form = {"token": TOKEN, "relevant": "yes", "countries": "XX gb kz", "topics": ["bogus"]}
+    refused = client.post(f"/items/{item_id(1)}/label", data=form)
+    problems = [p.get_text() for p in BeautifulSoup(refused.text, "html.parser").select("#correct p.error")]
+    assert refused.status_code == 400
+    assert problems[0] == "not ISO 3166-1 alpha-2 country codes: XX"
+    assert problems[1].startswith("KZ is Kazakhstan itself: countries are where a community abroad lives")
+    assert problems[2].startswith("unknown topic 'bogus'") and len(problems) == 3
+    labeled = store.tagged_item(item_id(1))
+    assert labeled is not None and not labeled.labeled
+
+
 def test_an_operators_topic_has_a_feed_before_its_first_item(store: QStore, tmp_path: Path) -> None:
     extra = OPERATOR_TAXONOMY
     assert client_for(store, tmp_path).get("/feeds/topics/cuisine.atom").status_code == 404  # not a topic here

@@ -56,6 +56,20 @@ def _packaged_topics() -> tuple[str, ...]:
     return tuple(t.id for t in load_topics(None))
 
 
+HOME_COUNTRY = "KZ"
+HOME_PROBLEM = "KZ is Kazakhstan itself: countries are where a community abroad lives (the tagger never gives KZ)"
+
+
+def country_problems(codes: Collection[str]) -> list[str]:
+    """What is wrong with a correction's (upper-case) country codes: the rules `label` and the web form share."""
+    problems = []
+    if bad := [c for c in codes if not is_country(c)]:
+        problems.append(f"not ISO 3166-1 alpha-2 country codes: {', '.join(_shown(c) for c in bad)}")
+    if HOME_COUNTRY in codes:
+        problems.append(HOME_PROBLEM)
+    return problems
+
+
 def make_label(
     item_id: str,
     relevant: bool | None,
@@ -80,8 +94,7 @@ def make_label(
     problems = []
     if relevant is None:
         problems.append("say whether the item is relevant (--relevant or --not-relevant)")
-    if bad := [c for c in countries if not is_country(c)]:
-        problems.append(f"not ISO 3166-1 alpha-2 country codes: {', '.join(_shown(c) for c in bad)}")
+    problems += country_problems(countries)
     if bad := [t for t in topics if t not in valid]:
         problems.append(
             f"unknown topics: {', '.join(_shown(t) for t in bad)} "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from mediawatch.codes import TOPIC_ID
-from mediawatch.labels import clean_text
+from mediawatch.labels import clean_text, country_problems
 from mediawatch.store.queries import ItemQuery
 
 PAGE_SIZE = 50
@@ -153,6 +153,7 @@ def parse_correction(
             problems.append(f"{code[:20]!r} is not a two-letter country code (ISO 3166-1 alpha-2)")
         elif code.upper() not in codes:
             codes.append(code.upper())
+    problems += country_problems(codes)  # the rules `mediawatch label` has, shown with every other problem
     chosen: list[str] = []
     for topic in topics:
         if topic not in known_topics:
