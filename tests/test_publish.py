@@ -607,3 +607,19 @@ def test_the_why_says_when_a_long_text_was_read_in_parts(store: QStore) -> None:
         why_lines(replace(item, relevance=0.8, why=lead)))
     assert "Model relevance 0.67 (threshold 0.50)." in why_lines(replace(item, relevance=0.67, why=parse_why(
         json.dumps({"threshold": 0.5, "parts": {"relevance": "x", "evidence_from": True}}))))
+
+
+def test_the_json_feed_gives_a_corrected_item_s_relevance_as_export_does(store: QStore, tmp_path: Path) -> None:
+    """`export` said relevance 1.0 for an item an editor marked relevant, the JSON feed the model's 0.12."""
+    from mediawatch.labels import make_label
+
+    store.save_label(make_label(item_id(6), True, ["MN"], ["festivals"], editor="ed", note=None, now=NOW))
+    out = tmp_path / "d"
+    rebuild_feeds(store, out, now=NOW)
+    items = json.loads((out / "feeds/topics/festivals.json").read_bytes())["items"]
+    corrected = next(i["_mediawatch"] for i in items if i["_mediawatch"]["item_id"] == item_id(6))
+    assert (corrected["relevance"], corrected["model_relevance"], corrected["labeled_by_editor"]) == (1.0, 0.12, True)
+    exported = next(r for r in store.export_rows() if r["id"] == item_id(6))
+    assert exported["relevance"] == corrected["relevance"]
+    model = next(i["_mediawatch"] for i in items if i["_mediawatch"]["item_id"] == item_id(1))
+    assert (model["relevance"], model["model_relevance"], model["labeled_by_editor"]) == (0.91, 0.91, False)

@@ -303,11 +303,17 @@ def _json_item(entry: Entry) -> dict[str, Any]:
         "source": {"id": item.source_id, "name": source_name(item) or None, "url": entry.source_link},
         "topics": list(item.topics),
         "countries": list(item.countries),
-        "relevance": round(item.relevance, 4) if item.relevance is not None else None,
+        # as `export` gives it: an editor's label wins (1.0 or 0.0); the model's own score stays beside it
+        "relevance": (1.0 if item.relevant else 0.0) if item.labeled else _rounded(item.relevance),
+        "model_relevance": _rounded(item.relevance),
         "labeled_by_editor": item.labeled,
         "story_id": item.story_id,
     }
     return out
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
 
 
 def _categories(item: TaggedItem, options: FeedOptions) -> list[tuple[str, str, str]]:
