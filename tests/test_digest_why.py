@@ -45,7 +45,8 @@ def test_a_story_line_tells_relevance_places_and_topic_scores() -> None:
     assert story.why.countries == (("MN", ("Bayan-Ölgii", "kazakhs of mongolia")),)
     assert story.why.topics == (("festivals", 0.93),)  # the story's topics only, not every score
     md = render_markdown(digest(member(1, 0.97, why)), chart_dir="c")
-    assert "Why: relevance 0.97; Mongolia: Bayan-Ölgii, kazakhs of mongolia; Festivals 0.93\n" in md
+    # a paragraph of its own: not run on from the line of sources and tags above it
+    assert "Topics: Festivals\n\nWhy: relevance 0.97; Mongolia: Bayan-Ölgii, kazakhs of mongolia; Festivals 0.93\n\n" in md
 
 
 def test_members_relevance_range_editors_and_best_scores() -> None:
