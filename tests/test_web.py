@@ -491,3 +491,18 @@ def test_a_port_in_use_is_one_error_line_before_anything_starts(tmp_path: Path, 
                            "uses it: choose another --port)\n")
     assert done.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sources.yaml"]  # no database, no demo folder
+
+
+def test_listen_binds_as_uvicorn_does_and_names_the_port_it_got() -> None:
+    """getaddrinfo's first answer for localhost can be ::1 (Debian's /etc/hosts): uvicorn binds IPv4 unless the
+    host has a colon, and so must the socket bound for it; --port 0 printed "serving on …:0/"."""
+    from mediawatch.web.app import listen, listening_url
+
+    for host, address in (("localhost", "127.0.0.1"), ("", "0.0.0.0"), ("127.0.0.1", "127.0.0.1")):
+        sock = listen(host, 0)
+        try:
+            assert sock.family == socket.AF_INET and sock.getsockname()[0] == address
+            port = sock.getsockname()[1]
+            assert port > 0 and listening_url(sock) == f"http://{address}:{port}/"
+        finally:
+            sock.close()

@@ -68,7 +68,7 @@ def run(with_web: bool, host: str, port: int, base_url: str | None, db: str | No
     try:
         metrics = foreground = None
         if with_web:
-            from mediawatch.web.app import listen
+            from mediawatch.web.app import listen, listening_url
             from mediawatch.web.app import serve as run_server
             from mediawatch.web.metrics import Metrics
 
@@ -76,7 +76,7 @@ def run(with_web: bool, host: str, port: int, base_url: str | None, db: str | No
             metrics = Metrics()
 
             def foreground() -> None:
-                click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+                click.echo(f"serving on {listening_url(sock)} (Ctrl-C stops)", err=True)
                 run_server(settings, host, port, metrics=metrics, sock=sock)
         app = open_app(settings)
         embedder = build_embedder(settings)  # loaded on first use, then kept for every tick
@@ -104,14 +104,14 @@ def serve(host: str, port: int, base_url: str | None, db: str | None, sources: P
           verbose: int) -> None:
     """Web pages, subscriber feeds, /healthz and /metrics (read-only; corrections need the editor token)."""
     from mediawatch.store import open_store
-    from mediawatch.web.app import listen
+    from mediawatch.web.app import listen, listening_url
     from mediawatch.web.app import serve as run_server
 
     settings = load_settings(db, sources, verbose, base_url=base_url)
     try:
         sock = listen(host, port)
         open_store(settings.db).close()  # create or upgrade the schema before the first request
-        click.echo(f"serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        click.echo(f"serving on {listening_url(sock)} (Ctrl-C stops)", err=True)
         run_server(settings, host, port, sock=sock)
     except Exception as exc:
         fail(exc)
@@ -157,5 +157,8 @@ def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -
         if keep_serving:
             from mediawatch.web.app import serve as run_server
 
-            click.echo(f"web:     http://{host}:{port}/ (Ctrl-C stops; the sample outlets stay up meanwhile)")
+            from mediawatch.web.app import listening_url
+
+            assert sock is not None
+            click.echo(f"web:     {listening_url(sock)} (Ctrl-C stops; the sample outlets stay up meanwhile)")
             run_server(used, host, port, sock=sock)

@@ -266,25 +266,28 @@ class SecurityHeaders:
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host``:``port`` for :func:`serve`, bound first so that a port in use (or a host that is
-    not this machine's) is one clear error before anything starts, not uvicorn's log line and exit code 3."""
+    not this machine's) is one clear error before anything starts, not uvicorn's log line and exit code 3.
+    Bound as uvicorn binds: IPv6 when the host has a colon, else IPv4 (``localhost`` is 127.0.0.1, ``""`` every
+    interface)."""
     from mediawatch.errors import MediawatchError
 
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise MediawatchError(f"cannot listen on {host}:{port}: {exc}") from None
-    sock = socket.socket(family, kind, proto)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn sets it
-        sock.bind(address)
-    except OSError as exc:
+        sock.bind((host.strip("[]"), port))
+    except (OSError, UnicodeError, OverflowError) as exc:
         sock.close()
-        why = exc.strerror or str(exc)
-        hint = " (another program uses it: choose another --port)" if exc.errno == errno.EADDRINUSE else ""
+        why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        in_use = isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
+        hint = " (another program uses it: choose another --port)" if in_use else ""
         raise MediawatchError(f"cannot listen on {host}:{port}: {why}{hint}") from None
     return sock
+
+
+def listening_url(sock: socket.socket) -> str:
+    """``http://host:port/`` of a bound socket (the port it got for ``--port 0``)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def serve(
@@ -329,4 +332,4 @@ def _with_queries(store: Store) -> WebStore:
     return store if isinstance(store, WebStore) else WebStore(store.engine)
 
 
-__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebApp", "WebStore", "create_app", "listen", "serve"]
+__all__ = ["SecurityHeaders", "Site", "StoreFactory", "WebApp", "WebStore", "create_app", "listen", "listening_url", "serve"]
