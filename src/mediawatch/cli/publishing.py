@@ -155,9 +155,8 @@ def demo(folder: Path, keep_serving: bool, host: str, port: int, verbose: int) -
         click.echo(f"feeds:   {used.digests / 'feeds'} ({result.feeds} files; list in {used.digests / 'feeds.opml'})")
         click.echo(f"database: {used.db}")
         if keep_serving:
-            from mediawatch.web.app import serve as run_server
-
             from mediawatch.web.app import listening_url
+            from mediawatch.web.app import serve as run_server
 
             assert sock is not None
             click.echo(f"web:     {listening_url(sock)} (Ctrl-C stops; the sample outlets stay up meanwhile)")
