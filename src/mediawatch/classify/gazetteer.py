@@ -9,7 +9,6 @@ the Kazakh ethnonym, ``казак`` a Cossack). Acronyms (``US``, ``РФ``) matc
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -392,12 +391,6 @@ def load_packaged(name: str, override: Path | None) -> tuple[dict[str, object], 
 def load_gazetteer(override: Path | None = None) -> Gazetteer:
     """The packaged gazetteer, merged with an operator's override file when given."""
     return build_gazetteer(*load_packaged("gazetteer.yaml", override))
-
-
-@functools.cache
-def packaged_gazetteer() -> Gazetteer:
-    """The packaged gazetteer alone, built once per process (an override file's names are checked against it)."""
-    return load_gazetteer()
 
 
 # --- evidence -----------------------------------------------------------------------------------------------

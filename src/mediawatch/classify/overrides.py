@@ -10,6 +10,7 @@ What only the merged data can tell (a name listed for two countries) is checked 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -195,31 +196,57 @@ def _gazetteer() -> Check:
 
 
 def _taken_names(code: str, node: Any, path: str, problems: list[tuple[int, int, str]]) -> None:
-    """A name the packaged gazetteer gives another country (a stem such as ``Istanbul*`` included) is refused:
-    merged, the exact spelling would win, and "Kazakhs of Istanbul" would be tagged with the new country."""
-    from mediawatch.classify.gazetteer import PLACE_KINDS, EntryKind, fold, packaged_gazetteer
-
-    packaged = packaged_gazetteer()
-    kinds = {*PLACE_KINDS, EntryKind.COUNTRY, EntryKind.HOME}
+    """A name the packaged gazetteer gives another country (``Istanbul`` for the stem ``Istanbul*``) is refused:
+    merged, the exact spelling would win, and "Kazakhs of Istanbul" would be tagged with the new country. Only
+    the same spelling is: a longer name a packaged stem happens to cover (``Ammanford``, ``Amman*``) is the
+    operator's correction, and is kept."""
+    taken = _packaged_spellings()
     lists: list[tuple[str, Any]] = [(f"{path}.{key}", node.get(key)) for key in ("names", "demonyms")]
     for key in ("places", "communities"):
         group = node.get(key) or {}
         lists += [(f"{path}.{key}.{name}", group[name]) for name in group]
     for where, names in lists:
         for index, name in enumerate(names or ()):
-            folded = fold(name)
-            for hit in packaged.find(name):
-                entry = hit.entry
-                if (hit.start, hit.end) == (0, len(folded)) and entry.kind in kinds and code not in entry.countries:
-                    try:
-                        line, col = names.lc.item(index)
-                    except (AttributeError, KeyError, TypeError):
-                        line, col = 0, 0
-                    owner = ", ".join(entry.countries)
-                    problems.append((line + 1, col + 1, (
-                        f"{where}[{index}]: {name!r} is already a name of {entry.label} ({owner}) in the packaged "
-                        f"gazetteer; a name points to one country (list one that several share under ambiguous:)")))
-                    break
+            owner = taken.get(_spelling_key(name))
+            if owner is None or code in owner[1]:
+                continue
+            try:
+                line, col = names.lc.item(index)
+            except (AttributeError, KeyError, TypeError):
+                line, col = 0, 0
+            problems.append((line + 1, col + 1, (
+                f"{where}[{index}]: {name!r} is already a name of {owner[0]} ({', '.join(owner[1])}) in the packaged "
+                f"gazetteer; a name points to one country (list one that several share under ambiguous:)")))
+
+
+def _spelling_key(name: str) -> str:
+    from mediawatch.classify.gazetteer import fold
+
+    return fold(name.strip().rstrip("*"))
+
+
+@functools.cache
+def _packaged_spellings() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each packaged country's, place's, community's and demonym's spellings (folded, a stem's ``*`` dropped)
+    with the name and countries they point to."""
+    from mediawatch.classify.gazetteer import load_packaged
+
+    data, _ = load_packaged("gazetteer.yaml", None)
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    countries = data.get("countries")
+    for code, spec in (countries.items() if isinstance(countries, dict) else ()):
+        if not isinstance(spec, dict):
+            continue
+        label = str(spec.get("name", code))
+        entries: list[tuple[str, object]] = [(label, spec.get("names")), (label, spec.get("demonyms"))]
+        for key in ("places", "communities"):
+            group = spec.get(key)
+            entries += list(group.items()) if isinstance(group, dict) else []
+        for name, spellings in entries:
+            for spelling in spellings if isinstance(spellings, list) else ():
+                if isinstance(spelling, str) and spelling.strip():
+                    out.setdefault(_spelling_key(spelling), (str(name), (str(code),)))
+    return out
 
 
 def _taxonomy(packaged: Mapping[str, object]) -> Check:
