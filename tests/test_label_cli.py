@@ -129,6 +129,17 @@ def test_relevant_alone_keeps_the_current_tags_as_the_item_page_s_form_does(db: 
     assert effective(db) == (True, (), ())
 
 
+def test_kept_tags_leave_out_what_a_correction_may_not_hold(db: str) -> None:
+    """An old KZ (stored before KZ was refused) or a topic since removed from the taxonomy made a correction the
+    editor typed fail on a tag they never typed."""
+    tag(db, True, ("MN", "KZ"), ("festivals", "cooking"))
+    code, output = label(db, "item-1", "--relevant")
+    assert code == 0, output
+    assert output.startswith("item-1: relevant MN festivals\nkept the item's current countries MN and topics "
+                             "festivals (")
+    assert effective(db) == (True, ("MN",), ("festivals",))
+
+
 def test_relevant_alone_keeps_nothing_of_an_item_the_model_found_not_relevant(db: str) -> None:
     tag(db, False, (), ())
     code, output = label(db, "item-1", "--relevant")

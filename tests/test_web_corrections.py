@@ -72,6 +72,11 @@ def test_every_problem_of_a_correction_is_shown_at_once_and_kazakhstan_is_refuse
     assert problems[2].startswith("unknown topic 'bogus'") and len(problems) == 3
     labeled = store.tagged_item(item_id(1))
     assert labeled is not None and not labeled.labeled
+    # "not relevant" drops the countries: the filled-in field's old KZ does not stand in the way
+    form = {"token": TOKEN, "relevant": "no", "countries": "MN KZ"}
+    assert client.post(f"/items/{item_id(1)}/label", data=form, follow_redirects=False).status_code == 303
+    labeled = store.tagged_item(item_id(1))
+    assert labeled is not None and labeled.labeled and labeled.relevant is False
 
 
 def test_an_operators_topic_has_a_feed_before_its_first_item(store: QStore, tmp_path: Path) -> None:

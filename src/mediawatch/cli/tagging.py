@@ -192,7 +192,7 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
     --no-country (--topic or --no-topic) is given, as the item page's form comes filled with them. Exit 2 for
     an unknown item or an invalid correction (nothing is stored then).
     """
-    from mediawatch.labels import active_topics, make_label
+    from mediawatch.labels import active_topics, country_problems, make_label
 
     if is_relevant and not_relevant:
         raise click.UsageError("--relevant and --not-relevant contradict each other; give one")
@@ -207,15 +207,18 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
         if current is None:
             raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
         kept = []
-        if relevant and current.relevant:
-            if not countries and not no_country and current.countries:
-                countries = current.countries
+        known = active_topics(settings.taxonomy)
+        if relevant and current.relevant:  # what a correction may hold: not an old KZ, not a topic since removed
+            usable_countries = tuple(c for c in current.countries if not country_problems([c]))
+            usable_topics = tuple(t for t in current.topics if t in known)
+            if not countries and not no_country and usable_countries:
+                countries = usable_countries
                 kept.append(f"countries {' '.join(countries)}")
-            if not topics and not no_topic and current.topics:
-                topics = current.topics
+            if not topics and not no_topic and usable_topics:
+                topics = usable_topics
                 kept.append(f"topics {' '.join(topics)}")
         lab = make_label(item_id, relevant, countries, topics, editor=editor, note=note, now=app.now(),
-                         known_topics=active_topics(settings.taxonomy))
+                         known_topics=known)
         app.store.save_label(lab)
         tags = " ".join([*lab.countries, *lab.topics])
         click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")

@@ -153,7 +153,8 @@ def parse_correction(
             problems.append(f"{code[:20]!r} is not a two-letter country code (ISO 3166-1 alpha-2)")
         elif code.upper() not in codes:
             codes.append(code.upper())
-    problems += country_problems(codes)  # the rules `mediawatch label` has, shown with every other problem
+    if relevant == "yes":  # "not relevant" drops the countries: an old KZ in the filled-in form is no problem
+        problems += country_problems(codes)  # the rules `mediawatch label` has, shown with every other problem
     chosen: list[str] = []
     for topic in topics:
         if topic not in known_topics:
