@@ -58,11 +58,45 @@ def test_the_least_recently_used_vectors_go_first_beyond_the_limit(tmp_path: Pat
     assert model.asked == ["b"]
 
 
-def test_an_unusable_cache_file_is_left_aside_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_file_that_is_no_database_is_set_aside_and_a_new_one_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = tmp_path / "v.sqlite"
     bad.write_bytes(b"not a database at all" * 100)
     model = Counting()
     vectors = CachingEmbedder(model, VectorFile(bad)).embed(["a", "b"])
     assert vectors.shape == (2, 4) and model.asked == ["a", "b"]
-    assert "vector cache file left aside" in caplog.text
-    assert bad.read_bytes() == b"not a database at all" * 100  # not overwritten
+    assert "vector cache file was not a database: set aside, a new one started" in caplog.text
+    assert (tmp_path / "v.sqlite.broken").read_bytes() == b"not a database at all" * 100  # kept, for a look
+    again = CachingEmbedder(model, VectorFile(bad))
+    again.embed(["a", "b"])
+    assert model.asked == ["a", "b"] and again.cached == 2  # the new file works
+
+
+def test_a_read_only_file_is_still_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v.sqlite"
+    model = Counting()
+    CachingEmbedder(model, VectorFile(path)).embed(["a"])
+    # SQLite's own read-only mode (file permissions do not stop root, who runs CI here)
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda p, **kw: real(f"file:{p}?mode=ro", uri=True, **kw))
+    reader = CachingEmbedder(model, VectorFile(path))
+    reader.embed(["a", "b"])
+    assert (reader.cached, reader.embedded) == (1, 1)
+    assert "vector cache file is read-only: new vectors are not kept" in caplog.text
+    reader.embed(["a", "b"])  # still read; "b" was not kept
+    assert (reader.cached, reader.embedded) == (2, 2)
+
+
+def test_a_damaged_vector_is_embedded_again(tmp_path: Path) -> None:
+    path = tmp_path / "v.sqlite"
+    model = Counting()
+    CachingEmbedder(model, VectorFile(path)).embed(["a", "b"])
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE vector SET vector = x'000102' WHERE rowid = 1")  # 3 bytes: no float32 vector
+    model.asked.clear()
+    again = CachingEmbedder(model, VectorFile(path))
+    assert again.embed(["a", "b"]).shape == (2, 4)
+    assert len(model.asked) == 1 and again.cached == 1
