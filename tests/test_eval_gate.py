@@ -235,3 +235,18 @@ def test_json_with_mistakes_lists_them() -> None:
     assert [m["id"] for m in mistakes] == ["a"]  # type: ignore[index]
     assert mistakes[0]["gold"]["countries"] == ["MN"] and mistakes[0]["predicted"]["countries"] == ["CN"]  # type: ignore[index]
     json.dumps(report.as_dict(mistakes=True))
+
+
+def test_cross_validation_learns_a_labeled_item_as_the_tagger_reads_it() -> None:
+    """`evaluate --cv` learned an English line given `lang: kk` transliterated ("Казах цоммуниты…"), unlike an
+    editor's correction of the same item."""
+    from mediawatch.classify.evaluate import as_example
+    from mediawatch.classify.translit import text_for
+
+    english = LabeledItem("e", "Kazakh community in Berlin celebrates Nauryz",
+                          "Families gathered for a concert and a dastarkhan.", "kk", True, ("DE",), ("festivals",))
+    kazakh = LabeledItem("k", "Qazaq tili kurstary Stambulda ashyldy", "Balalar oqidy.", "kk", True, ("TR",),
+                         ("language",))
+    read = [text_for(e.title, e.text, lang=e.lang) for e in map(as_example, (english, kazakh))]
+    assert read == ["Kazakh community in Berlin celebrates Nauryz. Families gathered for a concert and a dastarkhan.",
+                    "Қазақ тілі курстары Стамбулда ашылды. Балалар оқиды."]
