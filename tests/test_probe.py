@@ -313,7 +313,7 @@ def test_an_address_that_cannot_be_reached_is_reported_as_such_not_as_robots_txt
         port = sock.getsockname()[1]
     result = invoke(probe, [f"http://127.0.0.1:{port}/feed.xml"])
     assert result.exit_code == 1
-    assert "could not connect" in result.stderr and "robots" not in result.stderr
+    assert result.stderr.startswith("error: could not connect") and "robots" not in result.stderr
 
 
 def test_article_links_robots_txt_refuses_are_not_taken(loopserver: LoopServer) -> None:

@@ -93,6 +93,9 @@ async def probe(
     # address is shows only once it is fetched: a refused address is fetched once, and if it is a page, its
     # content is not used and the refusal is the answer (as collect would give for the page source)
     refusal = await robots.refusal(url)
+    unreachable = _network_failure(refusal)
+    if unreachable is not None:  # the host did not answer robots.txt's request: it would not answer the URL's
+        raise FetchError(PROBE_ID, unreachable, url=without_credentials(url))
     result = await fetcher.fetch(url, source_id=PROBE_ID, accept=ANY_ACCEPT)
     # the address reached, with the user:password given for its origin: what the stanza needs to collect it
     # (FetchResult.url never carries one; reports show addresses without it)
@@ -128,6 +131,17 @@ async def probe(
                   "page sources only)",)
     report = ProbeReport(url, final, "rss", check.title, language, stanza, feed=check, notes=notes)
     return _selector_unused(report, selector)
+
+
+_UNREACHABLE = "blocked: robots.txt unreachable ("
+
+
+def _network_failure(refusal: str | None) -> str | None:
+    """The network's reason ("could not connect (…)", "timed out after 10 s") when robots.txt could not be
+    fetched at all; None when it answered (a 5xx is the server's answer, and the URL may still be a feed)."""
+    if refusal is None or not refusal.startswith(_UNREACHABLE) or refusal.startswith(_UNREACHABLE + "HTTP "):
+        return None
+    return refusal[len(_UNREACHABLE) : -1]
 
 
 def _selector_unused(report: ProbeReport, selector: str | None) -> ProbeReport:
