@@ -366,7 +366,7 @@ class StoryStore:
                     labeled=bool(r.labeled), story_id=StoryId(r.story_id) if r.story_id else None,
                     similarity=float(r.similarity) if r.similarity is not None else None,
                     relevance=float(r.c_relevance) if r.c_relevance is not None else None,
-                    why=parse_why(r.c_why),
+                    why=parse_why(r.c_why) if relevant else None,  # only relevant members' show in a digest
                 ))
         return out
 
