@@ -83,6 +83,13 @@ def test_classify_all_reembeds_nothing_and_keeps_labels(
     rows = {r["id"]: r for r in map(json.loads, cli("export").splitlines())}
     assert rows["i1"]["relevant"] is True and rows["i1"]["topics"] == ["trade"] and rows["i1"]["labeled"]
     assert rows["i0"]["relevant"] is True
+    # withdrawn, the correction is no training example: the next classify re-tags with the heads of before
+    # (cached: nothing trained, nothing embedded), and i1 leaves the trade feed the correction had put it in
+    assert "correction withdrawn" in cli("label", "i1", "--withdraw")
+    assert counts(cli("classify")) == (2, 0)
+    assert TITLES[1] not in (feeds / "topics" / "trade.atom").read_text(encoding="utf-8")
+    rows = {r["id"]: r for r in map(json.loads, cli("export").splitlines())}
+    assert not rows["i1"]["labeled"] and rows["i1"]["topics"] != ["trade"]
 
 
 @pytest.mark.model

@@ -3,6 +3,8 @@ checked against the active taxonomy (with the operator's override file); notes l
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -52,8 +54,18 @@ def db(tmp_path: Path) -> str:
 
 
 def label(db: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["label", "--db", db, *args], env={"MEDIAWATCH_TAXONOMY": None, **(env or {})})
+    digests = digests_of(db)  # the feed files go beside the database, not into the working folder
+    result = CliRunner().invoke(main, ["label", "--db", db, *args],
+                                env={"MEDIAWATCH_TAXONOMY": None, "MEDIAWATCH_DIGESTS": str(digests), **(env or {})})
     return result.exit_code, result.output
+
+
+def digests_of(db: str) -> Path:
+    """Beside a SQLite file; for a server's database, a folder of the temporary directory named after its URL
+    (never a path made of the URL, in the working folder)."""
+    if db.startswith("sqlite:///"):
+        return Path(db.removeprefix("sqlite:///")).parent / "digests"
+    return Path(tempfile.gettempdir()) / f"mw-label-digests-{hashlib.sha256(db.encode()).hexdigest()[:12]}"
 
 
 def stored_label(db: str) -> list[object]:
@@ -138,6 +150,21 @@ def test_kept_tags_leave_out_what_a_correction_may_not_hold(db: str) -> None:
     assert output.startswith("item-1: relevant MN festivals\nkept the item's current countries MN and topics "
                              "festivals (")
     assert effective(db) == (True, ("MN",), ("festivals",))
+
+
+def test_a_correction_can_be_withdrawn_and_the_model_s_tags_apply_again(db: str) -> None:
+    """There was no way back from a mistaken correction but another correction (which the heads then learn)."""
+    tag(db, True, ("MN",), ("festivals",))
+    assert label(db, "item-1", "--not-relevant")[0] == 0
+    assert effective(db) == (False, (), ())
+    code, output = label(db, "item-1", "--withdraw")
+    assert (code, output) == (0, "item-1: correction withdrawn; the model's tags apply: relevant MN festivals (the "
+                                 "next classify rebuilds the heads without it)\n")
+    assert effective(db) == (True, ("MN",), ("festivals",)) and stored_label(db) == []
+    code, output = label(db, "item-1", "--withdraw")  # nothing left to withdraw
+    assert code == 2 and "item 'item-1' has no correction to withdraw" in output, output
+    code, output = label(db, "item-1", "--withdraw", "--relevant", "--note", "x")
+    assert code == 2 and "--withdraw takes no other option (given: --relevant, --note)" in output, output
 
 
 def test_relevant_alone_keeps_nothing_of_an_item_the_model_found_not_relevant(db: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -179,21 +179,32 @@ def evaluate(labeled: Path, mistakes: bool, as_json: bool, folds: int | None, ve
               help="With --relevant: the item names no country (without it, the current countries are kept).")
 @click.option("--no-topic", "no_topic", is_flag=True,
               help="With --relevant: no topic (without it, the current topics are kept).")
+@click.option("--withdraw", is_flag=True,
+              help="Withdraw the item's correction: the model's tags apply again (alone: no other option).")
 @click.option("--editor", help="Who made the correction.")
 @click.option("--note", help="Why.")
 @common_options
 def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[str, ...], topics: tuple[str, ...],
-          no_country: bool, no_topic: bool, editor: str | None, note: str | None, db: str | None,
+          no_country: bool, no_topic: bool, withdraw: bool, editor: str | None, note: str | None, db: str | None,
           sources: Path | None, verbose: int) -> None:
     """Store an editor's correction for ITEM_ID: it overrides the model's tags and trains the next heads.
 
     Exactly one of --relevant and --not-relevant; --country takes ISO 3166-1 alpha-2 codes, --topic the
     taxonomy's topics. With --relevant, the item's current countries and topics are kept unless --country or
-    --no-country (--topic or --no-topic) is given, as the item page's form comes filled with them. Exit 2 for
-    an unknown item or an invalid correction (nothing is stored then).
+    --no-country (--topic or --no-topic) is given, as the item page's form comes filled with them. --withdraw
+    removes the item's correction instead. Exit 2 for an unknown item or an invalid correction (nothing is
+    stored then).
     """
     from mediawatch.labels import active_topics, country_problems, make_label
 
+    if withdraw:
+        given = [name for name, value in (("--relevant", is_relevant), ("--not-relevant", not_relevant),
+                                          ("--country", countries), ("--topic", topics), ("--no-country", no_country),
+                                          ("--no-topic", no_topic), ("--editor", editor), ("--note", note)) if value]
+        if given:
+            raise click.UsageError(f"--withdraw takes no other option (given: {', '.join(given)})")
+        _withdraw(item_id, load_settings(db, sources, verbose))
+        return
     if is_relevant and not_relevant:
         raise click.UsageError("--relevant and --not-relevant contradict each other; give one")
     for flag, given, name in ((no_country, countries, "--country"), (no_topic, topics, "--topic")):
@@ -224,15 +235,45 @@ def label(item_id: str, is_relevant: bool, not_relevant: bool, countries: tuple[
         click.echo(f"{item_id}: {'relevant' if lab.relevant else 'not relevant'}{' ' + tags if tags else ''}")
         if kept:
             click.echo(f"kept the item's current {' and '.join(kept)} (--no-country/--no-topic clear them)")
-        from mediawatch.models import ItemId
-        from mediawatch.pipeline import refresh_feeds
+        _refresh_feeds(app, item_id, "saved")  # the correction shows in the feed files at once
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        fail(exc)
 
-        try:
-            refresh_feeds(app, [ItemId(item_id)])  # the correction shows in the feed files at once
-        except Exception:
-            click.echo("the correction is saved; the subscriber feeds were not updated (the service's next "
-                       "rebuild, or the next `label`, updates them):", err=True)
-            raise
+
+def _refresh_feeds(app: Any, item_id: str, done: str) -> None:
+    """The feed files after a correction was saved or withdrawn; if they cannot be written, say first that the
+    correction itself is ``done``."""
+    from mediawatch.models import ItemId
+    from mediawatch.pipeline import refresh_feeds
+
+    try:
+        refresh_feeds(app, [ItemId(item_id)])
+    except Exception:
+        click.echo(f"the correction is {done}; the subscriber feeds were not updated (the service's next "
+                   "rebuild, or the next `label`, updates them):", err=True)
+        raise
+
+
+def _withdraw(item_id: str, settings: Settings) -> None:
+    """Remove ``item_id``'s correction; the next `classify` learns without it (the heads are rebuilt)."""
+    try:
+        app = open_app(settings, sync=False)
+        if app.store.get_item(item_id) is None:
+            raise click.BadParameter(f"no stored item with id {item_id!r}", param_hint="ITEM_ID")
+        if not app.store.delete_label(item_id):
+            raise click.BadParameter(f"item {item_id!r} has no correction to withdraw", param_hint="ITEM_ID")
+        now = app.store.tagged_item(item_id)
+        if now is None or now.relevant is None:
+            state = "not tagged yet (run classify)"
+        elif now.relevant:
+            state = " ".join(["relevant", *now.countries, *now.topics])
+        else:
+            state = "not relevant"
+        click.echo(f"{item_id}: correction withdrawn; the model's tags apply: {state} (the next classify "
+                   f"rebuilds the heads without it)")
+        _refresh_feeds(app, item_id, "withdrawn")
     except click.ClickException:
         raise
     except Exception as exc:

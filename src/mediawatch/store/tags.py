@@ -173,6 +173,13 @@ class TagStore:
             upsert(conn, t.label, row, ["item_id"])
         self._refresh_tags([label.item_id])
 
+    def delete_label(self, item_id: str) -> bool:
+        """Withdraw an editor's correction: the model's tags apply again. False when the item had none."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(t.label).where(t.label.c.item_id == item_id)).rowcount
+        self._refresh_tags([item_id])
+        return bool(gone)
+
     def labeled_items(self) -> list[tuple[Item, Label]]:
         """Every editor correction with its item: training examples for the next head rebuild."""
         from mediawatch.store import _row_item
