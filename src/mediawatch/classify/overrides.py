@@ -10,7 +10,6 @@ What only the merged data can tell (a name listed for two countries) is checked 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ def load_override(path: Path, name: str, packaged: Mapping[str, object]) -> dict
                    f"are expanded")
         raise ConfigError(message, [message]) from None
     problems: list[tuple[int, int, str]] = []
-    check = _taxonomy(packaged) if name == "taxonomy.yaml" else _gazetteer()
+    check = _taxonomy(packaged) if name == "taxonomy.yaml" else _gazetteer(packaged)
     check(tree, "", node_position(tree), problems)
     if problems:
         problems.sort()
@@ -170,9 +169,10 @@ def _shown(value: object) -> str:
 _NAMES = _list_of(_text, what="names")
 
 
-def _gazetteer() -> Check:
+def _gazetteer(packaged: Mapping[str, object]) -> Check:
     from mediawatch.classify.gazetteer import TERM_KINDS
 
+    taken = _spellings(packaged)
     layout = _fields({
         "name": _text, "names": _NAMES, "acronyms": _NAMES, "demonyms": _NAMES,
         "places": _each(_name_key, _NAMES), "communities": _each(_name_key, _NAMES),
@@ -182,7 +182,7 @@ def _gazetteer() -> Check:
         before = len(problems)
         layout(node, path, pos, problems)
         if len(problems) == before:  # the layout is right: do its names point elsewhere already?
-            _taken_names(path.rsplit(".", 1)[-1], node, path, problems)
+            _taken_names(taken, path.rsplit(".", 1)[-1], node, path, problems)
     ambiguous = _fields({"countries": _list_of(_country, what="country codes"), "names": _NAMES},
                         required=("countries", "names"))
     return _fields({
@@ -195,12 +195,12 @@ def _gazetteer() -> Check:
     })
 
 
-def _taken_names(code: str, node: Any, path: str, problems: list[tuple[int, int, str]]) -> None:
+def _taken_names(taken: Mapping[str, tuple[str, str]], code: str, node: Any, path: str,
+                 problems: list[tuple[int, int, str]]) -> None:
     """A name the packaged gazetteer gives another country (``Istanbul`` for the stem ``Istanbul*``) is refused:
     merged, the exact spelling would win, and "Kazakhs of Istanbul" would be tagged with the new country. Only
     the same spelling is: a longer name a packaged stem happens to cover (``Ammanford``, ``Amman*``) is the
     operator's correction, and is kept."""
-    taken = _packaged_spellings()
     lists: list[tuple[str, Any]] = [(f"{path}.{key}", node.get(key)) for key in ("names", "demonyms")]
     for key in ("places", "communities"):
         group = node.get(key) or {}
@@ -208,14 +208,14 @@ def _taken_names(code: str, node: Any, path: str, problems: list[tuple[int, int,
     for where, names in lists:
         for index, name in enumerate(names or ()):
             owner = taken.get(_spelling_key(name))
-            if owner is None or code in owner[1]:
+            if owner is None or owner[1] == code:
                 continue
             try:
                 line, col = names.lc.item(index)
             except (AttributeError, KeyError, TypeError):
                 line, col = 0, 0
             problems.append((line + 1, col + 1, (
-                f"{where}[{index}]: {name!r} is already a name of {owner[0]} ({', '.join(owner[1])}) in the packaged "
+                f"{where}[{index}]: {name!r} is already a name of {owner[0]} ({owner[1]}) in the packaged "
                 f"gazetteer; a name points to one country (list one that several share under ambiguous:)")))
 
 
@@ -225,14 +225,10 @@ def _spelling_key(name: str) -> str:
     return fold(name.strip().rstrip("*"))
 
 
-@functools.cache
-def _packaged_spellings() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Each packaged country's, place's, community's and demonym's spellings (folded, a stem's ``*`` dropped)
-    with the name and countries they point to."""
-    from mediawatch.classify.gazetteer import load_packaged
-
-    data, _ = load_packaged("gazetteer.yaml", None)
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+def _spellings(data: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+    """Each country's, place's, community's and demonym's spellings in the packaged gazetteer ``data`` (folded,
+    a stem's ``*`` dropped) with the name and the country they point to."""
+    out: dict[str, tuple[str, str]] = {}
     countries = data.get("countries")
     for code, spec in (countries.items() if isinstance(countries, dict) else ()):
         if not isinstance(spec, dict):
@@ -245,7 +241,7 @@ def _packaged_spellings() -> dict[str, tuple[str, tuple[str, ...]]]:
         for name, spellings in entries:
             for spelling in spellings if isinstance(spellings, list) else ():
                 if isinstance(spelling, str) and spelling.strip():
-                    out.setdefault(_spelling_key(spelling), (str(name), (str(code),)))
+                    out.setdefault(_spelling_key(spelling), (str(name), str(code)))
     return out
 
 
