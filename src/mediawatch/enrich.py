@@ -109,14 +109,14 @@ def tagger_identity(settings: Settings, embedder: Embedder, store: Store) -> tup
 
 
 def editor_examples(store: Store) -> list[Any]:
-    from mediawatch.classify.lang import LanguageDetector, reading_lang
+    from mediawatch.classify.lang import reading_lang, shared_detector
     from mediawatch.classify.train import Example
 
-    detector = LanguageDetector()  # read in the language the tagger reads the item in (a kk source's English page)
     examples = []
     for item, label in store.labeled_items():
         text = item.text or item.summary
-        lang = reading_lang(item.title, text, _primary(item.language), detector) or "und"
+        # read in the language the tagger reads the item in (a kk source's English page is English)
+        lang = reading_lang(item.title, text, _primary(item.language), shared_detector()) or "und"
         examples.append(Example(item.title, text, lang, label.relevant, label.countries if label.relevant else (),
                                 label.topics if label.relevant else (), f"editor:{item.id}"))
     return examples

@@ -12,14 +12,13 @@ exactly as editors' corrections are learned (``mediawatch evaluate --cv K``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from mediawatch.classify.lang import LanguageDetector, reading_lang
+from mediawatch.classify.lang import reading_lang, shared_detector
 from mediawatch.classify.tagger import TagInput, TagResult
 from mediawatch.classify.train import Example
 from mediawatch.errors import ConfigError
@@ -290,24 +289,19 @@ def format_report(report: Report, *, mistakes: bool = False) -> str:
     return "\n".join(lines)
 
 
-def as_example(record: LabeledItem, detector: LanguageDetector | None = None) -> Example:
+def as_example(record: LabeledItem) -> Example:
     """A labeled item as a training example, the way an editor's correction becomes one (read in the language
     the tagger reads the item in: see :func:`~mediawatch.classify.lang.reading_lang`)."""
     lang = record.lang.split("-")[0]
     return Example(
         record.title,
         record.text,
-        reading_lang(record.title, record.text, lang, detector or _detector()) or "und",
+        reading_lang(record.title, record.text, lang, shared_detector()) or "und",
         record.relevant,
         record.countries if record.relevant else (),
         record.topics if record.relevant else (),
         f"labeled:{record.id}",
     )
-
-
-@functools.cache
-def _detector() -> LanguageDetector:
-    return LanguageDetector()
 
 
 def folds_of(records: Sequence[LabeledItem], k: int) -> list[list[int]]:

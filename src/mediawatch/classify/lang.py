@@ -16,6 +16,7 @@ is built once by the caller (it loads a ~1 s model lazily, never at import).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -269,6 +270,17 @@ def language_sample(title: str, text: str) -> str:
     return f"{title} {text[:400]}"
 
 
+@functools.cache
+def shared_detector() -> LanguageDetector:
+    """One detector per process for code that reads items outside a tagger (py3langid's model loads once)."""
+    return LanguageDetector()
+
+
+def overrules_kk(guess: LangGuess, script: Script) -> bool:
+    """Does the detector's ``guess`` for a text in ``script`` overrule a given ``kk`` (see :func:`reading_lang`)?"""
+    return script is Script.LATIN and guess.lang not in TURKIC_LANGS and guess.confidence >= OVERRULE_CONFIDENCE
+
+
 def reading_lang(title: str, text: str, lang: str | None, detector: LanguageDetector) -> str | None:
     """The language an item is read in: ``lang`` as given, except that a ``kk`` given for Latin-script text the
     detector confidently finds to be a language that is not Turkic (a Kazakh outlet's English page, a source's
@@ -277,9 +289,7 @@ def reading_lang(title: str, text: str, lang: str | None, detector: LanguageDete
     if lang != "kk":
         return lang
     sample = language_sample(title, text)
-    if dominant_script(sample) is not Script.LATIN:
+    script = dominant_script(sample)
+    if script is not Script.LATIN:
         return lang
-    guess = detector.detect(sample)
-    if guess.lang not in TURKIC_LANGS and guess.confidence >= OVERRULE_CONFIDENCE:
-        return None
-    return lang
+    return None if overrules_kk(detector.detect(sample), script) else lang

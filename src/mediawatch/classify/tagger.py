@@ -37,7 +37,14 @@ import numpy as np
 
 from mediawatch.classify.gazetteer import PLACE_KINDS, EntryKind, Evidence, Hit
 from mediawatch.classify.heads import Heads, Vector
-from mediawatch.classify.lang import LanguageDetector, Script, dominant_script, language_sample, reading_lang
+from mediawatch.classify.lang import (
+    LanguageDetector,
+    Script,
+    dominant_script,
+    language_sample,
+    overrules_kk,
+    reading_lang,
+)
 from mediawatch.classify.taxonomy import Taxonomy, load_taxonomy
 from mediawatch.classify.train import (
     EMBED_KIND,
@@ -222,11 +229,11 @@ class Tagger:
         return TagResult(item.id, bool(relevant), round(relevance, 4), countries, topics, why)
 
     def _language(self, item: TagInput) -> dict[str, object]:
-        sample = _sample(item)
+        sample = language_sample(item.title, item.text)
         script = dominant_script(sample)
         guess = self.detector.detect(sample)
         transliterated = guess.kazakh_script in (Script.LATIN, Script.ARABIC) or (
-            self._reading_lang(item) == "kk" and script in (Script.LATIN, Script.ARABIC)
+            item.lang == "kk" and script in (Script.LATIN, Script.ARABIC) and not overrules_kk(guess, script)
         )
         return {
             "given": item.lang,
@@ -235,10 +242,6 @@ class Tagger:
             "script": script.value,
             "transliterated_from": script.value if transliterated else None,
         }
-
-
-def _sample(item: TagInput) -> str:
-    return language_sample(item.title, item.text)
 
 
 def _texts(parts: Sequence[tuple[int, TagInput]]) -> list[str]:
